@@ -1,0 +1,276 @@
+"""Unit x period panels shared by DiD, synthetic control, SDID and geo design.
+
+:func:`build_panel` turns a long frame and a spec into dense ``(units x periods)`` arrays:
+the outcome ``Y``, the absorbing treatment indicator ``D`` and each unit's first treated
+period. It resolves the three ways a spec can say who is treated when:
+
+* ``spec.cohort``: a column with each unit's first treated period (0 or NaN: never);
+* ``spec.treatment`` with ``spec.treatment_start``: an ever-treated flag plus a common start;
+* ``spec.treatment`` alone: a per-period 0/1 indicator (absorbing).
+
+Errors name the column, the count and the fix: duplicate rows, unbalanced panels,
+treatment that switches off, cohorts that change within a unit, treated units with no
+pre-period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._data import rows_preview
+from .errors import DataError, IdentificationError
+
+if TYPE_CHECKING:
+    from .spec import ExperimentSpec
+
+__all__ = ["Panel", "build_panel"]
+
+NEVER = -1  # first_treated index of never-treated units
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Dense panel arrays, units in sorted order, periods ascending.
+
+    Attributes
+    ----------
+    units : (N,) array of unit labels
+    times : (T,) array of period labels, ascending
+    Y : (N, T) float array of the outcome; NaN marks a missing cell (unbalanced panels)
+    D : (N, T) bool array, True when the unit is treated in that period
+    first_treated : (N,) int array, index into ``times`` of the first treated period, -1 if never
+    covariates : dict of name -> (N, T) float arrays
+    """
+
+    units: np.ndarray
+    times: np.ndarray
+    Y: np.ndarray
+    D: np.ndarray
+    first_treated: np.ndarray
+    covariates: dict[str, np.ndarray] = field(default_factory=dict)
+    outcome: str = ""
+    unit_col: str = ""
+    time_col: str = ""
+
+    @property
+    def n_units(self) -> int:
+        return len(self.units)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.times)
+
+    @property
+    def treated(self) -> np.ndarray:
+        """(N,) bool: ever treated."""
+        return self.first_treated != NEVER
+
+    @property
+    def cohort_times(self) -> np.ndarray:
+        """Sorted distinct first-treated period labels of the treated cohorts."""
+        idx = np.unique(self.first_treated[self.treated])
+        return self.times[idx]
+
+    @property
+    def is_balanced(self) -> bool:
+        return not np.isnan(self.Y).any()
+
+    def first_treated_time(self) -> np.ndarray:
+        """(N,) object array of first treated period labels (None for never treated)."""
+        out = np.empty(self.n_units, dtype=object)
+        for i, k in enumerate(self.first_treated):
+            out[i] = None if k == NEVER else self.times[k]
+        return out
+
+    def to_long(self) -> pd.DataFrame:
+        """Back to a long frame with columns unit, time, outcome, treated."""
+        n, t = self.Y.shape
+        return pd.DataFrame(
+            {
+                self.unit_col or "unit": np.repeat(self.units, t),
+                self.time_col or "time": np.tile(self.times, n),
+                self.outcome or "y": self.Y.ravel(),
+                "treated": self.D.ravel().astype(int),
+            }
+        )
+
+
+def _is_never(values: pd.Series) -> pd.Series:
+    return values.isna() | (values == 0)
+
+
+def build_panel(
+    frame: pd.DataFrame,
+    spec: ExperimentSpec,
+    *,
+    balanced: bool = True,
+    covariates: tuple[str, ...] = (),
+    require_never_treated: bool = False,
+    require_pre_period: bool = True,
+) -> Panel:
+    """Pivot ``frame`` into a :class:`Panel` following the roles in ``spec``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Long data with one row per unit and period (already validated and copied).
+    balanced : bool
+        Raise ``DataError`` when some unit-period cells are missing.
+    covariates : tuple of str
+        Time-varying covariates to pivot into ``Panel.covariates``.
+    require_never_treated : bool
+        Raise ``IdentificationError`` when no unit is untreated throughout.
+    require_pre_period : bool
+        Raise ``IdentificationError`` when a treated unit is treated from the first period.
+    """
+    unit, time, outcome = spec.unit, spec.time, spec.outcome
+    if unit is None or time is None or outcome is None:
+        raise DataError("a panel needs spec.unit, spec.time and spec.outcome")
+    dup = frame.duplicated([unit, time], keep=False)
+    if dup.any():
+        raise DataError(
+            f"columns {unit!r} (spec.unit) and {time!r} (spec.time) have {int(dup.sum())} rows that "
+            f"share a unit-period pair ({rows_preview(frame.index[dup])}). Aggregate to one row per "
+            "unit and period first."
+        )
+    units = np.sort(frame[unit].unique())
+    times = np.sort(frame[time].unique())
+    if len(times) < 2:
+        raise IdentificationError(
+            f"column {time!r} (spec.time) has a single period ({times[0]!r}); a panel design needs "
+            "at least one pre-period and one post-period."
+        )
+    ui = np.searchsorted(units, frame[unit].to_numpy())
+    ti = np.searchsorted(times, frame[time].to_numpy())
+    n, t = len(units), len(times)
+
+    def dense(col: str) -> np.ndarray:
+        arr = np.full((n, t), np.nan)
+        arr[ui, ti] = frame[col].to_numpy(dtype=float)
+        return arr
+
+    Y = dense(outcome)
+    observed = np.zeros((n, t), dtype=bool)
+    observed[ui, ti] = True
+    if balanced and not observed.all():
+        missing = int((~observed).sum())
+        bad_units = units[(~observed).any(axis=1)]
+        raise DataError(
+            f"the panel is unbalanced: {missing} of {n * t} unit-period cells are missing "
+            f"({len(bad_units)} units, e.g. {bad_units[:3].tolist()}). Fill the gaps, drop those units, "
+            "or use an estimator that accepts unbalanced panels."
+        )
+
+    first = _first_treated(frame, spec, units, times, ui, ti, observed)
+    D = np.zeros((n, t), dtype=bool)
+    treated = first != NEVER
+    D[treated] = np.arange(t)[None, :] >= first[treated, None]
+
+    if require_pre_period and treated.any() and (first[treated] == 0).any():
+        bad = units[treated & (first == 0)]
+        raise IdentificationError(
+            f"{len(bad)} treated unit(s) (e.g. {bad[:3].tolist()}) are treated from the first period "
+            f"{times[0]!r}: there is no pre-period to learn from. Add earlier data or drop them."
+        )
+    if not treated.any():
+        raise IdentificationError("no unit is ever treated; check spec.treatment / spec.cohort.")
+    if require_never_treated and treated.all():
+        raise IdentificationError(
+            f"all {n} units are treated at some point; this estimator needs never-treated controls "
+            "(or use staggered_did with not-yet-treated controls)."
+        )
+    covs = {c: dense(c) for c in covariates}
+    return Panel(
+        units=units, times=times, Y=Y, D=D, first_treated=first, covariates=covs,
+        outcome=outcome, unit_col=unit, time_col=time,
+    )
+
+
+def _first_treated(
+    frame: pd.DataFrame,
+    spec: ExperimentSpec,
+    units: np.ndarray,
+    times: np.ndarray,
+    ui: np.ndarray,
+    ti: np.ndarray,
+    observed: np.ndarray,
+) -> np.ndarray:
+    n, t = len(units), len(times)
+    first = np.full(n, NEVER, dtype=int)
+    if spec.cohort is not None:
+        cohort = frame[spec.cohort]
+        per_unit = frame.assign(_c=cohort.where(~_is_never(cohort), np.nan)).groupby(spec.unit)["_c"]
+        changing = per_unit.nunique(dropna=False) > 1
+        if changing.any():
+            bad = changing.index[changing].tolist()
+            raise DataError(
+                f"column {spec.cohort!r} (spec.cohort) changes within {len(bad)} unit(s) "
+                f"(e.g. {bad[:3]}); a unit's first treated period must be the same in every row."
+            )
+        values = per_unit.first().reindex(units)
+        for i, v in enumerate(values.to_numpy()):
+            if pd.isna(v):
+                continue
+            k = int(np.searchsorted(times, v))
+            if k >= t:
+                continue  # treated after the window: never treated within the data
+            first[i] = k
+        return first
+
+    tr = frame[spec.treatment].to_numpy().astype(float)
+    if spec.treatment_start is not None:
+        start = spec.treatment_start
+        try:
+            k0 = int(np.searchsorted(times, pd.Series([start]).astype(times.dtype).iloc[0]))
+        except (TypeError, ValueError):
+            raise DataError(
+                f"spec.treatment_start={start!r} cannot be compared with column {spec.time!r} "
+                f"(dtype {times.dtype}); give it in the same type as the time column."
+            ) from None
+        if k0 == 0:
+            raise IdentificationError(
+                f"spec.treatment_start={start!r} is at or before the first period {times[0]!r}: "
+                "there is no pre-period."
+            )
+        if k0 >= t:
+            raise IdentificationError(
+                f"spec.treatment_start={start!r} is after the last period {times[-1]!r}: there is "
+                "no post-period."
+            )
+        grp = pd.Series(tr).groupby(ui).agg(["min", "max"])
+        changing = grp["min"] != grp["max"]
+        if changing.any():
+            bad = units[grp.index[changing]]
+            raise DataError(
+                f"column {spec.treatment!r} (spec.treatment) changes within {len(bad)} unit(s) "
+                f"(e.g. {bad[:3].tolist()}); with spec.treatment_start set it must be the "
+                "ever-treated flag, constant per unit. Remove treatment_start to use it as a "
+                "per-period indicator."
+            )
+        first[grp.index[grp["max"] == 1]] = k0
+        return first
+
+    Dm = np.zeros((n, t))
+    Dm[ui, ti] = tr
+    cum = np.maximum.accumulate(Dm, axis=1)
+    switched_off = (cum > Dm) & observed
+    if switched_off.any():
+        bad = units[switched_off.any(axis=1)]
+        raise DataError(
+            f"column {spec.treatment!r} (spec.treatment) switches off again for {len(bad)} unit(s) "
+            f"(e.g. {bad[:3].tolist()}); only absorbing adoption (once treated, always treated) "
+            "is supported."
+        )
+    ever = Dm.max(axis=1) > 0
+    first[ever] = np.argmax(Dm[ever] > 0, axis=1)
+    return first
+
+
+def describe_units(values: Any, limit: int = 3) -> str:
+    """Short list of unit labels for messages."""
+    vals = list(values)
+    return ", ".join(map(repr, vals[:limit])) + (", ..." if len(vals) > limit else "")

@@ -1,0 +1,69 @@
+"""Bundled public datasets (with sources) and simulators with a known true effect.
+
+Use :func:`load` with one of :data:`DATASETS`' names. Simulators live in
+:mod:`causal_kit.datasets.simulate`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+from ..errors import DataError
+
+__all__ = ["DATASETS", "load", "path"]
+
+#: name -> (file, source citation)
+DATASETS: dict[str, tuple[str, str]] = {
+    "ab_cuped_sim": ("ab_cuped_sim.csv", "Simulated A/B test with a pre-period covariate; true effect 0.30."),
+    "ab_ratio_sim": ("ab_ratio_sim.csv", "Simulated A/B test of a ratio metric (clicks / views) per user."),
+    "california_prop99": (
+        "california_prop99_long.csv",
+        "Abadie, Diamond & Hainmueller (2010) Proposition 99 panel, as shipped with R synthdid "
+        "(Arkhangelsky et al. 2021).",
+    ),
+    "prop99_adh": (
+        "prop99_adh_covariates.csv",
+        "ADH (2010) panel with predictors (lnincome, beer, age15to24, retprice), from R tidysynth.",
+    ),
+    "mpdta": (
+        "mpdta.csv",
+        "County teen employment, 2003-2007, minimum-wage rollout; example data of R did "
+        "(Callaway & Sant'Anna 2021).",
+    ),
+    "senate": (
+        "rdrobust_senate.csv",
+        "U.S. Senate elections 1914-2010, vote share by margin; example data of rdrobust "
+        "(Cattaneo, Frandsen & Titiunik 2015).",
+    ),
+    "sipp401k": (
+        "sipp1991_401k.csv",
+        "SIPP 1991 401(k) eligibility and net financial assets (Chernozhukov et al. 2018; Poterba, "
+        "Venti & Wise).",
+    ),
+    "card": (
+        "wooldridge_card.csv",
+        "Card (1995) NLS young men, college proximity as an instrument; from Wooldridge's data sets.",
+    ),
+}
+
+
+def path(name: str):
+    """Filesystem path (a Traversable) of the bundled dataset ``name``."""
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; available: {', '.join(sorted(DATASETS))}")
+    return resources.files(__package__).joinpath("data", DATASETS[name][0])
+
+
+def load(name: str) -> pd.DataFrame:
+    """Load a bundled dataset as a new DataFrame.
+
+    Examples
+    --------
+    >>> from causal_kit import datasets
+    >>> datasets.load("mpdta").shape
+    (2500, 6)
+    """
+    with path(name).open("rb") as fh:
+        return pd.read_csv(fh)

@@ -1,0 +1,70 @@
+"""Plot dispatch: each method registers a module that draws its figures.
+
+A plot module exposes ``KINDS`` (tuple of kind names, default first) and
+``plot(result, kind) -> plotly.graph_objects.Figure``. Methods without a module get the
+generic effect-with-interval figure from :mod:`causal_kit.plots.effect`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SpecError
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from ..result import EffectEstimate
+
+__all__ = ["PLOTTERS", "plot_result", "kinds_for", "register_plotter"]
+
+#: method name -> plot module
+PLOTTERS: dict[str, str] = {
+    "ab": "causal_kit.plots.ab",
+    "did": "causal_kit.plots.did",
+    "event_study": "causal_kit.plots.did",
+    "staggered_did": "causal_kit.plots.did",
+    "sun_abraham": "causal_kit.plots.did",
+    "synthetic_control": "causal_kit.plots.synth",
+    "augmented_sc": "causal_kit.plots.synth",
+    "sdid": "causal_kit.plots.synth",
+    "dml": "causal_kit.plots.dml",
+    "ipw": "causal_kit.plots.dml",
+    "psm": "causal_kit.plots.dml",
+    "iv": "causal_kit.plots.iv",
+    "rdd": "causal_kit.plots.rdd",
+}
+
+
+def register_plotter(method: str, module: str) -> None:
+    """Register the plot module for ``method``."""
+    PLOTTERS[method] = module
+
+
+def _module_for(result: EffectEstimate) -> Any:
+    name = PLOTTERS.get(result.method, "causal_kit.plots.effect")
+    try:
+        return import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("causal_kit"):
+            return import_module("causal_kit.plots.effect")
+        raise
+
+
+def kinds_for(result: EffectEstimate) -> tuple[str, ...]:
+    """Plot kinds available for ``result``; the first is the default."""
+    return tuple(_module_for(result).KINDS)
+
+
+def plot_result(result: EffectEstimate, kind: str | None = None) -> go.Figure:
+    """Draw ``result`` as ``kind`` (default: the method's first kind)."""
+    module = _module_for(result)
+    kinds = tuple(module.KINDS)
+    kind = kinds[0] if kind is None else kind
+    if kind not in kinds:
+        raise SpecError(
+            f"The 'kind' parameter of {result.method} plots must be one of "
+            f"{', '.join(repr(k) for k in kinds)}. Got {kind!r} instead."
+        )
+    return module.plot(result, kind)

@@ -1,0 +1,1 @@
+"""Reports: render results and designs as self-contained HTML (see templates/)."""

@@ -1,0 +1,328 @@
+"""The experiment spec: one validated description of a study, shared by every method.
+
+An :class:`ExperimentSpec` names the question, the design and the *roles* that columns
+play (outcome, treatment, unit, time, ...). It is a frozen pydantic model that loads from
+YAML or JSON, exports a JSON Schema, hashes stably, and checks itself against a data
+frame with :meth:`ExperimentSpec.validate`, raising errors that name the field, the
+column, the count and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ._typing import Design, NaAction
+from .errors import SpecError
+
+__all__ = ["ExperimentSpec", "ReportConfig", "EstimatorChoice", "REQUIRED_ROLES"]
+
+TimeValue = Union[int, float, str, date, datetime]
+
+#: Roles each design needs. A tuple inside the tuple means "one of these".
+REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
+    "ab": ("treatment", ("outcome", "numerator")),
+    "did": ("outcome", "unit", "time", ("treatment", "cohort")),
+    "event_study": ("outcome", "unit", "time", ("treatment", "cohort")),
+    "staggered_did": ("outcome", "unit", "time", ("treatment", "cohort")),
+    "synthetic_control": ("outcome", "unit", "time", "treatment"),
+    "sdid": ("outcome", "unit", "time", "treatment"),
+    "dml": ("outcome", "treatment", "covariates"),
+    "iv": ("outcome", "instruments", ("endogenous", "treatment")),
+    "rdd": ("outcome", "running", "cutoff"),
+}
+
+_COLUMN_ROLES = (
+    "outcome",
+    "treatment",
+    "unit",
+    "time",
+    "cluster",
+    "weights",
+    "cohort",
+    "running",
+    "fuzzy",
+    "pre_covariate",
+    "numerator",
+    "denominator",
+)
+_LIST_ROLES = ("covariates", "instruments", "endogenous")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
+
+
+class ReportConfig(_Frozen):
+    """How results are presented: who reads them and in which business units."""
+
+    title: str | None = Field(None, description="Report title; defaults to the spec name.")
+    audience: str | None = Field(None, description="Who the report is for, e.g. 'VP Marketing'.")
+    owner: str | None = Field(None, description="Analyst or team that owns the study.")
+    currency: str | None = Field(None, description="Currency code or symbol for money, e.g. 'USD'.")
+    outcome_label: str | None = Field(
+        None, description="Plain-language name of the outcome unit, e.g. 'orders' or 'revenue'."
+    )
+    outcome_is_currency: bool = Field(False, description="True when the outcome is itself money.")
+    cost: float | None = Field(None, description="Total spend of the intervention, for cost per unit / iROAS.")
+    cost_column: str | None = Field(None, description="Column holding spend per row; summed over treated rows.")
+
+
+class EstimatorChoice(_Frozen):
+    """One method to run on the spec, with its configuration."""
+
+    method: str = Field(..., description="Registered estimator name, e.g. 'sdid' or 'synthetic_control'.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the estimator.")
+
+
+class ExperimentSpec(_Frozen):
+    """A frozen, validated description of one causal study.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier, used in file names and the results registry.
+    design : str
+        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd``.
+    outcome, treatment, unit, time, ... : str
+        Column names for each role the design needs.
+
+    Examples
+    --------
+    >>> from causal_kit import ExperimentSpec, datasets
+    >>> spec = ExperimentSpec(name="cuped", design="ab", outcome="y", treatment="treat",
+    ...                       pre_covariate="pre")
+    >>> spec.validate(datasets.load("ab_cuped_sim"))
+    >>> spec.design
+    'ab'
+    """
+
+    name: str = Field(..., min_length=1, description="Short identifier of the study.")
+    question: str = Field("", description="The question in plain words, shown in reports.")
+    design: Design = Field(..., description="The identification design.")
+    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level; CIs are 1 - alpha.")
+    seed: int = Field(0, ge=0, description="Seed for every random step.")
+    na_action: NaAction = Field(
+        "raise", description="'raise' on NaN in a role column (default) or 'drop' with a warning."
+    )
+
+    outcome: str | None = Field(None, description="Outcome column.")
+    treatment: str | None = Field(
+        None,
+        description=(
+            "Treatment column. A/B: the arm. Panels: 1 when the unit is treated in that period "
+            "(or the ever-treated flag when treatment_start is given). DML/IV: the treatment."
+        ),
+    )
+    unit: str | None = Field(None, description="Unit identifier (user, geo, county...).")
+    time: str | None = Field(None, description="Time period column.")
+    covariates: tuple[str, ...] = Field((), description="Covariate columns.")
+    cluster: str | None = Field(None, description="Cluster column for robust SEs.")
+    weights: str | None = Field(None, description="Observation weights column.")
+
+    treatment_start: TimeValue | None = Field(
+        None, description="First treated period, when the same for every treated unit."
+    )
+    cohort: str | None = Field(
+        None, description="Column with each unit's first treated period (0 or NaN: never treated)."
+    )
+    instruments: tuple[str, ...] = Field((), description="Excluded instruments (IV).")
+    endogenous: tuple[str, ...] = Field((), description="Endogenous regressors (IV); defaults to treatment.")
+    running: str | None = Field(None, description="Running variable (RDD).")
+    cutoff: float | None = Field(None, description="Cutoff of the running variable (RDD).")
+    fuzzy: str | None = Field(None, description="Treatment-received column for fuzzy RDD.")
+    pre_covariate: str | None = Field(None, description="Pre-period metric for CUPED (A/B).")
+    numerator: str | None = Field(None, description="Ratio metric numerator per user (A/B).")
+    denominator: str | None = Field(None, description="Ratio metric denominator per user (A/B).")
+    pre_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) pre period.")
+    post_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) post period.")
+
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the design's default estimator."
+    )
+    estimators: tuple[EstimatorChoice, ...] = Field(
+        (), description="Several methods to run on this spec and compare (robustness)."
+    )
+    report: ReportConfig | None = Field(None, description="Presentation settings.")
+
+    # ------------------------------------------------------------------ validators
+    @field_validator("covariates", "instruments", "endogenous", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        return value
+
+    @field_validator("estimators", mode="before")
+    @classmethod
+    def _estimator_strings(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return tuple({"method": v} if isinstance(v, str) else v for v in value)
+        return value
+
+    @model_validator(mode="after")
+    def _roles_for_design(self) -> ExperimentSpec:
+        missing = [_describe(req) for req in REQUIRED_ROLES[self.design] if not _has_role(self, req)]
+        if missing:
+            raise ValueError(
+                f"design {self.design!r} needs the role(s) {', '.join(missing)}; "
+                f"add them to the spec (see `causal-kit schema`)"
+            )
+        if (self.numerator is None) != (self.denominator is None):
+            raise ValueError("a ratio metric needs both 'numerator' and 'denominator'")
+        if self.endogenous and self.treatment and self.treatment not in self.endogenous:
+            raise ValueError("'treatment' must be one of 'endogenous' when both are given")
+        return self
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise SpecError(_format_validation_error(exc)) from None
+
+    # ------------------------------------------------------------------ io
+    @classmethod
+    def from_yaml(cls, path_or_text: str | Path) -> ExperimentSpec:
+        """Load a spec from a YAML file path or YAML text (parsed with ``yaml.safe_load``).
+
+        Examples
+        --------
+        >>> from causal_kit import ExperimentSpec
+        >>> ExperimentSpec.from_yaml("name: t\\ndesign: ab\\noutcome: y\\ntreatment: treat").name
+        't'
+        """
+        text = _read_text(path_or_text)
+        try:
+            payload = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise SpecError(f"the spec is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        return cls.from_dict(payload)
+
+    @classmethod
+    def from_json(cls, path_or_text: str | Path) -> ExperimentSpec:
+        """Load a spec from a JSON file path or JSON text."""
+        text = _read_text(path_or_text)
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"the spec is not valid JSON: {exc}") from None
+        return cls.from_dict(payload)
+
+    @classmethod
+    def from_dict(cls, payload: Any) -> ExperimentSpec:
+        """Build a spec from a mapping, raising ``SpecError`` on anything else."""
+        if not isinstance(payload, Mapping):
+            raise SpecError(
+                f"a spec must be a mapping of fields (name, design, outcome, ...); got {type(payload).__name__}"
+            )
+        return cls(**dict(payload))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON-compatible data, without unset optional fields."""
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    def to_yaml(self) -> str:
+        """The spec as YAML text that :meth:`from_yaml` reads back."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def to_json(self) -> str:
+        """The spec as JSON text."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of the spec, for editors, notebooks and other tools."""
+        return cls.model_json_schema()
+
+    @property
+    def spec_hash(self) -> str:
+        """A stable 16-hex-digit hash of the spec's content, independent of key order."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def update(self, **changes: Any) -> ExperimentSpec:
+        """A new spec with ``changes`` applied and re-validated."""
+        merged = self.model_dump()
+        merged.update(changes)
+        return type(self)(**merged)
+
+    # ------------------------------------------------------------------ data checks
+    @property
+    def role_columns(self) -> dict[str, str]:
+        """Every role that names a column, as ``{"spec.field": column}`` (lists expanded)."""
+        cols: dict[str, str] = {}
+        for role in _COLUMN_ROLES:
+            col = getattr(self, role)
+            if col is not None:
+                cols[role] = col
+        for role in _LIST_ROLES:
+            for i, col in enumerate(getattr(self, role)):
+                cols[f"{role}[{i}]"] = col
+        if self.report is not None and self.report.cost_column:
+            cols["report.cost_column"] = self.report.cost_column
+        return cols
+
+    def validate(self, data: Any) -> None:  # type: ignore[override]
+        """Check the spec's roles against ``data``; raise ``DataError`` naming what is wrong.
+
+        Checks: missing columns, non-numeric outcomes, NaN in role columns (unless
+        ``na_action="drop"``), a non-binary treatment, duplicate unit-time rows, and
+        designs with no treated or no control observations.
+
+        Examples
+        --------
+        >>> from causal_kit import ExperimentSpec, datasets
+        >>> spec = ExperimentSpec(name="x", design="ab", outcome="y", treatment="treat")
+        >>> spec.validate(datasets.load("ab_cuped_sim"))
+        """
+        from ._data import validate_data
+
+        validate_data(data, self)
+
+
+def _has_role(spec: ExperimentSpec, req: Any) -> bool:
+    if isinstance(req, tuple):
+        return any(_has_role(spec, r) for r in req)
+    value = getattr(spec, req)
+    return value is not None and value != ()
+
+
+def _describe(req: Any) -> str:
+    if isinstance(req, tuple):
+        return "(" + " or ".join(repr(r) for r in req) + ")"
+    return repr(req)
+
+
+def _read_text(path_or_text: str | Path) -> str:
+    if isinstance(path_or_text, Path):
+        return path_or_text.read_text()
+    text = str(path_or_text)
+    if "\n" not in text and len(text) < 4096:
+        candidate = Path(text)
+        if candidate.suffix.lower() in {".yaml", ".yml", ".json"}:
+            if not candidate.exists():
+                raise SpecError(f"spec file {text!r} does not exist")
+            return candidate.read_text()
+    return text
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "spec"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "is not a spec field (check the spelling; `causal-kit schema` lists the fields)"
+        elif err["type"] == "missing":
+            msg = "is required"
+        lines.append(f"spec.{loc}: {msg}" if loc != "spec" else f"spec: {msg}")
+    return "invalid experiment spec: " + "; ".join(lines)
