@@ -13,7 +13,19 @@ Design = Literal[
 ]
 Status = Literal["pass", "warn", "fail", "not_applicable"]
 NaAction = Literal["raise", "drop"]
+Aggregation = Literal["sum", "mean", "min", "max", "median", "count", "first"]
 Alternative = Literal["two-sided", "larger", "smaller"]
+# instrumental variables
+IVMethod = Literal["2sls", "liml", "gmm"]
+IVVcov = Literal["unadjusted", "robust", "cluster"]
+IVEngine = Literal["auto", "linearmodels", "numpy"]
+# difference-in-differences family
+DidInference = Literal["auto", "cluster", "wild_bootstrap"]
+BootWeights = Literal["rademacher", "webb"]
+ControlGroup = Literal["never_treated", "not_yet_treated"]
+CSMethod = Literal["dr", "ipw", "reg"]
+BasePeriod = Literal["varying", "universal"]
+CSAggregation = Literal["simple", "group", "dynamic", "calendar"]
 Assumption = Literal[
     "randomization",
     "parallel_trends",

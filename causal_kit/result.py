@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -81,17 +82,22 @@ class Lineage:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def package_versions() -> dict[str, str]:
-    """Installed versions of causal_kit and the libraries its numbers depend on."""
+@lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     from importlib import metadata
 
-    out = {}
+    out = []
     for name in _VERSIONED:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    return out
+    return tuple(out)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of causal_kit and the libraries its numbers depend on."""
+    return dict(_installed_versions())
 
 
 def make_lineage(spec: ExperimentSpec | None, data_fingerprint: str, seed: int | None = None) -> Lineage:

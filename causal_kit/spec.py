@@ -19,10 +19,12 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ._typing import Design, NaAction
+from ._typing import Aggregation, Design, NaAction
 from .errors import SpecError
 
-__all__ = ["ExperimentSpec", "ReportConfig", "EstimatorChoice", "REQUIRED_ROLES"]
+__all__ = [
+    "ExperimentSpec", "ReportConfig", "EstimatorChoice", "DataSource", "Aggregate", "REQUIRED_ROLES",
+]
 
 TimeValue = Union[int, float, str, date, datetime]
 
@@ -80,6 +82,48 @@ class EstimatorChoice(_Frozen):
 
     method: str = Field(..., description="Registered estimator name, e.g. 'sdid' or 'synthetic_control'.")
     options: dict[str, Any] = Field(default_factory=dict, description="Keyword arguments for the estimator.")
+
+
+class DataSource(_Frozen):
+    """Where the data come from: a CSV/Parquet file, a DuckDB database, or a SQL query.
+
+    Relative paths are resolved against the spec file's folder when the spec is read from
+    a file (``causal-kit estimate``). In ``query`` a file given as ``path`` is available
+    as the table ``data``.
+    """
+
+    path: str | None = Field(None, description="CSV or Parquet file (or a DuckDB database with 'query').")
+    query: str | None = Field(None, description="DuckDB SQL query returning the rows to analyse.")
+    database: str | None = Field(None, description="DuckDB database file the query runs against.")
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> DataSource:
+        if self.path is None and self.query is None:
+            raise ValueError("data needs a 'path' or a 'query'")
+        if self.database is not None and self.query is None:
+            raise ValueError("data.database needs a 'query' to say which rows to read")
+        return self
+
+
+class Aggregate(_Frozen):
+    """Aggregate raw rows to one row per group (e.g. unit x period) before the analysis.
+
+    The aggregation runs inside DuckDB. The outcome is aggregated with ``outcome``; the
+    other role columns with ``columns`` when listed there, else the treatment with
+    ``max``, the cohort with ``min``, the cost column and weights with ``sum`` and
+    anything else with ``mean``.
+    """
+
+    by: tuple[str, ...] = Field(..., min_length=1, description="Group columns, e.g. [geo, week].")
+    outcome: Aggregation = Field("sum", description="How the outcome is aggregated.")
+    columns: dict[str, Aggregation] = Field(
+        default_factory=dict, description="Aggregation of further columns, e.g. {spend: sum}."
+    )
+
+    @field_validator("by", mode="before")
+    @classmethod
+    def _listify_by(cls, value: Any) -> Any:
+        return (value,) if isinstance(value, str) else value
 
 
 class ExperimentSpec(_Frozen):
@@ -151,6 +195,10 @@ class ExperimentSpec(_Frozen):
         (), description="Several methods to run on this spec and compare (robustness)."
     )
     report: ReportConfig | None = Field(None, description="Presentation settings.")
+    data: DataSource | None = Field(None, description="Where to read the data (file, DuckDB or SQL).")
+    aggregate: Aggregate | None = Field(
+        None, description="Aggregate raw rows to one row per group before the analysis (in DuckDB)."
+    )
 
     # ------------------------------------------------------------------ validators
     @field_validator("covariates", "instruments", "endogenous", mode="before")

@@ -12,7 +12,12 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["DATASETS", "load", "path"]
+__all__ = [
+    "DATASETS", "load", "path",
+    "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
+]
+
+from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 
 #: name -> (file, source citation)
 DATASETS: dict[str, tuple[str, str]] = {

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["num", "pct", "money", "pvalue", "interval", "signed"]
+__all__ = [
+    "num", "pct", "money", "pvalue", "interval", "signed", "level", "count", "ratio", "amount",
+    "stat", "plain",
+]
 
 
 def num(x: float | None, digits: int = 3) -> str:
@@ -56,3 +59,53 @@ def interval(lo: float, hi: float, digits: int = 3, percent: bool = False) -> st
     """'[lo, hi]' formatted as numbers or percentages."""
     f = (lambda v: pct(v, 1)) if percent else (lambda v: num(v, digits))
     return f"[{f(lo)}, {f(hi)}]"
+
+
+def level(alpha: float) -> str:
+    """The confidence level of ``alpha`` as a percentage: 0.05 -> '95%'."""
+    value = 100 * (1 - alpha)
+    return f"{value:.0f}%" if abs(value - round(value)) < 1e-9 else f"{value:.1f}%"
+
+
+def count(n: float | None) -> str:
+    """A count with thousands separators: 12345 -> '12,345'."""
+    if n is None or (isinstance(n, float) and not math.isfinite(n)):
+        return "n/a"
+    return f"{int(round(n)):,}"
+
+
+def ratio(x: float | None, digits: int = 2) -> str:
+    """A ratio such as an iROAS, with ``digits`` decimals: 2.345 -> '2.35'."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def amount(x: float | None, currency: str | None = None, is_money: bool = False, digits: int = 3) -> str:
+    """An amount in outcome units: money when ``is_money`` and a currency is given."""
+    return money(x, currency, digits) if is_money and currency else num(x, digits)
+
+
+def stat(x: float | None, digits: int = 3) -> str:
+    """A test statistic or threshold; 'n/a' when missing."""
+    return num(x, digits)
+
+
+def plain(value: object) -> str:
+    """Any scalar for display: floats via :func:`num`, everything else via ``str``."""
+    if isinstance(value, bool) or value is None:
+        return "n/a" if value is None else str(value)
+    if isinstance(value, int):
+        return count(value) if abs(value) >= 10000 else str(value)
+    if isinstance(value, float):
+        return num(value, 4)
+    try:
+        import numpy as np
+
+        if isinstance(value, np.integer):
+            return plain(int(value))
+        if isinstance(value, np.floating):
+            return plain(float(value))
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    return str(value)

@@ -1,0 +1,1 @@
+"""Shared diagnostic maths: pre-trends, balance, overlap, density, weak instruments, refuters."""

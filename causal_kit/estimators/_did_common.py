@@ -1,0 +1,150 @@
+"""Panel preparation and two-way fixed-effects algebra shared by the DiD estimators.
+
+Fixed effects are absorbed with numpy: an exact two-way demeaning on balanced panels and
+alternating projections (the method of AbsorbingLS / fixest) on unbalanced ones. Writing it
+here instead of calling linearmodels keeps a 10,000 x 40 panel well under a tenth of a second
+and lets the event-study, Sun-Abraham and Goodman-Bacon code share one routine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._data import Prepared, prepare
+from .._panel import NEVER, Panel, build_panel
+from ..errors import ConvergenceError, DataError, SpecError
+from ..inference.cluster import crv1
+
+__all__ = ["PanelData", "load_panel", "absorb", "twfe_ols", "TwfeFit", "trends_table"]
+
+
+@dataclass(frozen=True)
+class PanelData:
+    """A prepared panel plus cluster codes per observed cell."""
+
+    prepared: Prepared
+    panel: Panel
+    observed: np.ndarray  # (N, T) bool
+    cluster: np.ndarray  # (N, T) int codes, -1 where unobserved
+    n_clusters: int
+    cluster_col: str
+    unit_clusters: np.ndarray | None  # (N,) codes when clusters are constant within units
+
+
+def load_panel(data: Any, spec: Any, owner: str, *, covariates: bool = True) -> PanelData:
+    """Validate, copy and pivot ``data``; resolve clusters (default: the unit)."""
+    if spec.weights is not None:
+        raise SpecError(
+            f"{owner} does not support observation weights yet (spec.weights={spec.weights!r}); "
+            "remove spec.weights or aggregate the data to unweighted rows."
+        )
+    prepared = prepare(data, spec)
+    frame = prepared.frame
+    panel = build_panel(
+        frame, spec, balanced=False, covariates=tuple(spec.covariates) if covariates else ()
+    )
+    observed = ~np.isnan(panel.Y)
+    n, t = observed.shape
+    cluster_col = spec.cluster or spec.unit
+    if spec.cluster is None or spec.cluster == spec.unit:
+        codes = np.where(observed, np.arange(n)[:, None], -1)
+        return PanelData(prepared, panel, observed, codes, n, cluster_col, np.arange(n))
+    ui = np.searchsorted(panel.units, frame[spec.unit].to_numpy())
+    ti = np.searchsorted(panel.times, frame[spec.time].to_numpy())
+    fc, _ = pd.factorize(frame[spec.cluster], sort=True)
+    codes = np.full((n, t), -1)
+    codes[ui, ti] = fc
+    lo = np.where(observed, codes, np.iinfo(np.int64).max).min(axis=1)
+    hi = codes.max(axis=1)
+    unit_clusters = lo if np.array_equal(lo, hi) else None
+    return PanelData(prepared, panel, observed, codes, int(fc.max()) + 1, cluster_col, unit_clusters)
+
+
+def absorb(
+    values: np.ndarray, observed: np.ndarray, *, tol: float = 1e-11, max_iter: int = 10_000
+) -> np.ndarray:
+    """Remove unit and period means from ``values`` ``(N, T, p)`` on the observed cells.
+
+    Returns an ``(n_obs, p)`` array in row-major order of the observed cells.
+    """
+    v = np.where(observed[..., None], values, 0.0)
+    if observed.all():
+        out = v - v.mean(axis=1, keepdims=True) - v.mean(axis=0, keepdims=True) + v.mean(axis=(0, 1))
+        return out.reshape(-1, v.shape[2])
+    m = observed[..., None].astype(float)
+    n_u = np.maximum(m.sum(axis=1, keepdims=True), 1.0)
+    n_t = np.maximum(m.sum(axis=0, keepdims=True), 1.0)
+    # alternating projections (Gauss-Seidel over the two fixed effects), as in fixest/AbsorbingLS
+    for _ in range(max_iter):
+        v = (v - v.sum(axis=1, keepdims=True) / n_u) * m
+        step = v.sum(axis=0, keepdims=True) / n_t
+        v = (v - step) * m
+        if np.abs(step).max() < tol * (1.0 + np.abs(v).max()):
+            break
+    else:
+        raise ConvergenceError(
+            f"absorbing the unit and period fixed effects did not converge in {max_iter} sweeps; "
+            "the panel may be disconnected. Drop units observed in a single period."
+        )
+    return v[observed]
+
+
+@dataclass(frozen=True)
+class TwfeFit:
+    """OLS on absorbed regressors with CRV1 covariance."""
+
+    beta: np.ndarray
+    vcov: np.ndarray
+    X: np.ndarray  # absorbed regressors (n_obs, p)
+    y: np.ndarray  # absorbed outcome
+    resid: np.ndarray
+    codes: np.ndarray  # cluster code per observation
+    k: int  # parameter count used in the small-sample factor
+    n_obs: int
+    n_clusters: int
+
+
+def twfe_ols(pd_: PanelData, regressors: np.ndarray, names: list[str]) -> TwfeFit:
+    """Regress the outcome on ``regressors`` ``(N, T, p)`` with unit and period fixed effects."""
+    panel, observed = pd_.panel, pd_.observed
+    stacked = np.concatenate([panel.Y[..., None], regressors], axis=2)
+    z = absorb(stacked, observed)
+    y, X = z[:, 0], z[:, 1:]
+    xtx = X.T @ X
+    if np.linalg.matrix_rank(xtx) < X.shape[1]:
+        raise DataError(
+            f"the regressors {names} are collinear with the unit and period fixed effects; "
+            "drop constant covariates or event times with no variation."
+        )
+    bread = np.linalg.inv(xtx)
+    beta = bread @ (X.T @ y)
+    resid = y - X @ beta
+    codes = pd_.cluster[observed]
+    n_obs = int(observed.sum())
+    # fixest/pyfixest "nested" rule: a fixed effect nested in the clusters counts as 1 level
+    unit_nested = pd_.unit_clusters is not None
+    n_u, n_t = observed.shape
+    k = X.shape[1] + (1 if unit_nested else n_u) + n_t - 1
+    vcov = crv1(X, resid, codes, k=k, bread=bread)
+    return TwfeFit(beta, vcov, X, y, resid, codes, k, n_obs, pd_.n_clusters)
+
+
+def trends_table(panel: Panel) -> pd.DataFrame:
+    """Mean outcome per period for never-treated units and each treated cohort."""
+    rows = []
+    first = panel.first_treated
+    labels: list[tuple[str, np.ndarray]] = []
+    if (first == NEVER).any():
+        labels.append(("never treated", first == NEVER))
+    for k in np.unique(first[first != NEVER]):
+        labels.append((f"cohort {panel.times[k]}", first == k))
+    for label, mask in labels:
+        means = np.nanmean(panel.Y[mask], axis=0)
+        counts = (~np.isnan(panel.Y[mask])).sum(axis=0)
+        for j, tm in enumerate(panel.times):
+            rows.append({"time": tm, "group": label, "mean": float(means[j]), "n_units": int(counts[j])})
+    return pd.DataFrame(rows)
