@@ -256,9 +256,22 @@ def aggregate_sql(source_sql: str, columns: list[str], spec: ExperimentSpec) -> 
     >>> print(aggregate_sql("SELECT * FROM raw", ["geo", "week", "sales", "treated"], spec))
     SELECT "geo", "week", sum("sales") AS "sales", max("treated") AS "treated" FROM (SELECT * FROM raw) AS src GROUP BY "geo", "week" ORDER BY "geo", "week"
     """
+    aggregate: Aggregate = spec.aggregate  # type: ignore[assignment]
     agg = _aggregations(spec, columns)
-    by = ", ".join(quote_identifier(c) for c in spec.aggregate.by)  # type: ignore[union-attr]
+    by = ", ".join(quote_identifier(c) for c in aggregate.by)
     parts = [by] + [f"{_SQL_FUNCTION[fn]}({quote_identifier(c)}) AS {quote_identifier(c)}" for c, fn in agg.items()]
+    if aggregate.period is not None:
+        if spec.time is None or spec.time not in aggregate.by:
+            raise DataError(
+                "spec.aggregate.period truncates the time column, so spec.time must be set and "
+                f"listed in aggregate.by (by = {list(aggregate.by)})."
+            )
+        col = quote_identifier(spec.time)
+        # the period comes from a closed list (Aggregate.period), never from free text
+        source_sql = (
+            f"SELECT * REPLACE (CAST(date_trunc('{aggregate.period}', CAST({col} AS TIMESTAMP)) AS DATE) "
+            f"AS {col}) FROM ({source_sql}) AS raw"
+        )
     return f"SELECT {', '.join(parts)} FROM ({source_sql}) AS src GROUP BY {by} ORDER BY {by}"
 
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -108,7 +108,8 @@ class DataSource(_Frozen):
 class Aggregate(_Frozen):
     """Aggregate raw rows to one row per group (e.g. unit x period) before the analysis.
 
-    The aggregation runs inside DuckDB. The outcome is aggregated with ``outcome``; the
+    The aggregation runs inside DuckDB. With ``period`` the time column is first truncated
+    to the start of its week, month, ... (e.g. daily rows to a weekly panel). The outcome is aggregated with ``outcome``; the
     other role columns with ``columns`` when listed there, else the treatment with
     ``max``, the cohort with ``min``, the cost column and weights with ``sum`` and
     anything else with ``mean``.
@@ -118,6 +119,9 @@ class Aggregate(_Frozen):
     outcome: Aggregation = Field("sum", description="How the outcome is aggregated.")
     columns: dict[str, Aggregation] = Field(
         default_factory=dict, description="Aggregation of further columns, e.g. {spend: sum}."
+    )
+    period: Literal["day", "week", "month", "quarter", "year"] | None = Field(
+        None, description="Truncate the time column (spec.time) to this period before grouping."
     )
 
     @field_validator("by", mode="before")

@@ -12,7 +12,7 @@ from causal_kit import EffectEstimate, estimate
 from causal_kit.estimators import ESTIMATORS
 from causal_kit.result import Diagnostic
 
-from .cases import CASES, case_spec
+from cases import CASES, case_spec
 
 
 def test_every_registered_estimator_has_a_case():

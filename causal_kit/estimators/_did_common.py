@@ -148,3 +148,41 @@ def trends_table(panel: Panel) -> pd.DataFrame:
         for j, tm in enumerate(panel.times):
             rows.append({"time": tm, "group": label, "mean": float(means[j]), "n_units": int(counts[j])})
     return pd.DataFrame(rows)
+
+
+def sup_t_critical(vcov: np.ndarray, alpha: float, seed: int, n_draws: int = 10_000) -> float:
+    """Critical value for simultaneous (sup-t) bands from the coefficients' correlation."""
+    se = np.sqrt(np.diag(vcov))
+    if len(se) == 0 or not np.all(se > 0):
+        return float("nan")
+    corr = vcov / np.outer(se, se)
+    w, v = np.linalg.eigh(corr)
+    root = v * np.sqrt(np.clip(w, 0.0, None))
+    z = np.random.default_rng(seed).standard_normal((n_draws, len(se))) @ root.T
+    return float(np.quantile(np.abs(z).max(axis=1), 1 - alpha))
+
+
+def wald_pretrend(beta: np.ndarray, vcov: np.ndarray, alpha: float, what: str) -> Any:
+    """Joint chi-square test that the pre-period coefficients are zero, as a Diagnostic."""
+    from scipy import stats
+
+    from ..result import Diagnostic
+
+    k = len(beta)
+    if k == 0:
+        return Diagnostic(
+            "pre_trends", "not_applicable",
+            f"There is no pre-period {what} besides the reference period, so parallel pre-trends "
+            "cannot be tested; add earlier periods.",
+            assumption="parallel_trends",
+        )
+    stat = float(beta @ np.linalg.pinv(vcov) @ beta)
+    p = float(stats.chi2.sf(stat, k))
+    ok = p >= alpha
+    msg = (
+        f"Joint Wald test of the {k} pre-period {what} = 0: chi2({k}) = {stat:.3g}, p = {p:.3g}; "
+        + ("no evidence against parallel pre-trends." if ok else
+           "pre-trends differ from zero, so check the HonestDiD sensitivity before trusting the effect.")
+    )
+    return Diagnostic("pre_trends", "pass" if ok else "warn", msg, statistic=stat, p_value=p,
+                      threshold=alpha, assumption="parallel_trends")

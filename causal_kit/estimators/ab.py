@@ -102,6 +102,89 @@ def ratio_delta(num: np.ndarray, den: np.ndarray, ddof: int = 1) -> tuple[float,
     return float(r), float(math.sqrt(max(var, 0.0)))
 
 
+@dataclass(frozen=True)
+class _ArmIndex:
+    """Arms coded 0..k-1 (0 = control), with per-arm sums computed in one BLAS pass."""
+
+    arms: list[Any]
+    codes: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def build(cls, column: np.ndarray, arms: list[Any]) -> _ArmIndex:
+        position = {a: i for i, a in enumerate(arms)}
+        small_ints = column.dtype.kind in "iub" and column.size and int(np.ptp(column)) <= 10_000
+        if small_ints:  # fast path for 0/1 (or small integer) arms: a lookup table, no hashing
+            lo = int(column.min())
+            remap = np.zeros(int(column.max()) - lo + 1, dtype=np.intp)
+            for a, i in position.items():
+                remap[int(a) - lo] = i
+            if lo == 0 and column.dtype == np.intp and (remap == np.arange(remap.size)).all():
+                codes = column  # already 0..k-1 with the control at 0: no copy needed
+            else:
+                codes = remap[column.astype(np.intp) - lo]
+        else:
+            raw, uniques = pd.factorize(column)
+            remap = np.array([position[u] for u in uniques], dtype=np.intp)
+            codes = remap[raw]
+        return cls(arms, codes, np.bincount(codes, minlength=len(arms)))
+
+    def mask(self, i: int) -> np.ndarray:
+        return self.codes == i
+
+    def sums(self, columns: np.ndarray, codes: np.ndarray | None = None) -> np.ndarray:
+        """Per-arm column sums of an ``(n, m)`` array: shape ``(k, m)``."""
+        codes = self.codes if codes is None else codes
+        k = int(codes.max()) + 1
+        total = columns.sum(axis=0)
+        if k == 2:
+            treated = codes.astype(float)
+            s1 = treated @ columns
+            return np.vstack([total - s1, s1])
+        return np.column_stack([np.bincount(codes, weights=columns[:, j], minlength=k) for j in range(columns.shape[1])])
+
+    def moments(self, values: np.ndarray, codes: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-arm means and ddof=1 variances (centred on the grand mean for stability)."""
+        codes = self.codes if codes is None else codes
+        n = np.bincount(codes).astype(float)
+        c = values.mean()
+        dev = values - c
+        stacked = np.empty((values.size, 2), order="F")
+        stacked[:, 0] = dev
+        np.multiply(dev, dev, out=stacked[:, 1])
+        sums = self.sums(stacked, codes)
+        mean_dev = sums[:, 0] / n
+        return mean_dev + c, (sums[:, 1] - n * mean_dev**2) / (n - 1)
+
+
+def _cuped_moments(index: _ArmIndex, y: np.ndarray, x: np.ndarray):
+    """CUPED theta and per-arm moments of y, x and the adjusted outcome from one pass of sums."""
+    yc, xc = y - y.mean(), x - x.mean()
+    stacked = np.empty((y.size, 5), order="F")
+    stacked[:, 0], stacked[:, 1] = yc, xc
+    np.multiply(yc, yc, out=stacked[:, 2])
+    np.multiply(xc, xc, out=stacked[:, 3])
+    np.multiply(yc, xc, out=stacked[:, 4])
+    S = index.sums(stacked)
+    n = index.counts.astype(float)
+    total = S.sum(axis=0)
+    theta = float(total[4] / total[3])
+
+    def mv(s1, s2, shift):
+        m = s1 / n
+        return m + shift, (s2 - n * m**2) / (n - 1)
+
+    adj1 = S[:, 0] - theta * S[:, 1]
+    adj2 = S[:, 2] - 2 * theta * S[:, 4] + theta**2 * S[:, 3]
+    return theta, mv(adj1, adj2, y.mean()), mv(S[:, 0], S[:, 2], y.mean()), mv(S[:, 1], S[:, 3], x.mean())
+
+
+def _welch_moments(m1: float, v1: float, n1: float, m0: float, v0: float, n0: float) -> tuple[float, float, float]:
+    a, b = v1 / n1, v0 / n0
+    df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n0 - 1))
+    return float(m1 - m0), float(math.sqrt(a + b)), float(df)
+
+
 def _lift(m1: float, se1: float, m0: float, se0: float) -> tuple[float, float]:
     """Relative lift m1/m0 - 1 with the delta-method SE for independent arms."""
     rel = m1 / m0 - 1
@@ -193,19 +276,20 @@ class ABTest:
         df = prepared.frame
         arms = self._arms(df[spec.treatment])
         control = arms[0]
-        arm_col = df[spec.treatment].to_numpy()
-        masks = {a: arm_col == a for a in arms}
-        for a, m in masks.items():
-            if m.sum() < 2:
+        index = _ArmIndex.build(df[spec.treatment].to_numpy(), arms)
+        for a, count in zip(arms, index.counts):
+            if count < 2:
                 raise DataError(
-                    f"arm {a!r} of column {spec.treatment!r} (spec.treatment) has {int(m.sum())} row(s); "
+                    f"arm {a!r} of column {spec.treatment!r} (spec.treatment) has {int(count)} row(s); "
                     "each arm needs at least 2 units."
                 )
         if ratio:
+            masks = {a: index.mask(i) for i, a in enumerate(arms)}
             contrasts, method_note, arm_table = self._ratio(df, spec, arms, masks)
+            x_moments = None
             outcome_name = f"{spec.numerator}/{spec.denominator}"
         else:
-            contrasts, method_note, arm_table = self._means(df, spec, arms, masks)
+            contrasts, method_note, arm_table, x_moments = self._means(df, spec, index)
             outcome_name = spec.outcome or ""
 
         comp = self._comparisons(contrasts, spec.alpha)
@@ -214,9 +298,10 @@ class ABTest:
             raise SpecError(f"The 'arm' parameter of ABTest must be one of {arms[1:]}. Got {self.arm!r} instead.")
         c = contrasts[headline_arm]
         row = comp.loc[comp["arm"].astype(str) == str(headline_arm)].iloc[0]
-        diagnostics = self._diagnostics(df, spec, arms, masks, comp)
-        n_treated = int(masks[headline_arm].sum())
-        exposure = float(df.loc[masks[headline_arm], spec.denominator].sum()) if ratio else float(n_treated)
+        diagnostics = self._diagnostics(df, spec, index, x_moments)
+        head = arms.index(headline_arm)
+        n_treated = int(index.counts[head])
+        exposure = float(df.loc[index.mask(head), spec.denominator].sum()) if ratio else float(n_treated)
         return EffectEstimate(
             method="ab",
             design=spec.design,
@@ -251,7 +336,13 @@ class ABTest:
 
     # ------------------------------------------------------------------ pieces
     def _arms(self, arm: pd.Series) -> list[Any]:
-        values = sorted(pd.unique(arm), key=lambda v: (str(type(v)), v))
+        col = arm.to_numpy()
+        if col.dtype.kind in "iub" and col.size and int(np.ptp(col)) <= 10_000:
+            lo = int(col.min())
+            present = np.flatnonzero(np.bincount(col.astype(np.intp) - lo)) + lo
+            values = [v.item() for v in present.astype(col.dtype)]
+        else:
+            values = sorted(pd.unique(arm), key=lambda v: (str(type(v)), v))
         if self.control is not None:
             if self.control not in values:
                 raise SpecError(f"The 'control' parameter of ABTest must be one of {values}. Got {self.control!r} instead.")
@@ -260,7 +351,8 @@ class ABTest:
             control = 0 if 0 in values else values[0]
         return [control] + [v for v in values if v != control]
 
-    def _means(self, df: pd.DataFrame, spec: ExperimentSpec, arms: list[Any], masks: dict[Any, np.ndarray]):
+    def _means(self, df: pd.DataFrame, spec: ExperimentSpec, index: _ArmIndex):
+        arms = index.arms
         y = df[spec.outcome].to_numpy(dtype=float)
         mode = self.adjustment
         if mode == "auto":
@@ -270,34 +362,36 @@ class ABTest:
         if mode in ("lin", "ancova") and not (spec.covariates or spec.pre_covariate):
             raise SpecError(f"adjustment={mode!r} needs spec.covariates or spec.pre_covariate.")
         theta = None
-        y_used = y
+        x_moments = None
         if mode == "cuped":
             x = df[spec.pre_covariate].to_numpy(dtype=float)
             if np.ptp(x) == 0:
                 raise DataError(f"column {spec.pre_covariate!r} (spec.pre_covariate) is constant; CUPED needs variation.")
-            theta = cuped_theta(y, x)
-            y_used = y - theta * (x - x.mean())
-        control = arms[0]
-        y0 = y_used[masks[control]]
+            theta, (mean, var), (raw_mean, raw_var), x_moments = _cuped_moments(index, y, x)
+        else:
+            mean, var = index.moments(y)
+            raw_mean, raw_var = mean, var
+        n = index.counts.astype(float)
+        regression = mode in ("lin", "ancova") or spec.cluster is not None or spec.weights is not None
         contrasts: dict[Any, _Contrast] = {}
-        for a in arms[1:]:
-            y1 = y_used[masks[a]]
-            if mode in ("lin", "ancova") or spec.cluster is not None or spec.weights is not None:
-                est, se, dof = self._regression(df, spec, masks[a] | masks[control], masks[a], mode)
+        for i, a in enumerate(arms[1:], start=1):
+            if regression:
+                treated = index.mask(i)
+                est, se, dof = self._regression(df, spec, treated | index.mask(0), treated, mode)
             else:
-                est, se, dof = welch(y1, y0)
-            m0, m1 = y0.mean(), y0.mean() + est
-            se0 = y0.std(ddof=1) / math.sqrt(len(y0))
+                est, se, dof = _welch_moments(mean[i], var[i], n[i], mean[0], var[0], n[0])
+            m0, m1 = float(mean[0]), float(mean[0]) + est
+            se0 = math.sqrt(var[0] / n[0])
             se1 = math.sqrt(max(se**2 - se0**2, 0.0))
             rel, rel_se = _lift(m1, se1, m0, se0)
-            contrasts[a] = _Contrast(est, se, dof, rel, rel_se, float(m0))
+            contrasts[a] = _Contrast(est, se, dof, rel, rel_se, m0)
         table = pd.DataFrame(
             {
                 "arm": [str(a) for a in arms],
-                "n": [int(masks[a].sum()) for a in arms],
-                "mean": [float(y[masks[a]].mean()) for a in arms],
-                "sd": [float(y[masks[a]].std(ddof=1)) for a in arms],
-                "adjusted_mean": [float(y_used[masks[a]].mean()) for a in arms],
+                "n": index.counts.astype(int),
+                "mean": raw_mean,
+                "sd": np.sqrt(raw_var),
+                "adjusted_mean": mean,
             }
         )
         notes = {
@@ -311,7 +405,7 @@ class ABTest:
             note = f"{mode}: OLS with cluster-robust (CR1) SE by {spec.cluster!r}, t-based CI"
         elif spec.weights is not None and mode != "lin":
             note = f"{mode}: weighted least squares by {spec.weights!r}, HC2 SE, t-based CI"
-        return contrasts, note, table
+        return contrasts, note, table, x_moments
 
     def _regression(self, df: pd.DataFrame, spec: ExperimentSpec, keep: np.ndarray, treated: np.ndarray, mode: str):
         import statsmodels.api as sm
@@ -391,8 +485,11 @@ class ABTest:
         table["p_holm"] = _holm(table["p_value"].to_numpy())
         return table
 
-    def _diagnostics(self, df, spec, arms, masks, comp) -> tuple[Diagnostic, ...]:
-        counts = np.array([masks[a].sum() for a in arms], dtype=float)
+    def _diagnostics(
+        self, df: pd.DataFrame, spec: ExperimentSpec, index: _ArmIndex, x_moments: Any = None
+    ) -> tuple[Diagnostic, ...]:
+        arms = index.arms
+        counts = index.counts.astype(float)
         if self.expected_split is None:
             shares = np.full(len(arms), 1 / len(arms))
         else:
@@ -416,11 +513,14 @@ class ABTest:
         balance_cols = [c for c in ([spec.pre_covariate] + list(spec.covariates)) if c]
         if balance_cols:
             worst, worst_col = 0.0, balance_cols[0]
+            treated_any = (index.codes > 0).astype(np.intp)
             for col in balance_cols:
-                x = df[col].to_numpy(dtype=float)
-                x0, x1 = x[masks[arms[0]]], x[np.any([masks[a] for a in arms[1:]], axis=0)]
-                pooled = math.sqrt((x0.var(ddof=1) + x1.var(ddof=1)) / 2) or 1.0
-                smd = abs(x1.mean() - x0.mean()) / pooled
+                if col == spec.pre_covariate and x_moments is not None and len(arms) == 2:
+                    m, v = x_moments
+                else:
+                    m, v = index.moments(df[col].to_numpy(dtype=float), treated_any)
+                pooled = math.sqrt((v[0] + v[1]) / 2) or 1.0
+                smd = abs(m[1] - m[0]) / pooled
                 if smd >= worst:
                     worst, worst_col = smd, col
             status = "pass" if worst < 0.1 else "warn"

@@ -1,1 +1,108 @@
-"""Reports: render results and designs as self-contained HTML (see templates/)."""
+"""Reports: render results and designs as self-contained HTML pages and Jupyter cards.
+
+:func:`render` turns an :class:`~causal_kit.result.EffectEstimate` (effect report), a list of
+them for one spec (robustness report), a list for many studies (portfolio report) or a
+``DesignResult`` (design report) into one HTML string; :func:`save_html` writes it to a file;
+:func:`render_history` shows an estimate across registry runs. Templates live in the
+package's ``templates`` folder; numbers become text only in :mod:`causal_kit.report.fmt`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["render", "save_html", "render_history"]
+
+
+def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
+           plotlyjs: str = "auto") -> str:
+    """Render results or a design as one self-contained HTML page.
+
+    Parameters
+    ----------
+    obj : EffectEstimate, list of EffectEstimate, list of lists, or DesignResult
+        One result gives an effect report; several results for one spec a robustness report
+        (with :func:`causal_kit.compare`); results (or lists) for several specs a portfolio
+        report; a ``DesignResult`` a design report.
+    template : str or path, optional
+        A template name (``"effect_report.html"``, ...) or the path of your own template,
+        which may ``{% extends "base.html" %}``.
+    title : str, optional
+        Page title; defaults to ``spec.report.title`` or the spec's name.
+    spec : ExperimentSpec or dict, optional
+        The spec to describe; defaults to the one recorded in the result's lineage.
+    plotlyjs : {"auto", "inline", "compressed"}
+        How plotly.js is inlined: as is, gzip-compressed (unpacked by the browser), or
+        ``"auto"``: as is unless the page would exceed about 5 MB.
+
+    Returns
+    -------
+    str
+        HTML with plotly.js inlined once and no external resources.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> spec = ck.ExperimentSpec(name="checkout", design="ab", outcome="y", treatment="treat",
+    ...                          pre_covariate="pre", question="Did the new checkout raise spend?")
+    >>> html = ck.report.render(ck.estimate(ck.datasets.load("ab_cuped_sim"), spec))
+    >>> "Did the new checkout raise spend?" in html
+    True
+    """
+    from .html import render as _render
+
+    return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs)
+
+
+def save_html(obj: Any, path: str | Path, **kwargs: Any) -> Path:
+    """Render ``obj`` (see :func:`render`) and write it to ``path``; returns the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import causal_kit as ck
+    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    >>> res = ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)
+    >>> out = ck.report.save_html(res, pathlib.Path(tempfile.mkdtemp()) / "ab.html")
+    >>> out.suffix
+    '.html'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render(obj, **kwargs), encoding="utf-8")
+    return target
+
+
+def render_history(history: pd.DataFrame, title: str | None = None, **kwargs: Any) -> str:
+    """Render an estimate across registry runs, with its confidence ribbon.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Columns ``run_id``, ``timestamp``, ``name``, ``method``, ``estimate``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``worst_status``; one row per run.
+    title : str, optional
+
+    Returns
+    -------
+    str
+        Self-contained HTML.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import causal_kit as ck
+    >>> runs = pd.DataFrame({"run_id": ["a", "b"], "timestamp": ["2024-01-01", "2024-01-08"],
+    ...                      "name": "ab", "method": "ab", "estimate": [0.2, 0.25],
+    ...                      "ci_low": [0.1, 0.15], "ci_high": [0.3, 0.35], "p_value": [0.01, 0.001],
+    ...                      "worst_status": "pass"})
+    >>> "History" in ck.report.render_history(runs, "History of ab")
+    True
+    """
+    from .html import render_history as _render_history
+
+    return _render_history(history, title, **kwargs)

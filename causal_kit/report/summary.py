@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..result import Diagnostic, EffectEstimate
 
 __all__ = [
-    "ASSUMPTION_LABELS", "STATUS_LABELS", "Confidence", "ExecutiveSummary", "confidence",
+    "ASSUMPTION_LABELS", "STATUS_LABELS", "Confidence", "ExecutiveSummary", "confidence", "confidence_from",
     "diagnostic_groups", "executive_summary", "answer_sentence",
 ]
 
@@ -143,7 +143,11 @@ def _phrases(diagnostics: Sequence[Diagnostic]) -> dict[str, list[str]]:
 
 def confidence(results: Sequence[EffectEstimate], comparison: Comparison | None = None) -> Confidence:
     """Fold diagnostics (and agreement across methods) into Robust / Moderate / Fragile."""
-    diagnostics = [d for r in results for d in r.diagnostics]
+    return confidence_from([d for r in results for d in r.diagnostics], comparison)
+
+
+def confidence_from(diagnostics: Sequence[Diagnostic], comparison: Comparison | None = None) -> Confidence:
+    """:func:`confidence` from a list of diagnostics (used for designs too)."""
     phr = _phrases(diagnostics)
     parts: list[str] = []
     status = "pass"

@@ -1,0 +1,406 @@
+"""The ``causal-kit`` command line: estimate, design, report, history, registry, schema, demo.
+
+Built for people and for schedulers (cron, Airflow). Every run can append to the results
+registry; ``--json`` (before the command) prints one machine-readable JSON object on
+stdout. Exit codes:
+
+* ``0`` success;
+* ``2`` a spec or data problem (``SpecError``, ``DataError``, ``IdentificationError``, a
+  missing file, an SQL error, an empty result): one clear line on stderr, no traceback;
+* ``3`` the estimate ran but a diagnostic failed and ``--fail-on-diagnostic`` was given;
+* ``1`` anything else (``--debug`` shows the traceback).
+
+Examples
+--------
+::
+
+    causal-kit estimate geo_test.yaml --data sales.csv --out report.html --json result.json
+    causal-kit estimate geo_test.yaml --data "duckdb://sales.duckdb?query=SELECT * FROM weekly"
+    causal-kit design geo_test.yaml --history sales_2023.csv --out design.html
+    causal-kit history geo_test --out history.html
+    causal-kit --json estimate geo_test.yaml --data sales.parquet --fail-on-diagnostic
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import CausalKitError, DataError, IdentificationError, SpecError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_DIAGNOSTIC = 0, 1, 2, 3
+_INPUT_ERRORS = (SpecError, DataError, IdentificationError)
+
+
+class _Output:
+    """Where human text, warnings and the machine JSON go, per the global flags."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.quiet = bool(getattr(args, "quiet", False))
+        self.machine = bool(getattr(args, "machine", False))
+
+    def say(self, text: str) -> None:
+        if not self.quiet and not self.machine:
+            print(text)
+
+    def emit(self, payload: dict[str, Any]) -> None:
+        if self.machine:
+            print(json.dumps(payload, default=str))
+
+
+# ---------------------------------------------------------------------- helpers
+def _load_spec(path: str) -> Any:
+    from .spec import ExperimentSpec
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise SpecError(f"spec file {path!r} does not exist.")
+    if file.suffix.lower() == ".json":
+        return ExperimentSpec.from_json(file.read_text())
+    return ExperimentSpec.from_yaml(file.read_text())
+
+
+def _registry(args: argparse.Namespace, *, required: bool = False) -> Any:
+    from .registry import Registry
+
+    if getattr(args, "no_registry", False):
+        if required:
+            raise SpecError(f"'{args.command}' reads the registry; drop --no-registry.")
+        return None
+    return Registry(getattr(args, "registry", None))
+
+
+def _write_text(path: str, text: str) -> Path:
+    out = Path(path).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def _save_report(obj: Any, path: str) -> Path:
+    from . import report
+
+    out = Path(path).expanduser()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report.save_html(obj, out)
+    return out
+
+
+def _results_json(results: list[Any]) -> str:
+    if len(results) == 1:
+        return results[0].to_json(indent=1)
+    return json.dumps([r.to_dict() for r in results], indent=1)
+
+
+def _worst(statuses: Sequence[str]) -> str:
+    order = {"fail": 3, "warn": 2, "pass": 1, "not_applicable": 0}
+    return max(statuses, key=order.__getitem__) if statuses else "not_applicable"
+
+
+def _row(result: Any) -> dict[str, Any]:
+    return {
+        "method": result.method,
+        "estimand": result.estimand,
+        "estimate": result.estimate,
+        "se": result.se,
+        "ci_low": result.ci[0],
+        "ci_high": result.ci[1],
+        "p_value": result.p_value,
+        "n_obs": result.n_obs,
+        "worst_status": result.worst_status,
+        "diagnostics": [{"name": d.name, "status": d.status} for d in result.diagnostics],
+    }
+
+
+def _headline(name: str, result: Any) -> str:
+    from .report import fmt
+
+    return (
+        f"{name}: {result.method} {result.estimand} = {fmt.num(result.estimate, 4)} "
+        f"({fmt.level(result.alpha)} CI {fmt.interval(*result.ci, digits=4)}), "
+        f"p {fmt.pvalue(result.p_value)}, diagnostics: {result.worst_status}"
+    )
+
+
+# ---------------------------------------------------------------------- commands
+def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
+    from . import io
+    from .api import estimate
+
+    spec = _load_spec(args.spec)
+    data = io.load(args.data, spec=spec, base_dir=Path(args.spec).expanduser().resolve().parent)
+    found = estimate(data, spec)
+    results = list(found) if isinstance(found, list) else [found]
+    del data
+    report_path = _save_report(found, args.out) if args.out else None
+    json_path = _write_text(args.json_out, _results_json(results)) if args.json_out else None
+    registry = _registry(args)
+    run_id = registry.record(found, spec=spec, report_path=report_path) if registry else None
+    worst = _worst([r.worst_status for r in results])
+    failed = bool(args.fail_on_diagnostic and worst == "fail")
+    for r in results:
+        out.say(_headline(spec.name, r))
+    if report_path:
+        out.say(f"report: {report_path}")
+    if json_path:
+        out.say(f"result: {json_path}")
+    if run_id:
+        out.say(f"registry: run {run_id} appended to {registry.path}")
+    if failed:
+        failing = [f"{r.method}/{d.name}" for r in results for d in r.diagnostics if d.status == "fail"]
+        print(f"causal-kit: diagnostic failed: {', '.join(failing)}", file=sys.stderr)
+    out.emit({
+        "command": "estimate",
+        "status": "diagnostic_failed" if failed else "ok",
+        "name": spec.name,
+        "spec_hash": spec.spec_hash,
+        "run_id": run_id,
+        "report": str(report_path) if report_path else None,
+        "result_json": str(json_path) if json_path else None,
+        "worst_status": worst,
+        "results": [_row(r) for r in results],
+    })
+    return EXIT_DIAGNOSTIC if failed else EXIT_OK
+
+
+def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
+    from . import io
+    from .design import plan
+
+    spec = _load_spec(args.spec)
+    history = io.load(args.history, spec=spec)
+    design = plan(history, spec)
+    del history
+    report_path = _save_report(design, args.out) if args.out else None
+    json_path = _write_text(args.json_out, design.to_json()) if args.json_out else None
+    registry = _registry(args)
+    run_id = registry.record_design(design, spec=spec, report_path=report_path) if registry else None
+    out.say(f"{spec.name}: design ready")
+    if report_path:
+        out.say(f"report: {report_path}")
+    if json_path:
+        out.say(f"design: {json_path}")
+    if run_id:
+        out.say(f"registry: run {run_id} appended to {registry.path}")
+    out.emit({
+        "command": "design",
+        "status": "ok",
+        "name": spec.name,
+        "spec_hash": spec.spec_hash,
+        "run_id": run_id,
+        "report": str(report_path) if report_path else None,
+        "design_json": str(json_path) if json_path else None,
+    })
+    return EXIT_OK
+
+
+def _read_result(path: str) -> Any:
+    from .result import EffectEstimate
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise DataError(f"result file {path!r} does not exist.")
+    try:
+        payload = json.loads(file.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"result file {path!r} is not valid JSON: {exc}") from None
+    try:
+        if isinstance(payload, list):
+            return [EffectEstimate.from_dict(p) for p in payload]
+        if isinstance(payload, dict) and "estimand" in payload and "method" in payload:
+            return EffectEstimate.from_dict(payload)
+        from .design.result import DesignResult
+
+        return DesignResult.from_json(file.read_text())
+    except (TypeError, KeyError, ValueError) as exc:
+        if isinstance(exc, CausalKitError):
+            raise
+        raise DataError(
+            f"result file {path!r} is not a causal_kit result or design (written by --json): {exc}"
+        ) from None
+
+
+def _cmd_report(args: argparse.Namespace, out: _Output) -> int:
+    obj = _read_result(args.result)
+    path = _save_report(obj, args.out)
+    out.say(f"report: {path}")
+    out.emit({"command": "report", "status": "ok", "report": str(path)})
+    return EXIT_OK
+
+
+def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
+    registry = _registry(args, required=True)
+    frame = registry.history(args.name)
+    if frame.empty:
+        raise DataError(f"the registry {str(registry.path)!r} has no runs named {args.name!r}.")
+    path = None
+    if args.out:
+        from . import report
+
+        path = _write_text(args.out, report.render_history(frame, title=f"{args.name}: readout history"))
+    shown = ["timestamp", "run_id", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
+    if not out.quiet and not out.machine:
+        with_pd_options = frame.loc[:, shown].to_string(index=False)
+        print(with_pd_options)
+    if path:
+        out.say(f"report: {path}")
+    out.emit({
+        "command": "history",
+        "status": "ok",
+        "name": args.name,
+        "report": str(path) if path else None,
+        "runs": json.loads(frame.loc[:, shown].to_json(orient="records", date_format="iso")),
+    })
+    return EXIT_OK
+
+
+def _cmd_registry_export(args: argparse.Namespace, out: _Output) -> int:
+    registry = _registry(args, required=True)
+    path = registry.export(args.out, format=args.format)
+    out.say(f"exported {registry.path} to {path}")
+    out.emit({"command": "registry export", "status": "ok", "path": str(path), "format": args.format})
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace, out: _Output) -> int:
+    from .spec import ExperimentSpec
+
+    print(json.dumps(ExperimentSpec.json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
+    from . import demo
+
+    path = demo.run(Path(args.out).expanduser())
+    out.say(f"demo report: {path}")
+    out.emit({"command": "demo", "status": "ok", "report": str(path)})
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- parser
+def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options every command accepts, before or after the command name."""
+    default = argparse.SUPPRESS if suppress else None
+    flag_default = argparse.SUPPRESS if suppress else False
+    group = parser.add_argument_group("global options")
+    group.add_argument("--registry", metavar="PATH", default=default,
+                       help="registry file (default: $CAUSAL_KIT_REGISTRY or ~/.causal_kit/registry.duckdb)")
+    group.add_argument("--no-registry", action="store_true", default=flag_default,
+                       help="do not append this run to the registry")
+    group.add_argument("--quiet", "-q", action="store_true", default=flag_default,
+                       help="print nothing but errors (and --json output)")
+    group.add_argument("--fail-on-diagnostic", action="store_true", default=flag_default,
+                       help="exit 3 when the estimate ran but a diagnostic failed")
+    group.add_argument("--debug", action="store_true", default=flag_default,
+                       help="show the full traceback of unexpected errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``causal-kit``."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="causal-kit",
+        description="Causal inference and experiment readouts: estimate, design, report, history.",
+        epilog="Exit codes: 0 ok, 2 spec or data error, 3 failed diagnostic with "
+        "--fail-on-diagnostic, 1 other errors.",
+    )
+    parser.add_argument("--version", action="version", version=f"causal-kit {__version__}")
+    parser.add_argument("--json", dest="machine", action="store_true",
+                        help="print one machine-readable JSON object on stdout (give it before the command)")
+    _add_globals(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_globals(common, suppress=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("estimate", parents=[common], help="estimate the effect a spec asks for")
+    p.add_argument("spec", help="experiment spec (YAML or JSON)")
+    p.add_argument("--data", metavar="SOURCE",
+                   help="CSV/Parquet file or duckdb://file.duckdb?query=SELECT ... (default: the spec's data block)")
+    p.add_argument("--out", metavar="HTML", help="write the HTML report here")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="write the result as JSON here")
+    p.set_defaults(func=_cmd_estimate)
+
+    p = sub.add_parser("design", parents=[common], help="plan a geo experiment on history")
+    p.add_argument("spec", help="experiment spec (YAML or JSON)")
+    p.add_argument("--history", required=True, metavar="SOURCE", help="historical data: file or duckdb:// URL")
+    p.add_argument("--out", metavar="HTML", help="write the HTML design report here")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="write the design as JSON here")
+    p.set_defaults(func=_cmd_design)
+
+    p = sub.add_parser("report", parents=[common], help="render a saved result JSON as HTML")
+    p.add_argument("result", help="result or design JSON written by --json")
+    p.add_argument("--out", required=True, metavar="HTML", help="write the HTML report here")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("history", parents=[common], help="list a study's runs from the registry")
+    p.add_argument("name", help="study name (spec.name)")
+    p.add_argument("--out", metavar="HTML", help="write the history report here")
+    p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser("registry", parents=[common], help="manage the results registry")
+    reg = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = reg.add_parser("export", parents=[common], help="export every run to a file")
+    q.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet")
+    q.add_argument("--out", required=True, metavar="FILE")
+    q.set_defaults(func=_cmd_registry_export)
+
+    p = sub.add_parser("schema", parents=[common], help="print the experiment spec's JSON Schema")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("demo", parents=[common], help="run the bundled demo and write its report")
+    p.add_argument("--out", default="causal-kit-demo", metavar="DIR", help="output folder")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``causal-kit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    args = build_parser().parse_args(argv)
+    out = _Output(args)
+
+    def _warn(message: Any, category: type, *_: Any, **__: Any) -> None:
+        print(f"causal-kit: warning: {_one_line(Exception(message))}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        if out.quiet:
+            warnings.simplefilter("ignore")
+        else:
+            warnings.showwarning = _warn
+        try:
+            return args.func(args, out)
+        except _INPUT_ERRORS as exc:
+            return _fail(out, exc, EXIT_INPUT)
+        except CausalKitError as exc:
+            return _fail(out, exc, EXIT_ERROR)
+        except KeyboardInterrupt:
+            print("causal-kit: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if getattr(args, "debug", False):
+                traceback.print_exc()
+            return _fail(out, exc, EXIT_ERROR, hint=" (run with --debug for the traceback)")
+
+
+def _fail(out: _Output, exc: BaseException, code: int, hint: str = "") -> int:
+    kind = type(exc).__name__
+    print(f"causal-kit: error: {kind}: {_one_line(exc)}{hint}", file=sys.stderr)
+    out.emit({"status": "error", "exit_code": code, "error": kind, "message": _one_line(exc)})
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Simulation power on history: inject a known lift into past windows and re-run the estimator.
+
+For each candidate design (a treated set of geos against a control set) and each of many
+historical windows (a pre-period of ``pre_periods`` followed by a test of ``duration``
+periods), the treated geos' KPI over the test is multiplied by ``1 + effect`` and the
+planned estimator with its inference is run. The rejection rate over windows is the power,
+the mean relative error the bias and the share of intervals covering the injected effect the
+coverage; the zero effect gives the A/A type-I error.
+
+Vectorised: every estimator here fits its weights on the pre-period only, and the lift only
+touches treated post-period outcomes, so for fixed weights the estimate is linear in the
+effect, ``tau(e) = tau(0) + e * baseline``. One fit per design and window serves the whole
+effect grid; DiD and the time-based regression are closed forms batched over all designs
+and windows at once; synthetic control and SDID batch the designs of a window in one call
+of the simplex solvers in :mod:`causal_kit.estimators._simplex`. Windows are split over
+``n_jobs`` joblib workers (see :func:`simulate_power` for running on a Dask cluster).
+
+Estimators and their inference (t-tests):
+
+``did``
+    Two-way DiD in levels; with a common start it equals the difference in mean per-geo
+    (post mean - pre mean) changes. SE: pooled two-sample variance of those changes (the
+    unit-clustered DiD), ``n_T + n_C - 2`` df.
+``time_regression``
+    Time-based regression (Kerman, Wang & Vaver 2017): the treated mean regressed on the
+    control mean over the pre-period; effect = mean post-period prediction error. SE: OLS
+    prediction error of a mean of ``L`` new points, with a Newey-West long-run variance
+    of the pre-period residuals; ``P - 2`` df.
+``synthetic_control``
+    Simplex weights of control geos reproducing the treated mean over the pre-period;
+    effect = mean post-period gap. SE: pre-period RMSPE * sqrt(1/L + 1/P) with the long-run
+    variance inflation; ``P - 1`` df.
+``sdid``
+    Synthetic DiD (Arkhangelsky et al. 2021) unit and time weights; SE from the dispersion of
+    the pre-period gap with the long-run variance inflation; ``P - 1`` df.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import numpy as np
+from scipy import stats
+
+from ..errors import DataError, SpecError
+
+__all__ = ["SIM_ESTIMATORS", "SimOutput", "window_starts", "simulate_power", "mde_from_sim"]
+
+SimEstimator = Literal["did", "time_regression", "synthetic_control", "sdid"]
+SIM_ESTIMATORS: tuple[str, ...] = get_args(SimEstimator)
+
+
+@dataclass(frozen=True)
+class SimOutput:
+    """Per design x window results of one estimator (arrays of shape ``(D, W)``).
+
+    ``tau0`` is the estimate with no injected lift, ``baseline`` the treated counterfactual
+    mean per geo and period, ``se2`` the squared SE as a quadratic in the effect
+    (``s0 + s1 e + s2 e^2``), ``df`` the t degrees of freedom, ``n_treated`` the treated geos.
+    """
+
+    estimator: str
+    tau0: np.ndarray
+    baseline: np.ndarray
+    se2: tuple[np.ndarray, np.ndarray, np.ndarray]
+    df: np.ndarray
+    starts: np.ndarray
+    duration: int
+    pre_periods: int
+    alpha: float
+
+    def se(self, effect: np.ndarray | float) -> np.ndarray:
+        """SE for each design, window and effect: ``(D, W, E)``."""
+        e = np.atleast_1d(np.asarray(effect, dtype=float))[None, None, :]
+        s0, s1, s2 = (a[:, :, None] for a in self.se2)
+        return np.sqrt(np.maximum(s0 + s1 * e + s2 * e * e, 1e-300))
+
+    def evaluate(self, effects: Sequence[float]) -> dict[str, np.ndarray]:
+        """Rejections, relative estimates and coverage for each effect: ``(D, W, E)`` arrays."""
+        e = np.atleast_1d(np.asarray(effects, dtype=float))
+        b = self.baseline[:, :, None]
+        tau = self.tau0[:, :, None] + e[None, None, :] * b
+        se = self.se(e)
+        crit = stats.t.isf(self.alpha / 2, self.df)[:, :, None]
+        return {
+            "reject": np.abs(tau) > crit * se,
+            "rel_est": tau / b,
+            "cover": np.abs(self.tau0[:, :, None]) <= crit * se,
+            "rel_se": se / b,
+        }
+
+
+# ----------------------------------------------------------------------------- windows
+def window_starts(n_periods: int, duration: int, pre_periods: int, n_windows: int) -> np.ndarray:
+    """Evenly spaced test-start indices, always including the most recent window.
+
+    Examples
+    --------
+    >>> window_starts(100, 10, 30, 3).tolist()
+    [30, 60, 90]
+    """
+    first, last = pre_periods, n_periods - duration
+    if last < first:
+        raise DataError(
+            f"the history has {n_periods} periods, fewer than pre_periods + duration = "
+            f"{pre_periods} + {duration} = {pre_periods + duration}. Give a longer history, or lower "
+            "plan.pre_periods or plan.duration."
+        )
+    n = min(int(n_windows), last - first + 1)
+    return np.unique(np.round(np.linspace(last, first, n)).astype(int))
+
+
+def _lrv_inflation(resid: np.ndarray, duration: int) -> np.ndarray:
+    """Long-run variance ratio of the residuals along the last axis (Newey-West, Bartlett kernel).
+
+    The variance of a mean of ``L`` autocorrelated errors is ``LRV / L``, with
+    ``LRV = gamma_0 + 2 sum_k (1 - k / (b + 1)) gamma_k``; the ratio ``LRV / gamma_0`` is
+    returned (at least 1). The bandwidth ``b = min(L, P // 3)`` reaches as far as the test
+    is long, because slow factor drift is what makes geo tests noisy.
+    """
+    r = resid - resid.mean(axis=-1, keepdims=True)
+    P = r.shape[-1]
+    b = int(max(1, min(duration, P // 3)))
+    g0 = (r * r).sum(axis=-1)
+    lrv = g0.copy()
+    for k in range(1, b + 1):
+        lrv += 2.0 * (1.0 - k / (b + 1.0)) * (r[..., k:] * r[..., :-k]).sum(axis=-1)
+    return np.maximum(np.where(g0 > 0, lrv / np.where(g0 > 0, g0, 1.0), 1.0), 1.0)
+
+
+def _masks(designs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    treat = (designs == 1).astype(float)
+    ctrl = (designs == 0).astype(float)
+    n_t, n_c = treat.sum(axis=1), ctrl.sum(axis=1)
+    if (n_t < 1).any() or (n_c < 1).any():
+        raise SpecError("every design needs at least one treated and one control geo.")
+    return treat, ctrl, n_t, n_c
+
+
+# ----------------------------------------------------------------------------- estimators
+def _did(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, np.ndarray]:
+    treat, ctrl, n_t, n_c = _masks(designs)
+    cs = np.concatenate([np.zeros((Y.shape[0], 1)), np.cumsum(Y, axis=1)], axis=1)
+    post = (cs[:, starts + L] - cs[:, starts]) / L  # (N, W)
+    pre = (cs[:, starts] - cs[:, starts - P]) / P
+    delta = post - pre
+
+    def mean(m: np.ndarray, x: np.ndarray, n: np.ndarray) -> np.ndarray:
+        return (m @ x) / n[:, None]
+
+    mt_d, mc_d, mt_p = mean(treat, delta, n_t), mean(ctrl, delta, n_c), mean(treat, post, n_t)
+    ss_d = treat @ delta**2 - n_t[:, None] * mt_d**2 + ctrl @ delta**2 - n_c[:, None] * mc_d**2
+    sp = treat @ (delta * post) - n_t[:, None] * mt_d * mt_p
+    ss_p = treat @ post**2 - n_t[:, None] * mt_p**2
+    df = (n_t + n_c - 2.0)[:, None] * np.ones_like(mt_d)
+    if (df < 1).any():
+        raise SpecError("DiD needs at least 3 geos in a design (treated + control) for its t-test.")
+    k = ((1.0 / n_t + 1.0 / n_c) / (n_t + n_c - 2.0))[:, None]
+    return {"tau0": mt_d - mc_d, "baseline": mt_p, "se2": (k * ss_d, k * 2 * sp, k * ss_p), "df": df}
+
+
+def _series(Y: np.ndarray, designs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    treat, ctrl, n_t, n_c = _masks(designs)
+    return (treat @ Y) / n_t[:, None], (ctrl @ Y) / n_c[:, None], treat, ctrl
+
+
+def _windows_index(starts: np.ndarray, L: int, P: int) -> tuple[np.ndarray, np.ndarray]:
+    return starts[:, None] + np.arange(-P, 0)[None, :], starts[:, None] + np.arange(L)[None, :]
+
+
+def _time_regression(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, np.ndarray]:
+    yt, xc, _, _ = _series(Y, designs)
+    ipre, ipost = _windows_index(starts, L, P)
+    y0, x0 = yt[:, ipre], xc[:, ipre]  # (D, W, P)
+    y1, x1 = yt[:, ipost], xc[:, ipost]
+    xm, ym = x0.mean(-1, keepdims=True), y0.mean(-1, keepdims=True)
+    sxx = ((x0 - xm) ** 2).sum(-1)
+    beta = ((x0 - xm) * (y0 - ym)).sum(-1) / np.where(sxx > 0, sxx, 1.0)
+    alpha = ym[..., 0] - beta * xm[..., 0]
+    resid = y0 - alpha[..., None] - beta[..., None] * x0
+    s2 = (resid**2).sum(-1) / (P - 2)
+    x1m = x1.mean(-1)
+    tau0 = y1.mean(-1) - alpha - beta * x1m
+    lev = 1.0 / L + 1.0 / P + (x1m - xm[..., 0]) ** 2 / np.where(sxx > 0, sxx, np.inf)
+    s0 = s2 * _lrv_inflation(resid, L) * lev
+    z = np.zeros_like(s0)
+    return {"tau0": tau0, "baseline": y1.mean(-1), "se2": (s0, z, z), "df": np.full_like(s0, P - 2.0)}
+
+
+def _synthetic_control(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, np.ndarray]:
+    from ..estimators._simplex import simplex_weights
+
+    yt, _, treat, ctrl = _series(Y, designs)
+    D, W = designs.shape[0], len(starts)
+    tau0, base, s0 = np.empty((D, W)), np.empty((D, W)), np.empty((D, W))
+    allowed = ctrl > 0
+    for j, s in enumerate(starts):
+        pre = slice(s - P, s)
+        scale = max(float(np.abs(yt[:, pre]).mean()), 1e-12)
+        X = Y[:, pre].T / scale  # (P, N): every geo is a potential donor, masked per design
+        w = simplex_weights(X, yt[:, pre] / scale, method="pgd", mask=allowed, tol=1e-8, max_iter=5000)
+        gap = yt[:, s - P : s + L] - w @ Y[:, s - P : s + L]
+        g0, g1 = gap[:, :P], gap[:, P:]
+        tau0[:, j] = g1.mean(-1)
+        base[:, j] = yt[:, s : s + L].mean(-1)
+        s0[:, j] = (g0**2).mean(-1) * _lrv_inflation(g0, L) * (1.0 / L + 1.0 / P)
+    z = np.zeros_like(s0)
+    return {"tau0": tau0, "baseline": base, "se2": (s0, z, z), "df": np.full_like(s0, P - 1.0)}
+
+
+def _sdid(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, np.ndarray]:
+    from ..estimators._simplex import frank_wolfe, sdid_time_weights, sparsify_weights
+
+    yt, _, treat, ctrl = _series(Y, designs)
+    n_t = treat.sum(axis=1)
+    D, W = designs.shape[0], len(starts)
+    tau0, base, s0 = np.empty((D, W)), np.empty((D, W)), np.empty((D, W))
+    allowed = ctrl > 0
+    for j, s in enumerate(starts):
+        scale = max(float(np.abs(yt[:, s - P : s]).mean()), 1e-12)
+        Yw = Y[:, s - P : s + L] / scale
+        ytw = yt[:, s - P : s + L] / scale
+        Ypre, ypre = Yw[:, :P], ytw[:, :P]
+        diffs = np.diff(Ypre, axis=1)
+        # noise level per design: SD of the controls' first differences (synthdid's sigma)
+        cnt = ctrl.sum(1) * diffs.shape[1]
+        mu = (ctrl @ diffs.sum(1)) / cnt
+        var = (ctrl @ (diffs**2).sum(1) - cnt * mu**2) / np.maximum(cnt - 1, 1)
+        sigma = np.sqrt(np.maximum(var, 0.0))
+        zeta = (n_t * L) ** 0.25 * sigma
+        A = Ypre.T - Ypre.T.mean(axis=0, keepdims=True)  # centred over time: intercept profiled out
+        b = ypre - ypre.mean(axis=1, keepdims=True)
+        x0 = allowed / allowed.sum(axis=1, keepdims=True)
+        omega, _ = frank_wolfe(A, b, P * zeta**2, x0=x0, mask=allowed, n_rows=P,
+                               min_decrease=1e-5 * sigma, max_iter=100)
+        omega, _ = frank_wolfe(A, b, P * zeta**2, x0=sparsify_weights(omega), mask=allowed, n_rows=P,
+                               min_decrease=1e-5 * sigma, max_iter=2000)
+        lam = sdid_time_weights(Ypre, Yw[:, P:].mean(axis=1), 1e-6 * float(sigma.mean()),
+                                row_mask=allowed, max_iter=2000,
+                                min_decrease=1e-5 * float(sigma.mean()))
+        gap = ytw - omega @ Yw  # (D, P + L)
+        g0, g1 = gap[:, :P], gap[:, P:]
+        tau0[:, j] = (g1.mean(-1) - (lam * g0).sum(-1)) * scale
+        base[:, j] = yt[:, s : s + L].mean(-1)
+        disp = g0 - g0.mean(-1, keepdims=True)
+        s2 = (disp**2).sum(-1) / (P - 1) * scale**2
+        s0[:, j] = s2 * _lrv_inflation(g0, L) * (1.0 / L + (lam**2).sum(-1))
+    z = np.zeros_like(s0)
+    return {"tau0": tau0, "baseline": base, "se2": (s0, z, z), "df": np.full_like(s0, P - 1.0)}
+
+
+_FUNCS = {"did": _did, "time_regression": _time_regression, "synthetic_control": _synthetic_control, "sdid": _sdid}
+
+
+def _run_chunk(estimator: str, Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, Any]:
+    return _FUNCS[estimator](Y, designs, starts, L, P)
+
+
+def simulate_power(
+    Y: np.ndarray,
+    designs: np.ndarray,
+    *,
+    estimator: str = "did",
+    duration: int,
+    pre_periods: int,
+    n_windows: int = 20,
+    alpha: float = 0.05,
+    n_jobs: int = 1,
+    progress: bool | None = None,
+) -> SimOutput:
+    """Fit ``estimator`` for every design and historical window, once, effect-free.
+
+    Parameters
+    ----------
+    Y : (N, T) array
+        Historical KPI, geos x periods (strictly positive for a multiplicative lift).
+    designs : (D, N) int array
+        1 = treated, 0 = control, -1 = not used (excluded, or another treatment cell).
+    estimator : {"did", "time_regression", "synthetic_control", "sdid"}
+    duration, pre_periods : int
+        Test length ``L`` and pre-period length ``P`` of every window.
+    n_windows : int
+        Number of historical windows (evenly spaced, most recent included).
+    n_jobs : int
+        joblib workers over chunks of windows. Under
+        ``with joblib.parallel_backend("dask"): ...`` (with a ``dask.distributed.Client``
+        connected) the chunks run on a Dask cluster instead.
+    progress : bool, optional
+        Show a tqdm progress bar over chunks (default: when there are more than 8 chunks).
+
+    Returns
+    -------
+    SimOutput
+        Call :meth:`SimOutput.evaluate` with an effect grid for rejections and coverage.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Y = 100 + rng.normal(0, 1, (20, 120))
+    >>> designs = np.array([[1] * 5 + [0] * 15])
+    >>> out = simulate_power(Y, designs, estimator="did", duration=14, pre_periods=28, n_windows=10)
+    >>> out.evaluate([0.0, 0.05])["reject"].mean(axis=(0, 1)).round(1).tolist()
+    [0.1, 1.0]
+    """
+    if estimator not in _FUNCS:
+        raise SpecError(
+            f"The 'estimator' parameter of simulate_power must be one of "
+            f"{', '.join(repr(k) for k in _FUNCS)}. Got {estimator!r} instead."
+        )
+    Y = np.asarray(Y, dtype=float)
+    designs = np.atleast_2d(np.asarray(designs))
+    L, P = int(duration), int(pre_periods)
+    if L < 1 or P < 3:
+        raise SpecError(f"duration must be >= 1 and pre_periods >= 3; got duration={L}, pre_periods={P}.")
+    starts = window_starts(Y.shape[1], L, P, n_windows)
+    n_chunks = max(1, min(len(starts), 4 * max(int(n_jobs), 1) if n_jobs != 1 else 1))
+    if estimator in ("synthetic_control", "sdid") and n_jobs == 1:
+        n_chunks = len(starts) if progress else 1
+    chunks = [c for c in np.array_split(starts, n_chunks) if len(c)]
+    show = (len(chunks) > 8) if progress is None else bool(progress)
+    if n_jobs == 1:
+        iterator = chunks
+        if show:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(chunks, desc=f"{estimator} windows", leave=False)
+        parts = [_run_chunk(estimator, Y, designs, c, L, P) for c in iterator]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(estimator, Y, designs, c, L, P) for c in chunks)
+    cat = {k: np.concatenate([p[k] for p in parts], axis=1) for k in ("tau0", "baseline", "df")}
+    se2 = tuple(np.concatenate([p["se2"][i] for p in parts], axis=1) for i in range(3))
+    return SimOutput(
+        estimator=estimator, tau0=cat["tau0"], baseline=cat["baseline"], se2=se2, df=cat["df"],
+        starts=np.concatenate(chunks), duration=L, pre_periods=P, alpha=alpha,
+    )
+
+
+def mde_from_sim(out: SimOutput, target_power: float, max_effect: float = 1.0, n_grid: int = 401) -> np.ndarray:
+    """MDE per design: the smallest lift whose simulated power reaches ``target_power``.
+
+    Power is evaluated on a fine grid of ``n_grid`` lifts in ``[0, max_effect]``; the MDE is
+    interpolated linearly between grid points. NaN when the target is not reached.
+    """
+    grid = np.linspace(0.0, max_effect, n_grid)
+    power = out.evaluate(grid)["reject"].mean(axis=1)  # (D, E)
+    mde = np.full(power.shape[0], np.nan)
+    for d in range(power.shape[0]):
+        hit = np.flatnonzero(power[d] >= target_power)
+        hit = hit[hit > 0]
+        if hit.size:
+            k = hit[0]
+            p0, p1 = power[d, k - 1], power[d, k]
+            frac = (target_power - p0) / (p1 - p0) if p1 > p0 else 1.0
+            mde[d] = grid[k - 1] + frac * (grid[k] - grid[k - 1])
+    return mde

@@ -1,0 +1,468 @@
+"""HTML reports: the Jinja2 environment, view models and self-contained page assembly.
+
+Numbers are turned into text by :mod:`causal_kit.report.fmt` while building the view models;
+templates only place text. The environment autoescapes everything and fails on undefined
+names. Figures are embedded as JSON and drawn by one inlined copy of plotly.js, so a report
+opens offline and makes no network request.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import itertools
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from ..errors import SpecError
+from . import fmt
+from .business import spec_of
+from .summary import ASSUMPTION_LABELS, STATUS_LABELS, diagnostic_groups, executive_summary
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from ..result import EffectEstimate
+
+__all__ = ["environment", "template_dirs", "render", "render_history", "PLOTLY_BUDGET"]
+
+#: Above this many bytes with plain plotly.js inlined, the library is inlined gzip-compressed
+#: (about 1.9 MB instead of 4.8 MB) and unpacked by the browser, keeping reports under 5 MB.
+PLOTLY_BUDGET = 4_900_000
+#: Tables longer than this are cut in the appendix (the full table stays in the result).
+MAX_TABLE_ROWS = 30
+
+METHOD_TITLES = {
+    "ab": "A/B test", "did": "Difference-in-differences", "event_study": "Event study",
+    "staggered_did": "Staggered DiD (Callaway-Sant'Anna)", "sun_abraham": "Sun-Abraham event study",
+    "synthetic_control": "Synthetic control", "augmented_sc": "Augmented synthetic control",
+    "sdid": "Synthetic difference-in-differences", "dml": "Double machine learning",
+    "ipw": "Inverse propensity weighting", "psm": "Propensity score matching",
+    "iv": "Instrumental variables (2SLS)", "rdd": "Regression discontinuity",
+}
+
+
+# ---------------------------------------------------------------------- environment
+def template_dirs() -> list[Path]:
+    """Where templates are looked up: inside the installed package, then the source tree."""
+    package = Path(__file__).resolve().parent.parent
+    candidates = [package / "templates", package.parent / "templates"]
+    return [p for p in candidates if (p / "base.html").is_file()]
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of causal_kit reports (autoescape on, undefined names fail)."""
+    dirs = template_dirs()
+    if not dirs:
+        raise FileNotFoundError("causal_kit report templates not found; reinstall the package.")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, METHOD_TITLES=METHOD_TITLES)
+    return env
+
+
+def _template(template: str | Path | None, default: str) -> jinja2.Template:
+    env = environment()
+    if template is None:
+        return env.get_template(default)
+    path = Path(template)
+    if path.is_file():
+        # A user template may extend base.html and import the package's macros.
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(path.parent)), env.loader])  # type: ignore[list-item]
+        return env.overlay(loader=loader).get_template(path.name)
+    try:
+        return env.get_template(str(template))
+    except jinja2.TemplateNotFound:
+        raise SpecError(
+            f"The 'template' parameter of render must be a template name such as 'effect_report.html' "
+            f"or a path to a file. Got {str(template)!r} instead."
+        ) from None
+
+
+# ---------------------------------------------------------------------- figures
+@lru_cache(maxsize=2)
+def _plotly_source(compressed: bool) -> str:
+    from plotly.offline import get_plotlyjs
+
+    src = get_plotlyjs()
+    if not compressed:
+        # Keep a literal "</script" from closing the tag early.
+        return src.replace("</script", "<\\/script")
+    return base64.b64encode(gzip.compress(src.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+
+
+def _json_for_script(payload: str) -> Markup:
+    """JSON text that is safe inside a <script> element (no '<', '>' or '&')."""
+    safe = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(safe.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+class _Figures:
+    """Collects the figures of one page and gives each a unique element id."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.count = 0
+
+    def add(self, fig: go.Figure, caption: str = "") -> dict[str, Any]:
+        self.count += 1
+        fig = fig.update_layout(width=None, autosize=True)
+        return {"id": f"ck-fig-{next(self._ids)}", "json": _json_for_script(fig.to_json()), "caption": caption,
+                "height": int(fig.layout.height or 420)}
+
+
+# ---------------------------------------------------------------------- view models
+def _table_view(name: str, df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> dict[str, Any]:
+    frame = df.head(max_rows)
+    return {
+        "name": name.replace("_", " "),
+        "columns": [str(c) for c in frame.columns],
+        "rows": [[fmt.plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+        "note": f"first {fmt.count(max_rows)} of {fmt.count(len(df))} rows" if len(df) > max_rows else "",
+    }
+
+
+def _spec_yaml(spec_dict: Mapping[str, Any]) -> str:
+    if not spec_dict:
+        return "# no spec recorded with this result"
+    from ..spec import ExperimentSpec
+
+    try:
+        return ExperimentSpec(**dict(spec_dict)).to_yaml()
+    except Exception:  # noqa: BLE001 - show the raw spec when it no longer validates
+        return yaml.safe_dump(dict(spec_dict), sort_keys=False, allow_unicode=True)
+
+
+def _lineage_view(lineage: Any, n_obs: int | None = None, n_dropped: int | None = None,
+                  dropped_reasons: Mapping[str, int] | None = None) -> dict[str, Any]:
+    lin = lineage.to_dict() if hasattr(lineage, "to_dict") else dict(lineage or {})
+    rows = [
+        ("Spec hash", str(lin.get("spec_hash") or "n/a")),
+        ("Data fingerprint", str(lin.get("data_fingerprint") or "n/a")),
+    ]
+    if n_obs is not None:
+        rows.append(("Rows used", fmt.count(n_obs)))
+    if n_dropped is not None:
+        reasons = "; ".join(f"{k}: {fmt.count(v)}" for k, v in (dropped_reasons or {}).items())
+        rows.append(("Rows dropped", fmt.count(n_dropped) + (f" ({reasons})" if reasons else "")))
+    rows += [("Seed", fmt.plain(lin.get("seed"))), ("Computed at", str(lin.get("timestamp") or "n/a"))]
+    versions = ", ".join(f"{k} {v}" for k, v in (lin.get("versions") or {}).items())
+    return {"rows": rows, "versions": versions}
+
+
+def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = True) -> dict[str, Any]:
+    level = fmt.level(result.alpha)
+    numbers = [
+        ("Estimand", result.estimand),
+        ("Estimate", fmt.num(result.estimate, 4)),
+        ("Standard error", fmt.num(result.se, 4)),
+        (f"{level} confidence interval", fmt.interval(*result.ci, digits=4)),
+        ("p-value", fmt.pvalue(result.p_value)),
+    ]
+    if result.relative_lift is not None:
+        lo, hi = result.relative_lift_ci or (float("nan"), float("nan"))
+        numbers.append(("Relative lift", f"{fmt.pct(result.relative_lift, 2, sign=True)} {fmt.interval(lo, hi, percent=True)}"))
+    if result.baseline is not None:
+        numbers.append(("Counterfactual mean (baseline)", fmt.num(result.baseline, 4)))
+    numbers.append(("Observations", fmt.count(result.n_obs)))
+    if result.n_units is not None:
+        numbers.append(("Units", fmt.count(result.n_units)))
+    if result.exposure is not None:
+        numbers.append(("Exposure (treated units or unit-periods)", fmt.num(result.exposure, 6)))
+    kinds = result.plot_kinds()
+    figures = [figs.add(result.plot(k), k.replace("_", " ")) for k in (kinds if all_kinds else kinds[:1])]
+    tables = [_table_view(name, df) for name, df in result.tables.items()]
+    return {
+        "name": result.label or METHOD_TITLES.get(result.method, result.method),
+        "method": result.method,
+        "method_title": METHOD_TITLES.get(result.method, result.method),
+        "estimand": result.estimand,
+        "numbers": numbers,
+        "figures": figures,
+        "diag_groups": diagnostic_groups(result.diagnostics),
+        "worst": result.worst_status,
+        "inference": result.inference,
+        "tables": tables,
+        "details": [(str(k), fmt.plain(v)) for k, v in result.details.items() if not isinstance(v, (dict, list))],
+        "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
+        "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
+    }
+
+
+def _summary_view(summary: Any) -> dict[str, Any]:
+    conf = summary.confidence
+    return {
+        "question": summary.question,
+        "answer": summary.answer,
+        "business": list(summary.business),
+        "confidence": {"label": conf.label, "reason": conf.reason, "status": conf.status,
+                       "sentence": conf.sentence},
+        "recommendation": summary.recommendation,
+        "tiles": [{"label": a, "value": b, "sub": c} for a, b, c in summary.tiles],
+    }
+
+
+def _comparison_view(comparison: Any, figs: _Figures) -> dict[str, Any]:
+    t = comparison.table
+    rows = []
+    for r, agrees in zip(comparison.results, t["agrees"]):
+        lift = (f"{fmt.pct(r.relative_lift, 1, sign=True)} {fmt.interval(*r.relative_lift_ci, percent=True)}"
+                if r.relative_lift is not None and r.relative_lift_ci is not None else "n/a")
+        rows.append({
+            "name": r.label or METHOD_TITLES.get(r.method, r.method), "method": r.method,
+            "estimand": r.estimand, "estimate": fmt.num(r.estimate, 4), "se": fmt.num(r.se, 4),
+            "ci": fmt.interval(*r.ci, digits=4), "p": fmt.pvalue(r.p_value), "lift": lift,
+            "n": fmt.count(r.n_obs), "worst": r.worst_status, "worst_label": STATUS_LABELS[r.worst_status],
+            "agrees": "yes" if bool(agrees) else "no",
+        })
+    v = comparison.verdict
+    return {
+        "rows": rows,
+        "verdict": {"label": v.label, "message": v.message,
+                    "status": {"agree": "pass", "single": "not_applicable", "mixed": "warn"}.get(v.label, "fail")},
+        "checks": [
+            ("Same sign", "yes" if v.same_sign else "no"),
+            ("All intervals overlap", "yes" if v.overlap else "no"),
+            ("Spread of estimates / median SE", fmt.num(v.spread_ratio, 3)),
+        ],
+        "figure": figs.add(comparison.plot(), "forest plot"),
+        "level": fmt.level(comparison.results[0].alpha),
+    }
+
+
+def _page(title: str, subtitle: Sequence[str], kind: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "subtitle": [s for s in subtitle if s],
+        "kind": kind,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _subtitle(spec_dict: Mapping[str, Any], extra: Sequence[str] = ()) -> list[str]:
+    report = spec_dict.get("report") or {}
+    out = list(extra)
+    if spec_dict.get("design"):
+        out.append(f"design: {spec_dict['design']}")
+    if report.get("owner"):
+        out.append(f"owner: {report['owner']}")
+    if report.get("audience"):
+        out.append(f"for: {report['audience']}")
+    return out
+
+
+def _title(title: str | None, spec_dict: Mapping[str, Any], fallback: str) -> str:
+    report = spec_dict.get("report") or {}
+    return title or report.get("title") or spec_dict.get("name") or fallback
+
+
+# ---------------------------------------------------------------------- contexts
+def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: _Figures) -> dict[str, Any]:
+    spec_dict = spec_of(result, spec)
+    return {
+        "page": _page(_title(title, spec_dict, "Effect report"), _subtitle(spec_dict, [result.label or result.method]), "effect"),
+        "summary": _summary_view(executive_summary(result, spec_dict)),
+        "results": [_result_view(result, figs)],
+        "comparison": None,
+        "methods": [result.method],
+        "spec_yaml": _spec_yaml(spec_dict),
+    }
+
+
+def _robustness_context(results: Sequence[EffectEstimate], title: str | None, spec: Any,
+                        figs: _Figures) -> dict[str, Any]:
+    from ..compare import Comparison
+
+    comparison = Comparison(results)
+    spec_dict = spec_of(results[0], spec)
+    return {
+        "page": _page(_title(title, spec_dict, "Robustness report"),
+                      _subtitle(spec_dict, [f"{len(results)} methods"]), "robustness"),
+        "summary": _summary_view(executive_summary(list(results), spec_dict, comparison)),
+        "comparison": _comparison_view(comparison, figs),
+        "results": [_result_view(r, figs) for r in results],
+        "methods": list(dict.fromkeys(r.method for r in results)),
+        "spec_yaml": _spec_yaml(spec_dict),
+    }
+
+
+def _portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures) -> dict[str, Any]:
+    from ..compare import Comparison, forest_figure
+
+    rows, sections, primaries, names, methods = [], [], [], [], []
+    for item in studies:
+        results = [item] if not isinstance(item, (list, tuple)) else list(item)
+        if not results:
+            raise SpecError("a portfolio entry is an empty list; pass an EffectEstimate or a non-empty list.")
+        primary = results[0]
+        spec_dict = spec_of(primary)
+        comparison = Comparison(results) if len(results) > 1 else None
+        summary = _summary_view(executive_summary(results, spec_dict, comparison))
+        name = spec_dict.get("name") or primary.label or primary.method
+        primaries.append(primary)
+        names.append(str(name))
+        methods.extend(r.method for r in results)
+        rows.append({
+            "name": name, "question": summary["question"], "answer": summary["answer"],
+            "confidence": summary["confidence"], "method": primary.label or primary.method,
+            "n_methods": len(results),
+        })
+        sections.append({
+            "name": name, "summary": summary,
+            "result": _result_view(primary, figs, all_kinds=False),
+            "comparison": _comparison_view(comparison, figs) if comparison is not None else None,
+            "spec_yaml": _spec_yaml(spec_dict),
+        })
+    relative = all(p.relative_lift is not None for p in primaries)
+    forest = figs.add(forest_figure(primaries, labels=names, relative=relative,
+                                    title="Effect of each study" + (" (% lift)" if relative else "")),
+                      "studies")
+    return {
+        "page": _page(title or "Portfolio of studies", [f"{len(studies)} studies"], "portfolio"),
+        "rows": rows,
+        "sections": sections,
+        "forest": forest,
+        "methods": list(dict.fromkeys(methods)),
+    }
+
+
+def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -> dict[str, Any]:
+    from .design import design_summary
+
+    spec_obj = spec if spec is not None else design.spec
+    spec_dict = spec_of(design, spec_obj)
+    summary = design_summary(design)
+    kinds = tuple(design.plot_kinds())
+    figures = [figs.add(design.plot(k), k.replace("_", " ")) for k in kinds]
+    tables = []
+    for name in ("estimator_ranking", "duration_table"):
+        df = getattr(design, name, None)
+        if df is not None and len(df):
+            tables.append(_table_view(name, df))
+    assignment = getattr(design, "assignment", None)
+    cells = []
+    if assignment is not None and len(assignment):
+        grouped = assignment.groupby("cell", sort=True)
+        for cell, g in grouped:
+            cells.append({
+                "cell": str(cell), "units": fmt.count(len(g)),
+                "kpi_share": fmt.pct(float(g["kpi_share"].sum())) if "kpi_share" in g else "n/a",
+                "cost": fmt.money(float(g["cost"].sum()), design.currency) if "cost" in g else "n/a",
+            })
+        tables.append(_table_view("assignment", assignment, max_rows=60))
+    for name, df in (getattr(design, "tables", None) or {}).items():
+        tables.append(_table_view(name, df))
+    lineage = getattr(design, "lineage", None)
+    return {
+        "page": _page(_title(title, spec_dict, "Experiment design"), _subtitle(spec_dict, [f"planning: {design.method}"]), "design"),
+        "summary": summary,
+        "figures": figures,
+        "cells": cells,
+        "tables": tables,
+        "diag_groups": diagnostic_groups(tuple(design.diagnostics or ())),
+        "details": [(str(k), fmt.plain(v)) for k, v in (design.details or {}).items() if not isinstance(v, (dict, list))],
+        "methods": [design.method] if design.method in METHOD_TITLES else [],
+        "spec_yaml": _spec_yaml(spec_dict),
+        "lineage": _lineage_view(lineage) if lineage is not None else None,
+    }
+
+
+def _is_design(obj: Any) -> bool:
+    return hasattr(obj, "power_curve") and hasattr(obj, "assignment")
+
+
+def _classify(obj: Any) -> str:
+    from ..result import EffectEstimate
+
+    if isinstance(obj, EffectEstimate):
+        return "effect"
+    if _is_design(obj):
+        return "design"
+    if isinstance(obj, (list, tuple)):
+        if not obj:
+            raise SpecError("render() got an empty list; pass one or more EffectEstimate objects.")
+        if all(isinstance(r, EffectEstimate) for r in obj):
+            hashes = {r.lineage.spec_hash if r.lineage is not None else "" for r in obj}
+            if len(obj) == 1:
+                return "effect"
+            return "robustness" if len(hashes) == 1 else "portfolio"
+        if all(isinstance(r, (EffectEstimate, list, tuple)) for r in obj):
+            return "portfolio"
+    raise SpecError(
+        "render() takes an EffectEstimate, a list of them (one spec: robustness; several specs: "
+        f"portfolio), a list of such lists, or a DesignResult. Got {type(obj).__name__}."
+    )
+
+
+def _finish(template: jinja2.Template, context: dict[str, Any], figs: _Figures, plotlyjs: str) -> str:
+    context = {**context, "has_figures": figs.count > 0, "assumption_labels": ASSUMPTION_LABELS}
+    if plotlyjs not in ("auto", "inline", "compressed"):
+        raise SpecError(f"The 'plotlyjs' parameter of render must be one of 'auto', 'inline', 'compressed'. "
+                        f"Got {plotlyjs!r} instead.")
+    mode = "inline" if plotlyjs == "auto" else plotlyjs
+    html = template.render(**context, plotly_mode=mode, plotly_js=Markup(_plotly_source(mode == "compressed")))
+    if plotlyjs == "auto" and figs.count and len(html.encode("utf-8")) > PLOTLY_BUDGET:
+        html = template.render(**context, plotly_mode="compressed", plotly_js=Markup(_plotly_source(True)))
+    return html
+
+
+def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
+           plotlyjs: str = "auto") -> str:
+    """Render a result, several results or a design as one self-contained HTML page.
+
+    See :func:`causal_kit.report.render` for the parameters.
+    """
+    kind = _classify(obj)
+    figs = _Figures()
+    if kind == "effect":
+        result = obj if not isinstance(obj, (list, tuple)) else obj[0]
+        context, default = _effect_context(result, title, spec, figs), "effect_report.html"
+    elif kind == "robustness":
+        context, default = _robustness_context(list(obj), title, spec, figs), "robustness_report.html"
+    elif kind == "portfolio":
+        context, default = _portfolio_context(list(obj), title, figs), "portfolio_report.html"
+    else:
+        context, default = _design_context(obj, title, spec, figs), "design_report.html"
+    return _finish(_template(template, default), context, figs, plotlyjs)
+
+
+def render_history(history: pd.DataFrame, title: str | None = None, *, template: str | Path | None = None,
+                   plotlyjs: str = "auto") -> str:
+    """Render an estimate's history across registry runs, with its confidence ribbon.
+
+    See :func:`causal_kit.report.render_history`.
+    """
+    from .history import history_figure, history_rows
+
+    figs = _Figures()
+    required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
+    missing = [c for c in required if c not in history.columns]
+    if missing:
+        raise SpecError(f"render_history needs the column(s) {missing} in the history table; it has "
+                        f"{[str(c) for c in history.columns]}.")
+    names = sorted({str(n) for n in history["name"]})
+    context = {
+        "page": _page(title or ("History of " + ", ".join(names) if names else "History"),
+                      [f"{fmt.count(len(history))} runs"], "history"),
+        "history_fig": figs.add(history_figure(history), "history") if len(history) else None,
+        "rows": history_rows(history),
+        "methods": sorted({str(m) for m in history["method"]} & set(METHOD_TITLES)),
+    }
+    return _finish(_template(template, "history_report.html"), context, figs, plotlyjs)
+
+
