@@ -151,7 +151,7 @@ def _check_treatment(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if spec.design in {"iv"}:
         return
     values = set(pd.unique(series))
-    if not values <= {0, 1, True, False}:
+    if not values <= {0, 1}:
         odd = sorted((v for v in values if v not in (0, 1)), key=str)[:5]
         n_bad = int((~series.isin([0, 1])).sum())
         raise DataError(

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,7 +26,7 @@ __all__ = [
     "ExperimentSpec", "ReportConfig", "EstimatorChoice", "DataSource", "Aggregate", "REQUIRED_ROLES",
 ]
 
-TimeValue = Union[int, float, str, date, datetime]
+TimeValue = int | float | str | date | datetime
 
 #: Roles each design needs. A tuple inside the tuple means "one of these".
 REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
@@ -130,6 +130,39 @@ class Aggregate(_Frozen):
         return (value,) if isinstance(value, str) else value
 
 
+class PlanConfig(_Frozen):
+    """How a geo experiment is planned on history (used by ``causal_kit.design.plan``)."""
+
+    assignment: Literal["stratified", "matched_pairs", "search"] = Field(
+        "search", description="Stratified draw, randomised matched pairs, or a search ranking candidates by MDE."
+    )
+    n_treated: int | None = Field(None, ge=1, description="Treated geos per treatment cell.")
+    treated_share: float | None = Field(None, gt=0.0, lt=1.0, description="Share of KPI to treat per cell.")
+    must_treat: tuple[str | int, ...] = Field((), description="Geos that must be treated.")
+    exclude: tuple[str | int, ...] = Field((), description="Geos that take no part.")
+    cells: int = Field(1, ge=1, description="Number of treatment cells.")
+    duration: int | tuple[int, ...] = Field(
+        (14, 28, 42), description="Test length(s) in periods; the first is the planned one."
+    )
+    pre_periods: int | None = Field(None, ge=3, description="Pre-period length of each simulated window.")
+    effect_grid: tuple[float, ...] = Field(
+        (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15), description="Relative lifts to simulate."
+    )
+    expected_lift: float | None = Field(None, gt=0.0, description="Lift the test should detect (picks the duration).")
+    target_power: float = Field(0.8, gt=0.0, lt=1.0, description="Power at which the MDE is read.")
+    n_windows: int = Field(20, ge=2, description="Historical windows per simulation.")
+    n_candidates: int = Field(10, ge=1, description="Candidate assignments compared by the search.")
+    estimator: str | None = Field(None, description="Planned readout estimator; defaults from spec.design.")
+    candidate_estimators: tuple[str, ...] = Field(
+        ("did", "time_regression", "synthetic_control", "sdid"), description="Estimators ranked on history."
+    )
+    budget: float | None = Field(None, gt=0.0, description="Most the treated geos may cost over the test.")
+    cost_column: str | None = Field(None, description="History column with spend per geo and period.")
+    cost_per_unit: float | None = Field(None, gt=0.0, description="Cost per unit of KPI, when no cost column.")
+    kpi_value: float | None = Field(None, gt=0.0, description="Money value of one KPI unit, for iROAS.")
+    n_jobs: int = Field(1, description="joblib workers for the simulations.")
+
+
 class ExperimentSpec(_Frozen):
     """A frozen, validated description of one causal study.
 
@@ -199,6 +232,7 @@ class ExperimentSpec(_Frozen):
         (), description="Several methods to run on this spec and compare (robustness)."
     )
     report: ReportConfig | None = Field(None, description="Presentation settings.")
+    plan: PlanConfig | None = Field(None, description="Geo-experiment planning settings (design.plan).")
     data: DataSource | None = Field(None, description="Where to read the data (file, DuckDB or SQL).")
     aggregate: Aggregate | None = Field(
         None, description="Aggregate raw rows to one row per group before the analysis (in DuckDB)."

@@ -7,12 +7,11 @@ import math
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from cases import CASES, case_spec
 
 from causal_kit import EffectEstimate, estimate
 from causal_kit.estimators import ESTIMATORS
 from causal_kit.result import Diagnostic
-
-from cases import CASES, case_spec
 
 
 def test_every_registered_estimator_has_a_case():
