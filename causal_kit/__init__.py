@@ -39,7 +39,9 @@ __all__ = sorted(_LAZY) + ["__version__"]
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = import_module(_LAZY[name])
-        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+        same = module.__name__.endswith("." + name)
+        # A module that defines a function of its own name (compare) exports the function.
+        value = module if same and not callable(getattr(module, name, None)) else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'causal_kit' has no attribute {name!r}")

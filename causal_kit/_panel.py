@@ -211,14 +211,12 @@ def _first_treated(
                 f"column {spec.cohort!r} (spec.cohort) changes within {len(bad)} unit(s) "
                 f"(e.g. {bad[:3]}); a unit's first treated period must be the same in every row."
             )
-        values = per_unit.first().reindex(units)
-        for i, v in enumerate(values.to_numpy()):
-            if pd.isna(v):
-                continue
-            k = int(np.searchsorted(times, v))
-            if k >= t:
-                continue  # treated after the window: never treated within the data
-            first[i] = k
+        values = per_unit.first().reindex(units).to_numpy()
+        has = ~pd.isna(values)
+        ks = np.searchsorted(times, values[has].astype(times.dtype))
+        idx = np.flatnonzero(has)
+        inside = ks < t  # a cohort after the last period is never treated within the data
+        first[idx[inside]] = ks[inside]
         return first
 
     tr = frame[spec.treatment].to_numpy().astype(float)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from .estimators import DEFAULT_FOR_DESIGN, get_estimator
 from .result import EffectEstimate
 from .spec import ExperimentSpec
@@ -53,9 +55,43 @@ def estimate(
     spec = as_spec(spec)
     if not spec.estimators:
         estimator = get_estimator(DEFAULT_FOR_DESIGN[spec.design], **{**spec.options, **options})
-        return estimator.fit(data, spec)
+        return _with_cost(estimator.fit(data, spec), data, spec)
     results = []
     for choice in spec.estimators:
         estimator = get_estimator(choice.method, **choice.options)
-        results.append(estimator.fit(data, spec))
+        results.append(_with_cost(estimator.fit(data, spec), data, spec))
     return results
+
+
+def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
+    """Total of ``spec.report.cost_column`` over the treated rows (treated units while treated).
+
+    Treated rows are those with ``treatment == 1`` (after ``treatment_start`` when it is set), or
+    at or after the unit's cohort period when ``spec.cohort`` is used. Returns None without a
+    cost column.
+    """
+    from ._data import to_pandas
+
+    if spec.report is None or not spec.report.cost_column:
+        return None
+    df = to_pandas(data)
+    cost = df[spec.report.cost_column]
+    if spec.cohort is not None and spec.time is not None:
+        cohort = df[spec.cohort]
+        mask = cohort.notna() & (cohort != 0) & (df[spec.time] >= cohort)
+    elif spec.treatment is not None:
+        mask = df[spec.treatment] == 1
+        if spec.treatment_start is not None and spec.time is not None:
+            mask &= df[spec.time] >= pd.Series([spec.treatment_start]).astype(df[spec.time].dtype).iloc[0]
+    else:
+        return None
+    return float(cost[mask].sum())
+
+
+def _with_cost(result: EffectEstimate, data: Any, spec: ExperimentSpec) -> EffectEstimate:
+    if "cost" in result.details:
+        return result
+    cost = treated_cost(data, spec)
+    if cost is None:
+        return result
+    return result.with_updates(details={**result.details, "cost": cost})

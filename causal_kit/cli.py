@@ -85,12 +85,15 @@ def _write_text(path: str, text: str) -> Path:
     return out
 
 
-def _save_report(obj: Any, path: str) -> Path:
+def _save_report(obj: Any, path: str, spec: Any = None) -> Path:
     from . import report
 
     out = Path(path).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
-    report.save_html(obj, out)
+    if spec is not None:
+        report.save_html(obj, out, spec=spec)
+    else:
+        report.save_html(obj, out)
     return out
 
 
@@ -98,6 +101,15 @@ def _results_json(results: list[Any]) -> str:
     if len(results) == 1:
         return results[0].to_json(indent=1)
     return json.dumps([r.to_dict() for r in results], indent=1)
+
+
+def _describe_source(data: str | None, spec: Any) -> str | None:
+    if data is not None:
+        return str(data)
+    block = spec.data
+    if block is None:
+        return None
+    return " | ".join(f"{k}={v}" for k, v in block.model_dump(exclude_none=True).items())
 
 
 def _worst(statuses: Sequence[str]) -> str:
@@ -140,10 +152,11 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     found = estimate(data, spec)
     results = list(found) if isinstance(found, list) else [found]
     del data
-    report_path = _save_report(found, args.out) if args.out else None
+    report_path = _save_report(found, args.out, spec) if args.out else None
     json_path = _write_text(args.json_out, _results_json(results)) if args.json_out else None
     registry = _registry(args)
-    run_id = registry.record(found, spec=spec, report_path=report_path) if registry else None
+    source = _describe_source(args.data, spec)
+    run_id = registry.record(found, spec=spec, report_path=report_path, source=source) if registry else None
     worst = _worst([r.worst_status for r in results])
     failed = bool(args.fail_on_diagnostic and worst == "fail")
     for r in results:
@@ -179,10 +192,11 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
     history = io.load(args.history, spec=spec)
     design = plan(history, spec)
     del history
-    report_path = _save_report(design, args.out) if args.out else None
+    report_path = _save_report(design, args.out, spec) if args.out else None
     json_path = _write_text(args.json_out, design.to_json()) if args.json_out else None
     registry = _registry(args)
-    run_id = registry.record_design(design, spec=spec, report_path=report_path) if registry else None
+    run_id = (registry.record_design(design, spec=spec, report_path=report_path, source=str(args.history))
+              if registry else None)
     out.say(f"{spec.name}: design ready")
     if report_path:
         out.say(f"report: {report_path}")
@@ -220,7 +234,7 @@ def _read_result(path: str) -> Any:
         from .design.result import DesignResult
 
         return DesignResult.from_json(file.read_text())
-    except (TypeError, KeyError, ValueError) as exc:
+    except (TypeError, KeyError, ValueError, AttributeError, ImportError) as exc:
         if isinstance(exc, CausalKitError):
             raise
         raise DataError(

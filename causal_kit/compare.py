@@ -9,6 +9,8 @@ small relative to their standard errors.
 from __future__ import annotations
 
 import math
+import sys
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -63,6 +65,11 @@ class Verdict:
         return self.message
 
 
+def _agrees(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, center: float) -> np.ndarray:
+    """A method agrees with the consensus when it shares its sign and its interval holds it."""
+    return (np.sign(est) == np.sign(center)) & (lo <= center) & (center <= hi)
+
+
 def _verdict(results: Sequence[EffectEstimate]) -> Verdict:
     est = np.array([r.estimate for r in results], dtype=float)
     se = np.array([r.se for r in results], dtype=float)
@@ -80,14 +87,15 @@ def _verdict(results: Sequence[EffectEstimate]) -> Verdict:
     scale = float(np.median(finite_se)) if finite_se.size else math.nan
     spread = float(est.max() - est.min())
     spread_ratio = spread / scale if scale and math.isfinite(scale) else math.inf
-    agrees = (np.sign(est) == sign) & (lo <= center) & (center <= hi)
+    agrees = _agrees(est, lo, hi, center)
     n_agree = int(agrees.sum())
     # Two methods whose intervals both exclude zero on opposite sides contradict each other.
     opposite = bool(np.any(lo > 0) and np.any(hi < 0))
-    if same_sign and overlap and spread_ratio <= SPREAD_THRESHOLD:
+    outliers = [r.label or r.method for r, ok in zip(results, agrees) if not ok]
+    if same_sign and overlap and spread_ratio <= SPREAD_THRESHOLD and n_agree == n:
         label: Agreement = "agree"
-        message = (f"{n_agree} of {n} methods agree: same sign, overlapping intervals, and point "
-                   f"estimates within {fmt.num(SPREAD_THRESHOLD)} standard errors of each other.")
+        message = (f"{n} of {n} methods agree: same sign, overlapping intervals, and point "
+                   f"estimates within {fmt.num(SPREAD_THRESHOLD, 1)} standard errors of each other.")
     elif opposite or not overlap:
         label = "disagree"
         reasons = []
@@ -95,14 +103,17 @@ def _verdict(results: Sequence[EffectEstimate]) -> Verdict:
             reasons.append("some intervals lie on opposite sides of zero")
         if not overlap:
             reasons.append("the intervals do not all overlap")
-        message = f"The methods disagree: {' and '.join(reasons)}; {n_agree} of {n} agree with the median estimate."
+        message = (f"The methods disagree: {' and '.join(reasons)}; {n_agree} of {n} agree with the "
+                   "median estimate.")
     else:
         label = "mixed"
         reasons = []
         if not same_sign:
             reasons.append("the point estimates differ in sign")
         if spread_ratio > SPREAD_THRESHOLD:
-            reasons.append(f"they spread over more than {fmt.num(SPREAD_THRESHOLD)} standard errors")
+            reasons.append(f"they spread over more than {fmt.num(SPREAD_THRESHOLD, 1)} standard errors")
+        if outliers:
+            reasons.append(f"the interval of {', '.join(outliers)} excludes the median estimate")
         message = (f"The methods partly agree: the intervals overlap, but {' and '.join(reasons)}; "
                    f"{n_agree} of {n} agree with the median estimate.")
     return Verdict(label, message, n, n_agree, same_sign, overlap, spread_ratio)
@@ -147,11 +158,8 @@ class Comparison:
         table = pd.concat([r.tidy() for r in items], ignore_index=True)
         center = float(np.median(table["estimate"]))
         table["worst_status"] = [r.worst_status for r in items]
-        table["agrees"] = (
-            (np.sign(table["estimate"]) == np.sign(center))
-            & (table["ci_low"] <= center)
-            & (center <= table["ci_high"])
-        )
+        table["agrees"] = _agrees(table["estimate"].to_numpy(float), table["ci_low"].to_numpy(float),
+                                  table["ci_high"].to_numpy(float), center)
         self.table = table
 
     def __len__(self) -> int:
@@ -186,10 +194,11 @@ class Comparison:
 
 
 def forest_figure(results: Sequence[EffectEstimate], labels: Sequence[str] | None = None,
-                  relative: bool = False, title: str | None = None) -> go.Figure:
+                  relative: bool = False, title: str | None = None, median: bool = True) -> go.Figure:
     """Point-and-interval rows for several results (methods or studies).
 
-    ``relative=True`` plots the % lift and its interval instead of the outcome-unit effect.
+    ``relative=True`` plots the % lift and its interval instead of the outcome-unit effect;
+    ``median=True`` marks the median estimate (the consensus of several methods).
     """
     from .plots.theme import COLORS, new_figure
 
@@ -209,7 +218,7 @@ def forest_figure(results: Sequence[EffectEstimate], labels: Sequence[str] | Non
                      height=max(220, 90 + 46 * len(results)))
     fig.add_vline(x=0, line=dict(color=COLORS["zero"], dash="dash", width=1))
     finite = [e for e in est if math.isfinite(e)]
-    if len(results) > 1 and finite:
+    if median and len(results) > 1 and finite:
         fig.add_vline(x=float(np.median(finite)), line=dict(color=COLORS["muted"], dash="dot", width=1),
                       annotation_text="median", annotation_position="top")
     status_color = {"fail": COLORS["fail"], "warn": COLORS["warn"]}
@@ -250,3 +259,14 @@ def compare(results: Iterable[EffectEstimate]) -> Comparison:
     ['ab']
     """
     return Comparison(results)
+
+
+class _CallableModule(types.ModuleType):
+    """``causal_kit.compare`` is both this module and the function: importing the submodule
+    rebinds the package attribute to the module, so the module forwards calls to :func:`compare`."""
+
+    def __call__(self, results: Iterable[EffectEstimate]) -> Comparison:
+        return compare(results)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -42,8 +42,13 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 _DB_SUFFIXES = (".duckdb", ".db", ".ddb")
 _URL_PREFIX = "duckdb://"
 
-#: Default aggregation of each role when ``aggregate.columns`` does not name it.
-_ROLE_AGGREGATION = {"treatment": "max", "cohort": "min", "report.cost_column": "sum", "weights": "sum"}
+#: Default aggregation of each role when ``aggregate.columns`` does not name it; metrics of
+#: the outcome's kind follow ``aggregate.outcome``, anything not listed is averaged.
+_ROLE_AGGREGATION = {
+    "treatment": "max", "fuzzy": "max", "cohort": "min", "report.cost_column": "sum", "weights": "sum",
+    "unit": "first", "time": "first", "cluster": "first",
+}
+_OUTCOME_LIKE = ("outcome", "pre_covariate", "numerator", "denominator")
 _SQL_FUNCTION = {
     "sum": "sum",
     "mean": "avg",
@@ -236,7 +241,7 @@ def _load_spec_source(data: DataSource, spec: ExperimentSpec, base_dir: Path | N
                 _check_file(Path(database))
     if data.query is None and spec.aggregate is None and file is not None:
         return _read_file(file)
-    return _run_sql(data.query, database=database, file=file, spec=spec)
+    return _run_sql(data.query, database=database, file=file, spec=spec, base_dir=base_dir)
 
 
 # ---------------------------------------------------------------------- DuckDB
@@ -285,10 +290,12 @@ def _aggregations(spec: ExperimentSpec, available: list[str]) -> dict[str, str]:
             continue
         if col not in available:
             continue  # reported as missing after aggregation
-        if role == "outcome":
+        if col in aggregate.columns:
+            fn = aggregate.columns[col]
+        elif role in _OUTCOME_LIKE:
             fn = aggregate.outcome
         else:
-            fn = aggregate.columns.get(col, _ROLE_AGGREGATION.get(role.split("[")[0], "mean"))
+            fn = _ROLE_AGGREGATION.get(role.split("[")[0], "mean")
         out[col] = fn
     for col, fn in aggregate.columns.items():
         if col not in by and col not in out:
@@ -303,6 +310,7 @@ def _run_sql(
     file: Path | None,
     spec: ExperimentSpec | None,
     frame: pd.DataFrame | None = None,
+    base_dir: Path | None = None,
 ) -> pd.DataFrame:
     import duckdb
 
@@ -313,6 +321,8 @@ def _run_sql(
     except duckdb.Error as exc:
         raise DataError(f"cannot open DuckDB database {database!r}: {_one_line(exc)}") from None
     try:
+        if base_dir is not None:  # relative file names inside the query resolve next to the spec
+            con.execute(f"SET file_search_path = {_quote_literal(str(base_dir))}")
         params: list[Any] = []
         if frame is not None:
             con.register("data", frame)

@@ -79,6 +79,7 @@ COLUMNS: dict[str, str] = {
     "data_fingerprint": "VARCHAR",
     "lineage": "VARCHAR",
     "report_path": "VARCHAR",
+    "source": "VARCHAR",
     "details": "VARCHAR",
 }
 
@@ -106,11 +107,11 @@ def _migrate_0_to_1(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
-    """v1 -> v2: run kind (estimate / design), design, estimand, alpha, sizes, details."""
+    """v1 -> v2: run kind (estimate / design), design, estimand, alpha, sizes, data source, details."""
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'estimate'")
     con.execute("UPDATE runs SET kind = 'estimate' WHERE kind IS NULL")
     for col, typ in (("design", "VARCHAR"), ("estimand", "VARCHAR"), ("alpha", "DOUBLE"),
-                     ("n_obs", "BIGINT"), ("n_units", "BIGINT"), ("details", "VARCHAR")):
+                     ("n_obs", "BIGINT"), ("n_units", "BIGINT"), ("source", "VARCHAR"), ("details", "VARCHAR")):
         con.execute(f'ALTER TABLE runs ADD COLUMN IF NOT EXISTS "{col}" {typ}')
 
 
@@ -172,7 +173,7 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
     lock_path = path.with_name(path.name + ".lock")
     with open(lock_path, "a+") as handle:
         deadline = time.monotonic() + timeout
-        delay = 0.005
+        delay = 0.001
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -184,7 +185,7 @@ def _file_lock(path: Path, timeout: float) -> Iterator[None]:
                         f"process holds {str(lock_path)!r}."
                     ) from None
                 time.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 0.5)
+                delay = min(delay * 2, 0.05)  # locks are held for milliseconds: poll often
         try:
             yield
         finally:
@@ -275,6 +276,7 @@ def _design_row(design: Any, spec: ExperimentSpec | None, **common: Any) -> dict
         "design": spec.design if spec is not None else None,
         "method": str(getattr(design, "method", None) or payload.get("method") or "design"),
         "alpha": _num(spec.alpha) if spec is not None else None,
+        "worst_status": getattr(design, "worst_status", None) or payload.get("worst_status"),
         "spec": _spec_yaml(spec),
         "spec_hash": spec.spec_hash if spec is not None else None,
         "data_fingerprint": (lineage or {}).get("data_fingerprint"),
@@ -361,6 +363,7 @@ class Registry:
         report_path: str | os.PathLike[str] | None = None,
         name: str | None = None,
         run_id: str | None = None,
+        source: str | None = None,
     ) -> str:
         """Append one run (one row per result) in a single transaction; return its run id.
 
@@ -376,6 +379,8 @@ class Registry:
             Study name; defaults to ``spec.name``.
         run_id : str, optional
             Defaults to a new random id.
+        source : str, optional
+            Where the data came from (file, URL or query), for the audit trail.
         """
         items = [results] if not isinstance(results, Sequence) else list(results)
         run_id = run_id or uuid.uuid4().hex[:16]
@@ -384,6 +389,7 @@ class Registry:
             "timestamp": _now(),
             "name": name or (spec.name if spec is not None else None),
             "report_path": str(Path(report_path).resolve()) if report_path else None,
+            "source": source,
         }
         self._append([_estimate_row(r, spec, **common) for r in items])
         return run_id
@@ -396,6 +402,7 @@ class Registry:
         report_path: str | os.PathLike[str] | None = None,
         name: str | None = None,
         run_id: str | None = None,
+        source: str | None = None,
     ) -> str:
         """Append a design run (its scalar results go to ``details``); return its run id."""
         run_id = run_id or uuid.uuid4().hex[:16]
@@ -404,6 +411,7 @@ class Registry:
             "timestamp": _now(),
             "name": name or (spec.name if spec is not None else None),
             "report_path": str(Path(report_path).resolve()) if report_path else None,
+            "source": source,
         }
         self._append([_design_row(design, spec, **common)])
         return run_id
@@ -417,6 +425,8 @@ class Registry:
 
     def history(self, name: str, *, kind: str | None = "estimate") -> pd.DataFrame:
         """Every run of study ``name``, oldest first (one row per method and run).
+
+        Columns are :data:`COLUMNS`; ``timestamp`` is in UTC.
 
         ``kind="design"`` lists design runs instead, ``kind=None`` both.
         """

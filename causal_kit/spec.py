@@ -73,6 +73,9 @@ class ReportConfig(_Frozen):
         None, description="Plain-language name of the outcome unit, e.g. 'orders' or 'revenue'."
     )
     outcome_is_currency: bool = Field(False, description="True when the outcome is itself money.")
+    outcome_scale: Literal["level", "log"] = Field(
+        "level", description="'log' when the outcome is a logarithm: effects then read as exp(effect) - 1."
+    )
     cost: float | None = Field(None, description="Total spend of the intervention, for cost per unit / iROAS.")
     cost_column: str | None = Field(None, description="Column holding spend per row; summed over treated rows.")
 
@@ -87,9 +90,9 @@ class EstimatorChoice(_Frozen):
 class DataSource(_Frozen):
     """Where the data come from: a CSV/Parquet file, a DuckDB database, or a SQL query.
 
-    Relative paths are resolved against the spec file's folder when the spec is read from
-    a file (``causal-kit estimate``). In ``query`` a file given as ``path`` is available
-    as the table ``data``.
+    Relative paths, including file names inside ``query``, are resolved against the spec
+    file's folder when the spec is read from a file (``causal-kit estimate``). In ``query``
+    a file given as ``path`` is available as the table ``data``.
     """
 
     path: str | None = Field(None, description="CSV or Parquet file (or a DuckDB database with 'query').")
@@ -109,10 +112,11 @@ class Aggregate(_Frozen):
     """Aggregate raw rows to one row per group (e.g. unit x period) before the analysis.
 
     The aggregation runs inside DuckDB. With ``period`` the time column is first truncated
-    to the start of its week, month, ... (e.g. daily rows to a weekly panel). The outcome is aggregated with ``outcome``; the
-    other role columns with ``columns`` when listed there, else the treatment with
-    ``max``, the cohort with ``min``, the cost column and weights with ``sum`` and
-    anything else with ``mean``.
+    to the start of its week, month, ... (e.g. daily rows to a weekly panel). A column
+    listed in ``columns`` uses that function; otherwise the outcome, ``pre_covariate``,
+    ``numerator`` and ``denominator`` use ``outcome``, the treatment takes ``max``, the
+    cohort ``min``, the cost column and weights ``sum``, identifiers ``first`` and any
+    other role column ``mean``.
     """
 
     by: tuple[str, ...] = Field(..., min_length=1, description="Group columns, e.g. [geo, week].")
@@ -142,7 +146,7 @@ class PlanConfig(_Frozen):
     exclude: tuple[str | int, ...] = Field((), description="Geos that take no part.")
     cells: int = Field(1, ge=1, description="Number of treatment cells.")
     duration: int | tuple[int, ...] = Field(
-        (14, 28, 42), description="Test length(s) in periods; the first is the planned one."
+        (28, 14, 42), description="Test length(s) in periods; the first is the planned one."
     )
     pre_periods: int | None = Field(None, ge=3, description="Pre-period length of each simulated window.")
     effect_grid: tuple[float, ...] = Field(

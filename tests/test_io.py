@@ -80,6 +80,9 @@ def test_duckdb_url_and_spec_data_blocks(files):
     by_db = _spec(data={"database": "sales.duckdb", "query": "SELECT * FROM raw"},
                   aggregate={"by": ["countyreal", "year"]})
     assert len(io.load(spec=by_db, base_dir=files["dir"])) == 2500
+    # file names inside a query resolve next to the spec too
+    in_query = _spec(data={"query": "SELECT * FROM 'raw.parquet' WHERE year = 2007"})
+    assert len(io.load(spec=in_query, base_dir=files["dir"])) == 2 * 500
 
 
 def test_identifiers_are_quoted(files, raw):
@@ -168,3 +171,17 @@ def test_period_truncates_daily_rows_to_a_weekly_panel(tmp_path):
     np.testing.assert_allclose(weekly["kpi"].to_numpy(), expected.to_numpy(), rtol=1e-12)
     with pytest.raises(DataError, match="spec.time must be set and listed in aggregate.by"):
         io.load(daily, spec=spec.update(aggregate={"by": ["geo"], "period": "week"}))
+
+
+def test_ab_events_aggregate_to_users_with_ratio_metric_parts_summed():
+    events = pd.DataFrame({
+        "user": [1, 1, 2, 2, 2, 3], "arm": ["a", "a", "b", "b", "b", "a"],
+        "treat": [0, 0, 1, 1, 1, 0], "clicks": [1, 0, 2, 1, 0, 1], "views": [3, 2, 4, 4, 1, 5],
+        "country": ["x", "x", "y", "y", "y", "x"],
+    })
+    spec = ExperimentSpec(name="ratio", design="ab", treatment="treat", numerator="clicks",
+                          denominator="views", cluster="country", aggregate={"by": ["user"]})
+    users = io.load(events, spec=spec)
+    assert users["user"].tolist() == [1, 2, 3]
+    assert users["clicks"].tolist() == [1, 3, 1] and users["views"].tolist() == [5, 9, 5]
+    assert users["treat"].tolist() == [0, 1, 0] and users["country"].tolist() == ["x", "y", "x"]

@@ -101,7 +101,7 @@ def simulate_geo_panel(
     slope = rng.normal(1.0, 0.3, n_geos)
     weekly_shape = np.array([0.00, -0.02, -0.03, -0.01, 0.04, 0.10, 0.06])
     weekly_amp = rng.uniform(0.6, 1.4, n_geos)
-    dow = dates.dayofweek.to_numpy()
+    dow = dates.day_of_week.to_numpy()
     yearly = 0.05 * np.sin(2 * np.pi * t / 365.25 + rng.uniform(0, 2 * np.pi))
 
     factors = np.zeros((n_factors, n_days))

@@ -6,17 +6,44 @@
   the planned estimator (DiD, synthetic control, SDID, time-based regression).
 * :func:`plan`: all of it at once from history and an :class:`~causal_kit.ExperimentSpec`,
   returning a :class:`DesignResult`.
+
+Simulations run in parallel through joblib (``plan.n_jobs``). To run them on a Dask
+cluster, connect a client and wrap the call::
+
+    from dask.distributed import Client
+    import joblib
+    client = Client("scheduler-address:8786")
+    with joblib.parallel_backend("dask"):
+        design = causal_kit.design.plan(history, spec, n_jobs=-1)
 """
 
 from __future__ import annotations
 
-from .power import PowerResult, cohens_h, design_effect, power_cluster, power_means, power_proportions
+from .assignment import Constraints, matched_pairs_assignment, search_markets, stratified_assignment
+from .planner import plan
+from .power import (
+    PowerResult,
+    cohens_h,
+    design_effect,
+    power_cluster,
+    power_means,
+    power_proportions,
+)
+from .result import DesignResult
+from .simulation import simulate_power
 
 __all__ = [
+    "plan",
+    "DesignResult",
     "PowerResult",
     "power_means",
     "power_proportions",
     "power_cluster",
     "design_effect",
     "cohens_h",
+    "Constraints",
+    "stratified_assignment",
+    "matched_pairs_assignment",
+    "search_markets",
+    "simulate_power",
 ]

@@ -38,7 +38,35 @@ def cell_names(cells: int) -> list[str]:
 
 
 class Constraints:
-    """Checked constraints of a geo assignment over the geos in ``kpi`` (unit -> pre-period KPI)."""
+    """Checked constraints of a geo assignment over the geos in ``kpi`` (unit -> pre-period KPI).
+
+    Parameters
+    ----------
+    kpi : Series
+        Pre-period KPI per geo (index: geo).
+    n_treated, treated_share : int or float, optional
+        Geos per treatment cell, or the share of the KPI each cell should hold (default:
+        a quarter of the geos spread over the cells).
+    must_treat, exclude : sequence
+        Geos forced into the first treatment cell; geos left out.
+    cells : int
+        Number of treatment cells.
+    cost, budget : Series and float, optional
+        Cost per geo over the test and the most the treated geos may cost.
+
+    Raises
+    ------
+    SpecError
+        Conflicting must-treat and excluded geos, no control geo left, or a budget that no
+        design can meet. ``DataError`` for geos not in ``kpi``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> kpi = pd.Series([5.0, 4.0, 3.0, 2.0, 1.0], index=list("abcde"))
+    >>> Constraints(kpi, n_treated=2, must_treat=["a"], exclude=["e"]).n_treated
+    2
+    """
 
     def __init__(
         self,
@@ -74,8 +102,7 @@ class Constraints:
         self.must, self.exclude, self.cells = must, excl, int(cells)
         n_avail = len(self.kpi)
         if n_treated is None and treated_share is None:
-            n_treated = max(1, n_avail // (2 * (self.cells + 1)) * 1) if n_avail >= 4 else 1
-            n_treated = max(n_treated, len(must))
+            n_treated = max(1, n_avail // (2 * (self.cells + 1)), len(must))
         if n_treated is not None:
             if isinstance(n_treated, bool) or not isinstance(n_treated, (int, np.integer)) or n_treated < 1:
                 raise SpecError(f"The 'n_treated' parameter of the plan must be an int >= 1. Got {n_treated!r} instead.")
@@ -85,9 +112,9 @@ class Constraints:
                 raise SpecError(
                     f"The 'treated_share' parameter of the plan must be a float in (0, 1). Got {treated_share!r} instead."
                 )
-            share_sorted = np.sort(self.kpi.to_numpy())[::-1] / self.kpi.sum()
-            n_treated = max(1, int(round(float(treated_share) * n_avail)), int(np.argmax(np.cumsum(share_sorted) >= treated_share) + 1) if self.cells else 1)
-            n_treated = max(1, min(n_treated, int(round(float(treated_share) * n_avail * 1.0)) or 1))
+            # stratified draws treat geos across the size distribution, so a share of the
+            # geos is about the same share of the KPI
+            n_treated = max(1, int(round(float(treated_share) * n_avail)))
         self.n_treated = n_treated
         self.treated_share = None if treated_share is None else float(treated_share)
         if len(must) > n_treated:
@@ -115,10 +142,17 @@ class Constraints:
                     "n_treated / treated_share, or exclude expensive geos."
                 )
 
-    def feasible(self, treated: Sequence[Any]) -> bool:
-        """True when the treated geos (all cells) meet the budget and the KPI-share target."""
+    def feasible(self, treated: Sequence[Any], cells_of: dict[Any, str] | None = None) -> bool:
+        """True when the treated geos (all cells) meet the budget and, with ``treated_share``,
+        every cell's KPI share is within half the target of it."""
         if self.budget is not None and float(self.cost.loc[list(treated)].sum()) > self.budget * (1 + 1e-12):
             return False
+        if self.treated_share is not None and cells_of is not None:
+            total = float(self.kpi.sum())
+            for name in cell_names(self.cells):
+                share = float(self.kpi.loc[[u for u, c in cells_of.items() if c == name]].sum()) / total
+                if abs(share - self.treated_share) > 0.5 * self.treated_share:
+                    return False
         return True
 
     def frame(self, cells_of: dict[Any, str], pairs: dict[Any, int] | None = None) -> pd.DataFrame:
@@ -190,11 +224,11 @@ def stratified_assignment(constraints: Constraints, *, seed: int = 0, max_tries:
     rng = np.random.default_rng(seed)
     for _ in range(max_tries):
         cells_of = _draw_stratified(constraints, rng)
-        if constraints.feasible(list(cells_of)):
+        if constraints.feasible(list(cells_of), cells_of):
             return constraints.frame(cells_of)
     raise SpecError(
-        f"no stratified draw in {max_tries} tries met plan.budget={constraints.budget:g}; raise the budget "
-        "or lower n_treated."
+        f"no stratified draw in {max_tries} tries met plan.budget={constraints.budget} and "
+        f"plan.treated_share={constraints.treated_share}; raise the budget or change the share."
     )
 
 
@@ -228,7 +262,7 @@ def matched_pairs_assignment(constraints: Constraints, *, seed: int = 0) -> pd.D
     cells_of: dict[Any, str] = {}
     pairs: dict[Any, int] = {}
     kept = 0
-    for pair_id, gi in enumerate(ranked):
+    for gi in ranked:
         if kept >= c.n_treated:
             break
         members = [units[j] for j in groups[gi]]
@@ -283,7 +317,7 @@ def search_markets(
     """
     seeds = np.random.SeedSequence(seed).spawn(int(n_candidates))
     cands = []
-    for i, ss in enumerate(seeds):
+    for ss in seeds:
         s = int(ss.generate_state(1)[0])
         if method == "matched_pairs":
             cands.append(matched_pairs_assignment(constraints, seed=s))

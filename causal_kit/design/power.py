@@ -95,7 +95,7 @@ def design_effect(cluster_size: float, icc: float) -> float:
 
     Examples
     --------
-    >>> design_effect(20, 0.05)
+    >>> round(design_effect(20, 0.05), 6)
     1.95
     """
     return 1.0 + (float(cluster_size) - 1.0) * float(icc)
@@ -301,8 +301,8 @@ def power_proportions(
     Examples
     --------
     >>> from causal_kit.design import power_proportions
-    >>> round(power_proportions(p0=0.10, p1=0.12, power=0.8).n, 2)
-    3840.85
+    >>> round(power_proportions(p0=0.10, p1=0.12, power=0.8).n, 1)
+    3840.8
     """
     owner = "power_proportions"
     unknown = _one_unknown(owner, p1=p1, n=n, power=power)

@@ -29,12 +29,22 @@ __all__ = ["relative_magnitudes", "honest_diagnostic", "DEFAULT_MBAR"]
 DEFAULT_MBAR = np.round(np.arange(0.0, 2.0001, 0.25), 4)
 
 
+def _quantile(x: np.ndarray, q: float) -> float:
+    """``np.quantile(x, q)`` (linear interpolation) via one partition, without its overhead."""
+    h = (len(x) - 1) * q
+    lo = int(np.floor(h))
+    hi = min(lo + 1, len(x) - 1)
+    part = np.partition(x, (lo, hi))
+    return float(part[lo] + (h - lo) * (part[hi] - part[lo]))
+
+
 def _bounds_pieces(
     draws: np.ndarray, event_times: np.ndarray, ref: int, pre_are_differences: bool
 ) -> tuple[np.ndarray, np.ndarray, float]:
     e = np.asarray(event_times)
     post = e >= 0
-    pre = (e < 0) & (e != ref)
+    # short differences (varying base) include the change into the reference period itself
+    pre = (e <= ref) if pre_are_differences else ((e < 0) & (e != ref))
     theta = draws[:, post].mean(axis=1)
     if pre_are_differences:
         changes = draws[:, pre]
@@ -57,7 +67,7 @@ def relative_magnitudes(
     mbar: np.ndarray | None = None,
     alpha: float = 0.05,
     seed: int = 0,
-    n_draws: int = 4000,
+    n_draws: int = 2000,
 ) -> tuple[pd.DataFrame, float]:
     """Robust intervals for the average post-period effect over an ``M̄`` grid.
 
@@ -90,7 +100,7 @@ def relative_magnitudes(
     """
     beta = np.asarray(beta, dtype=float)
     e = np.asarray(event_times)
-    if not (e >= 0).any() or not ((e < 0) & (e != ref)).any():
+    if not (e >= 0).any() or not (e <= ref).any():
         return pd.DataFrame(columns=["mbar", "lower", "upper", "id_lower", "id_upper"]), float("nan")
     grid = DEFAULT_MBAR if mbar is None else np.asarray(mbar, dtype=float)
     rng = np.random.default_rng(seed)
@@ -99,38 +109,55 @@ def relative_magnitudes(
     theta_hat, m_hat, steps = _bounds_pieces(beta[None, :], e, ref, pre_are_differences)
     theta, m_pre, _ = _bounds_pieces(draws, e, ref, pre_are_differences)
 
-    def robust(mb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        half = mb[None, :] * (m_pre * steps)[:, None]
-        lo = np.quantile(theta[:, None] - half, alpha / 2, axis=0)
-        hi = np.quantile(theta[:, None] + half, 1 - alpha / 2, axis=0)
-        return lo, hi
+    spread = m_pre * steps
 
-    lo, hi = robust(grid)
+    def robust(mb: float) -> tuple[float, float]:
+        return _quantile(theta - mb * spread, alpha / 2), _quantile(theta + mb * spread, 1 - alpha / 2)
+
+    bounds = np.array([robust(float(mb)) for mb in grid]).reshape(-1, 2)
     half_hat = grid * float(m_hat[0]) * steps
     table = pd.DataFrame({
-        "mbar": grid, "lower": lo, "upper": hi,
+        "mbar": grid, "lower": bounds[:, 0], "upper": bounds[:, 1],
         "id_lower": float(theta_hat[0]) - half_hat, "id_upper": float(theta_hat[0]) + half_hat,
     })
-    fine = np.round(np.arange(0.0, 10.0001, 0.01), 4)
-    flo, fhi = robust(fine)
-    covers = (flo <= 0) & (fhi >= 0)
-    if covers[0]:
+
+    def covers(mb: float) -> bool:
+        lo, hi = robust(mb)
+        return lo <= 0.0 <= hi
+
+    # the interval widens monotonically in M-bar, so bisect for the breakdown value
+    if covers(0.0):
         breakdown = float("nan")
-    elif covers.any():
-        breakdown = float(fine[np.argmax(covers)])
-    else:
+    elif not covers(10.0):
         breakdown = float("inf")
+    else:
+        a, b = 0.0, 10.0
+        while b - a > 4e-3:
+            mid = (a + b) / 2
+            a, b = (a, mid) if covers(mid) else (mid, b)
+        breakdown = float(np.ceil(b * 100 - 1e-9) / 100)
     return table, breakdown
 
 
-def honest_diagnostic(breakdown: float, estimate_label: str = "average post-period effect") -> Diagnostic:
+def honest_diagnostic(breakdown: float, estimate_label: str = "average post-period effect",
+                      table: pd.DataFrame | None = None) -> Diagnostic:
     """A ``sensitivity`` diagnostic from the breakdown value (pass when it is at least 1).
+
+    Pass the sensitivity ``table`` so that an empty one (no pre-period change to scale
+    violations by) is reported as not applicable.
 
     Examples
     --------
     >>> honest_diagnostic(1.5).status
     'pass'
     """
+    if table is not None and len(table) == 0:
+        return Diagnostic(
+            "honest_did", "not_applicable",
+            "The sensitivity analysis needs at least one pre-treatment change and one post-treatment "
+            "effect; add earlier periods to bound parallel-trends violations.",
+            assumption="sensitivity",
+        )
     if np.isnan(breakdown):
         return Diagnostic(
             "honest_did", "not_applicable",

@@ -41,13 +41,13 @@ def r_squared(y: np.ndarray, pred: np.ndarray) -> float:
 
 
 def propensity_overlap(
-    m: np.ndarray, d: np.ndarray, trim: float, n_bins: int = 20
+    m: np.ndarray, d: np.ndarray, trim: float, n_bins: int = 20, trimmed: bool = True
 ) -> tuple[Diagnostic, pd.DataFrame]:
     """Overlap check on the estimated propensity ``m`` (before trimming).
 
     Status: pass when at most 1% of rows fall outside ``[trim, 1 - trim]``, warn up to 10%,
     fail above. Outside rows are trimmed (their propensity is clipped), never dropped, and
-    the count is stated in the message.
+    the count is stated in the message (``trimmed=False`` for methods that do not trim).
 
     Examples
     --------
@@ -74,7 +74,8 @@ def propensity_overlap(
     message = (
         f"{int(outside.sum())} of {len(m)} rows ({share:.1%}) have an estimated propensity outside "
         f"[{lo:g}, {hi:g}] (treated range {m[d].min():.3f}-{m[d].max():.3f}, control range "
-        f"{m[~d].min():.3f}-{m[~d].max():.3f}); their propensities were trimmed to the bounds, not dropped."
+        f"{m[~d].min():.3f}-{m[~d].max():.3f})"
+        + ("; their propensities were trimmed to the bounds, not dropped." if trimmed else ".")
     )
     if status != "pass":
         message += " Restrict the sample to the region of common support or report the ATT."

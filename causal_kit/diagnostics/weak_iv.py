@@ -28,10 +28,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, stats
+
+from ..result import Diagnostic
 
 __all__ = [
     "Partialled",
@@ -44,6 +47,8 @@ __all__ = [
     "endogeneity_tests",
     "kclass",
     "liml_kappa",
+    "iv_diagnostics",
+    "kleibergen_paap",
 ]
 
 
@@ -152,6 +157,16 @@ def partial_out(arrays: np.ndarray, exog: np.ndarray | None) -> np.ndarray:
     """
     if exog is None or exog.shape[1] == 0:
         return np.asarray(arrays, dtype=float)
+    # Normal equations on the small Gram matrix (equilibrated) take two passes over the data;
+    # a QR factorisation is several times slower at a million rows. QR is the fallback when
+    # the Gram matrix is too ill-conditioned for the normal equations to keep ~8 digits.
+    gram = exog.T @ exog
+    scale = 1.0 / np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    gram_s = gram * np.outer(scale, scale)
+    eig = np.linalg.eigvalsh(gram_s)
+    if eig.min() > 1e-8 * eig.max():
+        coef = scale[:, None] * np.linalg.solve(gram_s, scale[:, None] * (exog.T @ arrays))
+        return arrays - exog @ coef
     q, _ = np.linalg.qr(exog, mode="reduced")
     return arrays - q @ (q.T @ arrays)
 
@@ -194,6 +209,17 @@ def first_stage(d: Partialled, *, tau: float = 0.1) -> tuple[pd.DataFrame, pd.Da
     ``f_stat`` (classical, n - k), ``f_stat_n`` (n divisor), their degrees of freedom and
     p-value, ``partial_r2``, ``robust_f`` (HC0 or cluster Wald / q), ``kp_f``,
     ``effective_f`` and its ``effective_f_crit`` and ``k_eff`` (Montiel Olea-Pflueger).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(400, 2)); v = rng.normal(size=400)
+    >>> x = (z @ np.array([0.5, 0.3]) + v)[:, None]; y = x[:, 0] + 0.5 * v + rng.normal(size=400)
+    >>> d = Partialled(y=y, x=x, z=z, k_exog=0)
+    >>> coefs, summary = first_stage(d)
+    >>> bool(summary.loc[0, "f_stat"] > 10)
+    True
     """
     n, q, k = d.n, d.q, d.k_exog
     df2 = n - q - k
@@ -267,8 +293,62 @@ def cragg_donald_f(d: Partialled) -> float:
     return float(np.linalg.eigvalsh(root_inv @ xpzx @ root_inv).min() / q)
 
 
+def kleibergen_paap(d: Partialled, *, homoskedastic: bool = False) -> tuple[float, int, float]:
+    """Kleibergen-Paap (2006) rk Wald statistic of under-identification and its F form.
+
+    Tests that the first-stage coefficient matrix has rank ``p - 1``. With ``Theta = G Pi' F'``
+    normalised so that ``F'F = Z'Z`` and ``G'G = (V'V)^{-1}`` (``V`` the first-stage
+    residuals), ``a`` the left singular vector of the smallest singular value and ``V2`` the
+    trailing right singular vectors, the statistic is the robust (HC0 or cluster) Wald
+    statistic of ``V2' F Pi G' a = 0``: the invertible rotations of the paper's ``A_q, B_q``
+    drop out of a Wald form. It equals the robust first-stage Wald statistic for one
+    endogenous regressor and ``q`` times the Cragg-Donald F (n - k) under ``homoskedastic``.
+    Returns ``(rk_statistic, df, kp_f)`` with ``kp_f = rk / q * (n - k) / n`` (times
+    ``(G - 1) / G`` with clusters), the Wald F of Stata ``ivreg2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(500, 3)); x = z[:, :2] + rng.normal(size=(500, 2))
+    >>> rk, df, f = kleibergen_paap(Partialled(y=rng.normal(size=500), x=x, z=z, k_exog=0))
+    >>> df, bool(f > 50)
+    (2, True)
+    """
+    n, p, q, k = d.n, d.p, d.q, d.k_exog
+    f_mat = np.linalg.cholesky(d.block("z", "z")).T
+    g_mat = np.linalg.inv(np.linalg.cholesky(d.v.T @ d.v))
+    theta = g_mat @ d.pi.T @ f_mat.T
+    u, _, vt = np.linalg.svd(theta)
+    a = u[:, p - 1]
+    v2 = vt[p - 1 :, :].T
+    g = g_mat.T @ a
+    c = d.pi @ g
+    e = d.v @ g
+    if homoskedastic:
+        var_c = float(e @ e) / (n - q - k) * d.zz_inv
+    else:
+        var_c = _robust_var(d.z * e[:, None], d.zz_inv, d.clusters)
+    lam = v2.T @ f_mat @ c
+    omega = v2.T @ f_mat @ var_c @ f_mat.T @ v2
+    rk = float(lam @ np.linalg.solve(omega, lam))
+    groups = d.n_clusters
+    kp_f = rk / q * (n - q - k) / n * ((groups - 1) / groups if groups else 1.0)
+    return rk, q - p + 1, kp_f
+
+
 def liml_kappa(d: Partialled) -> float:
-    """The LIML kappa: the smallest root of ``det(Y'Y - kappa Y'M_Z Y) = 0`` with ``Y = [y, x]``."""
+    """The LIML kappa: the smallest root of ``det(Y'Y - kappa Y'M_Z Y) = 0`` with ``Y = [y, x]``.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(400, 2)); v = rng.normal(size=400)
+    >>> x = (z @ np.array([0.5, 0.3]) + v)[:, None]; y = x[:, 0] + 0.5 * v + rng.normal(size=400)
+    >>> d = Partialled(y=y, x=x, z=z, k_exog=0)
+    >>> liml_kappa(d) >= 1.0
+    True
+    """
     p = d.p
     yy = d.cross[: 1 + p, : 1 + p]
     yz = d.cross[: 1 + p, 1 + p :]
@@ -295,6 +375,17 @@ def kclass(
     The covariance mirrors linearmodels 7.1: ``s2 = e'e / n`` (times ``n / (n - k)`` when
     ``debiased``); robust and cluster meats use the first-stage fitted values times the
     residuals; the cluster meat is scaled by ``G / (G - 1) (n - 1) / (n - k)`` when debiased.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(400, 2)); v = rng.normal(size=400)
+    >>> x = (z @ np.array([0.5, 0.3]) + v)[:, None]; y = x[:, 0] + 0.5 * v + rng.normal(size=400)
+    >>> d = Partialled(y=y, x=x, z=z, k_exog=0)
+    >>> fit = kclass(d, vcov="unadjusted")
+    >>> bool(abs(fit.params[0] - 1.0) < 0.3)
+    True
     """
     n, k = d.n, d.p + d.k_exog
     xx, xy = d.block("x", "x"), d.block("x", "y")[:, 0]
@@ -322,6 +413,17 @@ def overid_tests(d: Partialled, resid: np.ndarray, *, vcov: str = "robust") -> d
 
     ``resid`` are the structural residuals of the fitted model. Returns NaN statistics when
     the model is just identified (``q == p``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(400, 2)); v = rng.normal(size=400)
+    >>> x = (z @ np.array([0.5, 0.3]) + v)[:, None]; y = x[:, 0] + 0.5 * v + rng.normal(size=400)
+    >>> d = Partialled(y=y, x=x, z=z, k_exog=0)
+    >>> out = overid_tests(d, kclass(d).resid)
+    >>> out["df"], bool(0 <= out["sargan_pvalue"] <= 1)
+    (1, True)
     """
     n, p, q, k = d.n, d.p, d.q, d.k_exog
     dof = q - p
@@ -355,6 +457,16 @@ def endogeneity_tests(d: Partialled, *, vcov: str = "robust") -> dict[str, float
 
     All three add the first-stage residuals to the OLS regression of ``y`` on ``x`` (after
     partialling out the exogenous regressors) and test that their coefficients are zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.normal(size=(400, 2)); v = rng.normal(size=400)
+    >>> x = (z @ np.array([0.5, 0.3]) + v)[:, None]; y = x[:, 0] + 0.5 * v + rng.normal(size=400)
+    >>> d = Partialled(y=y, x=x, z=z, k_exog=0)
+    >>> bool(endogeneity_tests(d)["durbin"] > 0)
+    True
     """
     n, p, k = d.n, d.p, d.k_exog
     y = d.y
@@ -384,3 +496,130 @@ def endogeneity_tests(d: Partialled, *, vcov: str = "robust") -> dict[str, float
         "ols": b_ols.tolist(),
         "ols_se": np.sqrt(np.diag(np.linalg.inv(xx)) * rss_r / (n - k - p)).tolist(),
     }
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.3e}"
+
+
+def _ar_words(ar: Any) -> str:
+    if ar.set_type == "bounded":
+        lo, hi = ar.intervals[0]
+        zero = "excludes" if not ar.contains(0.0) else "includes"
+        return f"the weak-instrument-robust Anderson-Rubin interval is [{_fmt(lo)}, {_fmt(hi)}], which {zero} zero"
+    if ar.set_type == "empty":
+        return "the Anderson-Rubin set is empty, a sign that the over-identifying restrictions fail"
+    pieces = ", ".join(f"[{_fmt(a)}, {_fmt(b)}]" for a, b in ar.intervals)
+    return f"the Anderson-Rubin set is unbounded ({ar.set_type}: {pieces}), so the data cannot bound the effect"
+
+
+def iv_diagnostics(
+    fs: pd.DataFrame, cd_f: float, kp_joint: float, p: int, q: int, over: dict, endo: dict, ar: Any, robust: bool,
+    j_stat: tuple[float, float] | None, method: str, est: float, ci: tuple[float, float], alpha: float,
+) -> tuple[tuple[Diagnostic, ...], str]:
+    """The IV diagnostics (strength, exclusion, endogeneity, robust inference) and a plain verdict.
+
+    Used by :class:`causal_kit.estimators.iv.IV`; the verdict is stored as
+    ``details["weak_iv_verdict"]``.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> res = ck.estimate(ck.datasets.load("card"), ck.ExperimentSpec(
+    ...     name="card", design="iv", outcome="lwage", endogenous=["educ"], instruments=["nearc4"]))
+    >>> [d.name for d in res.diagnostics]
+    ['first_stage_f', 'effective_f', 'overidentification', 'endogeneity', 'anderson_rubin']
+    """
+    diags = []
+    row = fs.iloc[0]
+    if p == 1:
+        f_used, f_name = (float(row["kp_f"]), "Kleibergen-Paap rk Wald F") if robust else (float(row["f_stat"]), "first-stage F")
+    elif robust:
+        f_used, f_name = kp_joint, "Kleibergen-Paap rk Wald F"
+    else:
+        f_used, f_name = cd_f, "Cragg-Donald minimum-eigenvalue F"
+    ok = f_used >= 10
+    diags.append(Diagnostic(
+        "first_stage_f", "pass" if ok else "fail",
+        f"The {f_name} is {_fmt(f_used)}" + (", above the rule-of-thumb 10." if ok else
+        ", below the rule-of-thumb 10: the instruments are weak; rely on the Anderson-Rubin set, not the Wald CI."),
+        statistic=f_used, p_value=float(row["f_pvalue"]) if p == 1 and not robust else
+        (float(row["robust_pvalue"]) if p == 1 else None), threshold=10.0, assumption="instrument_strength"))
+    if p == 1:
+        eff, crit = float(row["effective_f"]), float(row["effective_f_crit"])
+        status = "pass" if eff >= crit else ("warn" if eff >= 10 else "fail")
+        pct = round(100 * float(row["tau"]))
+        diags.append(Diagnostic(
+            "effective_f", status,
+            f"Montiel Olea-Pflueger effective F = {_fmt(eff)} against a critical value of {_fmt(crit)} for a "
+            f"worst-case bias of {pct}% of OLS's" + (": the instrument is strong enough." if status == "pass" else
+            ": the instrument may be weak; report the Anderson-Rubin set beside the Wald CI."),
+            statistic=eff, threshold=crit, assumption="instrument_strength"))
+    else:
+        diags.append(Diagnostic(
+            "effective_f", "not_applicable",
+            "The effective F applies to one endogenous regressor; see the joint (Cragg-Donald / Kleibergen-Paap) F for several.",
+            assumption="instrument_strength"))
+    if q == p:
+        diags.append(Diagnostic(
+            "overidentification", "not_applicable",
+            "The model is just identified, so the exclusion restriction cannot be tested; argue it from the design.",
+            assumption="exclusion"))
+    else:
+        if j_stat is not None:
+            stat, pval, name = j_stat[0], j_stat[1], "Hansen J"
+        elif robust:
+            stat, pval, name = over["score"], over["score_pvalue"], "robust score (Wooldridge)"
+        else:
+            stat, pval, name = over["sargan"], over["sargan_pvalue"], "Sargan"
+        ok = pval >= alpha
+        diags.append(Diagnostic(
+            "overidentification", "pass" if ok else "warn",
+            f"{name} test of the over-identifying restrictions: statistic {_fmt(stat)} on {over['df']} df, "
+            f"p = {pval:.3g}" + (": no evidence against the instruments' validity." if ok else
+            ": at least one instrument looks invalid (or effects are heterogeneous); check each instrument."),
+            statistic=float(stat), p_value=float(pval), threshold=alpha, assumption="exclusion"))
+    stat, pval = (endo["robust"], endo["robust_pvalue"]) if robust else (endo["wu_hausman"], endo["wu_hausman_pvalue"])
+    name = "robust control-function" if robust else "Wu-Hausman"
+    rej = pval < alpha
+    diags.append(Diagnostic(
+        "endogeneity", "pass" if rej else "warn",
+        f"{name} test of exogeneity: p = {pval:.3g}" + (": OLS and IV differ, so instrumenting is warranted."
+        if rej else ": exogeneity is not rejected, so OLS (more precise) is consistent too if the instruments are valid; compare both."),
+        statistic=float(stat), p_value=float(pval), threshold=alpha, assumption="specification"))
+    if ar is None:
+        diags.append(Diagnostic(
+            "anderson_rubin", "not_applicable",
+            "The Anderson-Rubin set is computed for one endogenous regressor.", assumption="inference"))
+        words = ""
+    else:
+        words = _ar_words(ar)
+        status = "pass" if ar.set_type == "bounded" else "warn"
+        diags.append(Diagnostic(
+            "anderson_rubin", status, words[0].upper() + words[1:] + ".",
+            statistic=None, p_value=ar.p_value_zero, threshold=alpha, assumption="inference"))
+    verdict = _verdict(fs, p, kp_joint if robust else cd_f, words, est, ci, alpha)
+    return tuple(diags), verdict
+
+
+def _verdict(fs: pd.DataFrame, p: int, cd_f: float, ar_words: str, est: float, ci: tuple[float, float], alpha: float) -> str:
+    level = round(100 * (1 - alpha))
+    if p > 1:
+        strength = "strong" if cd_f >= 10 else "weak"
+        return (f"With {p} endogenous regressors the joint instrument strength (F = {_fmt(cd_f)}) "
+                f"is {strength} by the rule of thumb of 10.")
+    row = fs.iloc[0]
+    eff, crit = float(row["effective_f"]), float(row["effective_f_crit"])
+    pct = round(100 * float(row["tau"]))
+    wald = f"the usual {level}% interval [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+    if eff >= crit:
+        head = (f"The instrument is strong: its effective F of {_fmt(eff)} exceeds {_fmt(crit)}, the level that keeps "
+                f"the worst-case bias of the IV estimate below {pct}% of the OLS bias, so {wald} can be trusted")
+    elif eff >= 10:
+        head = (f"The instrument is only moderately strong: its effective F of {_fmt(eff)} passes the old rule of thumb "
+                f"of 10 but not {_fmt(crit)}, the level that rules out a bias above {pct}% of the OLS bias, so {wald} "
+                "may be too narrow")
+    else:
+        head = (f"The instrument is weak: its effective F of {_fmt(eff)} is below 10, so the IV estimate can be badly "
+                f"biased towards OLS and {wald} should not be used")
+    return head + (f"; {ar_words}." if ar_words else ".")

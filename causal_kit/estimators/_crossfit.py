@@ -46,10 +46,11 @@ __all__ = [
 LEARNER_NAMES = ("hgb", "linear", "forest")
 
 # Stated settings of the default learner: scikit-learn's histogram gradient boosting with
-# 100 trees of at most 31 leaves, learning rate 0.1, at least 20 rows per leaf and early
-# stopping on a 10% validation split once there are more than 10,000 rows.
+# at most 100 trees of at most 31 leaves, learning rate 0.1, at least 20 rows per leaf and
+# early stopping (10% validation split, patience 10 trees).
 HGB_SETTINGS: dict[str, Any] = dict(
-    max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, early_stopping="auto"
+    max_iter=100, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=20, early_stopping=True,
+    validation_fraction=0.1, n_iter_no_change=10,
 )
 
 
@@ -172,7 +173,10 @@ def resolve_learner(spec: Any, classify: bool, seed: int, owner: str, parameter:
             cls = RandomForestClassifier if classify else RandomForestRegressor
             est = cls(n_estimators=200, min_samples_leaf=5, max_features="sqrt", random_state=seed, n_jobs=1)
         else:
-            est = default_learner(classify, seed)
+            return Learner(
+                "HistGradientBoosting" + ("Classifier" if classify else "Regressor"),
+                _sklearn_fit_predict(default_learner(classify, seed), classify, small_data_guard=True),
+            )
     elif hasattr(spec, "fit") and (hasattr(spec, "predict") or hasattr(spec, "predict_proba")):
         est = spec
     else:
@@ -183,11 +187,14 @@ def resolve_learner(spec: Any, classify: bool, seed: int, owner: str, parameter:
     return Learner(type(est).__name__, _sklearn_fit_predict(est, classify))
 
 
-def _sklearn_fit_predict(est: Any, classify: bool) -> Callable[..., np.ndarray]:
+def _sklearn_fit_predict(est: Any, classify: bool, small_data_guard: bool = False) -> Callable[..., np.ndarray]:
     from sklearn.base import clone
 
     def fit_predict(X_train, y_train, X_test, w=None):  # noqa: ANN001, ANN202
         model = clone(est)
+        if small_data_guard and len(y_train) < 500:
+            # a 10% validation split of a few hundred rows is too noisy to stop on
+            model.set_params(early_stopping=False)
         if w is not None:
             model.fit(X_train, y_train, sample_weight=w)
         else:
@@ -200,23 +207,6 @@ def _sklearn_fit_predict(est: Any, classify: bool) -> Callable[..., np.ndarray]:
 
 
 # --------------------------------------------------------------------------- nuisances
-def _oof(
-    learner: Learner,
-    X: np.ndarray,
-    y: np.ndarray,
-    folds: np.ndarray,
-    n_folds: int,
-    w: np.ndarray | None,
-    train_mask: np.ndarray | None = None,
-) -> np.ndarray:
-    out = np.empty(len(y))
-    for k in range(n_folds):
-        test = folds == k
-        train = ~test if train_mask is None else (~test & train_mask)
-        out[test] = learner.fit_predict(X[train], y[train], X[test], None if w is None else w[train])
-    return out
-
-
 def fit_nuisances(
     X: np.ndarray,
     y: np.ndarray,
@@ -229,21 +219,37 @@ def fit_nuisances(
     binary: bool,
     need: tuple[str, ...],
     w: np.ndarray | None = None,
+    n_jobs: int = 1,
 ) -> dict[str, np.ndarray]:
     """Out-of-fold nuisance predictions.
 
     ``need`` lists any of ``"l"`` (E[Y|X]), ``"m"`` (E[D|X]), ``"g0"`` (E[Y|D=0,X]) and
-    ``"g1"`` (E[Y|D=1,X]); the last two need a binary treatment.
+    ``"g1"`` (E[Y|D=1,X]); the last two need a binary treatment. With ``n_jobs > 1`` the
+    (nuisance, fold) fits run in joblib threads; results do not depend on ``n_jobs``.
     """
-    out: dict[str, np.ndarray] = {}
-    if "l" in need:
-        out["l"] = _oof(learner_y, X, y, folds, n_folds, w)
-    if "m" in need:
-        out["m"] = _oof(learner_d, X, d.astype(float), folds, n_folds, w)
-    if "g0" in need:
-        out["g0"] = _oof(learner_y, X, y, folds, n_folds, w, train_mask=d == 0)
-    if "g1" in need:
-        out["g1"] = _oof(learner_y, X, y, folds, n_folds, w, train_mask=d == 1)
+    spec = {
+        "l": (learner_y, y, None),
+        "m": (learner_d, d.astype(float), None),
+        "g0": (learner_y, y, d == 0),
+        "g1": (learner_y, y, d == 1),
+    }
+    tasks = [(key, k) for key in need for k in range(n_folds)]
+
+    def one(key: str, k: int) -> np.ndarray:
+        learner, target, mask = spec[key]
+        test = folds == k
+        train = ~test if mask is None else (~test & mask)
+        return learner.fit_predict(X[train], target[train], X[test], None if w is None else w[train])
+
+    if n_jobs == 1:
+        preds = [one(key, k) for key, k in tasks]
+    else:
+        from joblib import Parallel, delayed
+
+        preds = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(key, k) for key, k in tasks)
+    out = {key: np.empty(len(y)) for key in need}
+    for (key, k), pred in zip(tasks, preds):
+        out[key][folds == k] = pred
     return out
 
 

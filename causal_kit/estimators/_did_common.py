@@ -16,7 +16,7 @@ import pandas as pd
 
 from .._data import Prepared, prepare
 from .._panel import NEVER, Panel, build_panel
-from ..errors import ConvergenceError, DataError, SpecError
+from ..errors import ConvergenceError, DataError, IdentificationError, SpecError
 from ..inference.cluster import crv1
 
 __all__ = ["PanelData", "load_panel", "absorb", "twfe_ols", "TwfeFit", "trends_table"]
@@ -49,6 +49,13 @@ def load_panel(data: Any, spec: Any, owner: str, *, covariates: bool = True) -> 
     )
     observed = ~np.isnan(panel.Y)
     n, t = observed.shape
+    first = panel.first_treated
+    if not (first == NEVER).any() and len(np.unique(first)) == 1:
+        raise IdentificationError(
+            f"all {n} units start treatment in the same period {panel.times[first[0]]!r} and none is "
+            "never treated: there are no never-treated and no not-yet-treated controls, so the effect "
+            "is not identified. Add untreated units."
+        )
     cluster_col = spec.cluster or spec.unit
     if spec.cluster is None or spec.cluster == spec.unit:
         codes = np.where(observed, np.arange(n)[:, None], -1)
@@ -114,6 +121,16 @@ def twfe_ols(pd_: PanelData, regressors: np.ndarray, names: list[str]) -> TwfeFi
     stacked = np.concatenate([panel.Y[..., None], regressors], axis=2)
     z = absorb(stacked, observed)
     y, X = z[:, 0], z[:, 1:]
+    raw = np.where(observed[..., None], regressors, 0.0).reshape(-1, regressors.shape[2])
+    scale = np.maximum(np.abs(raw).max(axis=0), 1.0)
+    absorbed = np.abs(X).max(axis=0) < 1e-9 * scale
+    if absorbed.any():
+        bad = [names[j] for j in np.flatnonzero(absorbed)]
+        raise DataError(
+            f"regressor(s) {bad} do not vary once unit and period fixed effects are removed (e.g. a "
+            "covariate constant within units, such as a baseline characteristic); drop them from "
+            "spec.covariates for this estimator (staggered_did uses time-invariant covariates)."
+        )
     xtx = X.T @ X
     if np.linalg.matrix_rank(xtx) < X.shape[1]:
         raise DataError(
@@ -135,19 +152,23 @@ def twfe_ols(pd_: PanelData, regressors: np.ndarray, names: list[str]) -> TwfeFi
 
 def trends_table(panel: Panel) -> pd.DataFrame:
     """Mean outcome per period for never-treated units and each treated cohort."""
-    rows = []
     first = panel.first_treated
-    labels: list[tuple[str, np.ndarray]] = []
-    if (first == NEVER).any():
-        labels.append(("never treated", first == NEVER))
-    for k in np.unique(first[first != NEVER]):
-        labels.append((f"cohort {panel.times[k]}", first == k))
-    for label, mask in labels:
-        means = np.nanmean(panel.Y[mask], axis=0)
-        counts = (~np.isnan(panel.Y[mask])).sum(axis=0)
-        for j, tm in enumerate(panel.times):
-            rows.append({"time": tm, "group": label, "mean": float(means[j]), "n_units": int(counts[j])})
-    return pd.DataFrame(rows)
+    cohorts = np.unique(first[first != NEVER])
+    slots = ([NEVER] if (first == NEVER).any() else []) + cohorts.tolist()
+    labels = ["never treated" if k == NEVER else f"cohort {panel.times[k]}" for k in slots]
+    slot = np.searchsorted(np.array(slots), first)
+    obs = ~np.isnan(panel.Y)
+    onehot = (slot[:, None] == np.arange(len(slots))[None, :]).astype(float)
+    sums = onehot.T @ np.where(obs, panel.Y, 0.0)
+    counts = onehot.T @ obs.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts
+    return pd.DataFrame({
+        "time": np.tile(panel.times, len(slots)),
+        "group": np.repeat(labels, panel.n_periods),
+        "mean": means.ravel(),
+        "n_units": counts.ravel().astype(int),
+    })
 
 
 def sup_t_critical(vcov: np.ndarray, alpha: float, seed: int, n_draws: int = 10_000) -> float:
@@ -162,8 +183,12 @@ def sup_t_critical(vcov: np.ndarray, alpha: float, seed: int, n_draws: int = 10_
     return float(np.quantile(np.abs(z).max(axis=1), 1 - alpha))
 
 
-def wald_pretrend(beta: np.ndarray, vcov: np.ndarray, alpha: float, what: str) -> Any:
-    """Joint chi-square test that the pre-period coefficients are zero, as a Diagnostic."""
+def wald_pretrend(beta: np.ndarray, vcov: np.ndarray, alpha: float, what: str, df: float | None = None) -> Any:
+    """Joint Wald test that the pre-period coefficients are zero, as a Diagnostic.
+
+    Chi-square with ``k`` degrees of freedom, or ``F(k, df)`` on ``W / k`` when ``df`` (the
+    cluster-robust ``G - 1``) is given, which keeps the size close to nominal with fewer clusters.
+    """
     from scipy import stats
 
     from ..result import Diagnostic
@@ -177,12 +202,29 @@ def wald_pretrend(beta: np.ndarray, vcov: np.ndarray, alpha: float, what: str) -
             assumption="parallel_trends",
         )
     stat = float(beta @ np.linalg.pinv(vcov) @ beta)
-    p = float(stats.chi2.sf(stat, k))
+    if df is None:
+        p, shown = float(stats.chi2.sf(stat, k)), f"chi2({k}) = {stat:.3g}"
+    else:
+        stat = stat / k
+        p, shown = float(stats.f.sf(stat, k, df)), f"F({k}, {df:g}) = {stat:.3g}"
     ok = p >= alpha
     msg = (
-        f"Joint Wald test of the {k} pre-period {what} = 0: chi2({k}) = {stat:.3g}, p = {p:.3g}; "
+        f"Joint Wald test of the {k} pre-period {what} = 0: {shown}, p = {p:.3g}; "
         + ("no evidence against parallel pre-trends." if ok else
            "pre-trends differ from zero, so check the HonestDiD sensitivity before trusting the effect.")
     )
     return Diagnostic("pre_trends", "pass" if ok else "warn", msg, statistic=stat, p_value=p,
                       threshold=alpha, assumption="parallel_trends")
+
+
+def fast_t_ci(estimate: float, se: float, alpha: float, df: float | None) -> tuple[tuple[float, float], float]:
+    """Same as ``inference.basic.t_ci`` via scipy.special (no frozen-distribution overhead)."""
+    from scipy.special import ndtr, ndtri, stdtr, stdtrit
+
+    if not se > 0 or not np.isfinite(se):
+        return (float("nan"), float("nan")), float("nan")
+    if df is None or not np.isfinite(df):
+        q, p = float(ndtri(1 - alpha / 2)), float(2 * ndtr(-abs(estimate / se)))
+    else:
+        q, p = float(stdtrit(df, 1 - alpha / 2)), float(2 * stdtr(df, -abs(estimate / se)))
+    return (estimate - q * se, estimate + q * se), p

@@ -6,9 +6,9 @@ Everything builds on the doubly robust (AIPW) pseudo-outcome
 
 whose conditional mean given X is the CATE. Functions:
 
-* :func:`cate_dr_learner`: regress ``phi`` on the features with cross-fitting (the
-  DR-learner of Kennedy 2023), giving an out-of-fold CATE for every row;
-* :func:`cate_causal_forest`: econml's ``CausalForestDML`` (imported lazily);
+* :func:`split_proxy`: an honest CATE proxy for every row from the other half of the data,
+  by the DR-learner (Kennedy 2023: regress ``phi`` on the features) or econml's
+  ``CausalForestDML`` (:func:`cate_causal_forest`, imported lazily);
 * :func:`blp`: the best linear predictor of the CATE given a proxy ``S`` (Chernozhukov,
   Demirer, Duflo and Fernandez-Val): ``phi ~ b1 + b2 (S - mean S)``; ``b2 > 0`` means the
   proxy captures real heterogeneity, tested with HC1 standard errors;
@@ -27,7 +27,7 @@ from scipy import stats
 
 from ._crossfit import Learner
 
-__all__ = ["pseudo_outcome", "cate_dr_learner", "cate_causal_forest", "blp", "gates", "segment_effects"]
+__all__ = ["pseudo_outcome", "split_proxy", "cate_causal_forest", "blp", "gates", "segment_effects"]
 
 
 def pseudo_outcome(y: np.ndarray, d: np.ndarray, g0: np.ndarray, g1: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -35,49 +35,82 @@ def pseudo_outcome(y: np.ndarray, d: np.ndarray, g0: np.ndarray, g1: np.ndarray,
     return g1 - g0 + d * (y - g1) / m - (1 - d) * (y - g0) / (1 - m)
 
 
-def cate_dr_learner(
-    X: np.ndarray, phi: np.ndarray, folds: np.ndarray, n_folds: int, learner: Learner
-) -> np.ndarray:
-    """Out-of-fold predictions of ``phi`` given ``X`` (second stage of the DR-learner).
+def split_proxy(
+    X: np.ndarray,
+    y: np.ndarray,
+    d: np.ndarray,
+    learner_y: Learner,
+    learner_d: Learner,
+    n_folds: int,
+    trim: float,
+    rng: np.random.Generator,
+    cate: str,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    """Honest CATE proxy for the BLP and GATES (Chernozhukov, Demirer, Duflo, Fernandez-Val).
 
-    Written here rather than with econml's ``DRLearner`` so the first-stage nuisances
-    already cross-fitted for the ATE are reused instead of being fitted again.
+    The rows are split in two halves. Within each half the nuisances are cross-fitted and the
+    pseudo-outcome ``phi`` computed from that half only; the CATE model trained on one half
+    predicts the other. So the proxy ``S_i`` never used row ``i``'s half, which keeps the
+    BLP test's size (a proxy cross-fitted on the full sample reuses each row through the
+    nuisances and over-rejects). Centre ``S`` within each half before :func:`blp`.
+
+    Returns ``(phi, S, half, extra)``; ``cate`` is ``"dr_learner"`` (regression of ``phi`` on
+    X with ``learner_y``, Kennedy's DR-learner) or ``"causal_forest"`` (econml).
     """
-    out = np.empty(len(phi))
-    for k in range(n_folds):
-        test = folds == k
-        out[test] = learner.fit_predict(X[~test], phi[~test], X[test], None)
-    return out
+    from ._crossfit import fit_nuisances, make_folds
+
+    n = len(y)
+    half = rng.permutation(np.arange(n) % 2)
+    phi = np.empty(n)
+    for h in (0, 1):
+        idx = half == h
+        folds = make_folds(int(idx.sum()), n_folds, rng)
+        nuis = fit_nuisances(X[idx], y[idx], d[idx], folds, n_folds, learner_y, learner_d, binary=True,
+                             need=("m", "g0", "g1"))
+        m = np.clip(nuis["m"], trim, 1 - trim)
+        phi[idx] = pseudo_outcome(y[idx], d[idx], nuis["g0"], nuis["g1"], m)
+    S = np.empty(n)
+    extra: dict[str, list[float]] = {"ate": [], "se": []}
+    for h in (0, 1):
+        train, test = half == h, half != h
+        if cate == "dr_learner":
+            S[test] = learner_y.fit_predict(X[train], phi[train], X[test], None)
+        else:
+            S[test], ate, se = cate_causal_forest(X[train], y[train], d[train], X[test], n_folds, seed)
+            extra["ate"].append(ate)
+            extra["se"].append(se)
+    out = {}
+    if extra["ate"]:
+        out = {"causal_forest_ate": float(np.mean(extra["ate"])),
+               "causal_forest_ate_se": float(np.sqrt(np.sum(np.square(extra["se"]))) / 2)}
+    return phi, S, half, out
 
 
 def cate_causal_forest(
-    X: np.ndarray, y: np.ndarray, d: np.ndarray, n_folds: int, seed: int, binary: bool
+    X: np.ndarray, y: np.ndarray, d: np.ndarray, X_new: np.ndarray, n_folds: int, seed: int
 ) -> tuple[np.ndarray, float, float]:
-    """CATE per row from econml's ``CausalForestDML`` and its ATE with ``ate_stderr_``.
+    """CATE at ``X_new`` from econml's ``CausalForestDML`` fitted on ``(X, y, d)``, with its ATE.
 
-    Nuisances are histogram gradient boosting; ``ate_stderr_`` (not the mean of per-row CATE
-    SEs) is the forest's standard error of the ATE.
+    Nuisances are histogram gradient boosting. The ATE's standard error is ``ate_stderr_``,
+    not the mean of the per-row CATE SEs (``ate_inference().stderr_mean``), which is larger.
     """
     from econml.dml import CausalForestDML
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    model_t = (
-        HistGradientBoostingClassifier(random_state=seed) if binary else HistGradientBoostingRegressor(random_state=seed)
-    )
     cf = CausalForestDML(
         model_y=HistGradientBoostingRegressor(random_state=seed),
-        model_t=model_t,
-        discrete_treatment=binary,
+        model_t=HistGradientBoostingClassifier(random_state=seed),
+        discrete_treatment=True,
         cv=n_folds,
-        n_estimators=200,
+        n_estimators=100,
         min_samples_leaf=10,
         random_state=seed,
         n_jobs=1,
     )
     cf.fit(y, d, X=X)
-    return np.asarray(cf.effect(X), dtype=float).ravel(), float(cf.ate_[0] if np.ndim(cf.ate_) else cf.ate_), float(
-        np.ravel(cf.ate_stderr_)[0]
-    )
+    return (np.asarray(cf.effect(X_new), dtype=float).ravel(), float(np.ravel(cf.ate_)[0]),
+            float(np.ravel(cf.ate_stderr_)[0]))
 
 
 def _ols_hc1(y: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._rd_local import Side, meat, residuals, take, vander, window, wls_inv
+from ._rd_local import Side, meat, n_distinct, nn_window, residuals, take, vander, window, wls_inv
 
 __all__ = ["select_bandwidths", "BWSELECT"]
 
@@ -41,7 +41,6 @@ class _SideBW:
         self.h_v, self.fuzzy, self.n_covs = h_v, fuzzy, n_covs
         self.clustered = side.cl is not None
         self._vfits: dict = {}
-        self._nn_cache: dict = {}
 
     def _vfit(self, o: int, nu: int) -> tuple[float, float, np.ndarray]:
         key = (o, nu)
@@ -51,7 +50,7 @@ class _SideBW:
         sl, w, keep = window(s, self.h_v, self.kernel)
         ex, ed = take(s.x, sl, keep), take(s.d, sl, keep)
         ecl = take(s.cl, sl, keep)
-        if len(np.unique(ex)) < o + 1:
+        if n_distinct(ex) < o + 1:
             self._vfits[key] = (math.nan, math.nan, np.array([1.0]))
             return self._vfits[key]
         r = vander(ex, o)
@@ -79,7 +78,8 @@ class _SideBW:
                 ty = fac * (s_vec[np.r_[0, cols_z]] @ beta[nu, np.r_[0, cols_z]])
                 tt = fac * (s_t @ beta[nu, np.r_[1, cols_z]])
                 s_vec = np.concatenate([[1 / tt, -ty / tt**2], -(1 / tt) * gamma[:, 0] + (ty / tt**2) * gamma[:, 1]])
-        res = residuals(ex, ed, self.vce, self.nnmatch, r, beta, inv_g, w, self.clustered, self._nn_cache)
+        res = residuals(ex, ed, self.vce, self.nnmatch, r, beta, inv_g, w, self.clustered,
+                        lambda: nn_window(s, sl, keep, self.nnmatch))
         v_v = (inv_g @ meat(rw, res, s_vec, ecl, o + 1) @ inv_g)[nu, nu]
         v = rw.T @ (ex / self.h_v) ** (o + 1)
         hp = self.h_v ** np.arange(o + 1)
@@ -96,7 +96,7 @@ class _SideBW:
         s = self.side
         sl, w, keep = window(s, h_b, self.kernel)
         ex, ed = take(s.x, sl, keep), take(s.d, sl, keep)
-        if len(np.unique(ex)) < o_b + 1:
+        if n_distinct(ex) < o_b + 1:
             return math.nan, math.nan, math.nan, rate
         r = vander(ex, o_b)
         inv_g = wls_inv(r, w)
@@ -105,8 +105,8 @@ class _SideBW:
         bw_reg = 0.0
         if scale > 0:
             ecl = take(s.cl, sl, keep)
-            cache = self._nn_cache if h_b == self.h_v else None
-            res = residuals(ex, ed, self.vce, self.nnmatch, r, beta, inv_g, w, self.clustered, cache)
+            res = residuals(ex, ed, self.vce, self.nnmatch, r, beta, inv_g, w, self.clustered,
+                            lambda: nn_window(s, sl, keep, self.nnmatch))
             v_b = (inv_g @ meat(rw, res, s_vec, ecl, o_b + 1) @ inv_g)[-1, -1]
             bw_reg = 3 * b_const**2 * v_b
         big_b = math.sqrt(2 * (o + 1 - nu)) * b_const * float(s_vec @ beta[-1, :])
@@ -134,8 +134,8 @@ def select_bandwidths(
     m_l, m_r = n_l, n_r
     uniq_l = uniq_r = None
     if masspoints in ("check", "adjust") or bwcheck is not None:
-        uniq_l = np.unique(xl)[::-1]
-        uniq_r = np.unique(xr)
+        uniq_l = xl[np.r_[True, xl[1:] != xl[:-1]]][::-1]  # sides are sorted: no re-sort
+        uniq_r = xr[np.r_[True, xr[1:] != xr[:-1]]]
         m_l, m_r = len(uniq_l), len(uniq_r)
         if masspoints == "adjust" and bwcheck is None and (1 - m_l / n_l >= 0.2 or 1 - m_r / n_r >= 0.2):
             bwcheck = 10

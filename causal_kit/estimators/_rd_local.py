@@ -15,11 +15,12 @@ nearest-neighbour residuals are computed for all observations at once from cumul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Side", "kernel_weights", "window", "nn_residuals", "hc_residuals", "meat", "wls_inv", "rd_fit"]
+__all__ = ["Side", "n_distinct", "kernel_weights", "window", "nn_residuals", "hc_residuals", "meat", "wls_inv", "rd_fit"]
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Side:
     fw: np.ndarray | None = None
     cl: np.ndarray | None = None
     left: bool = True
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -73,6 +75,11 @@ def window(side: Side, h: float, kernel: str) -> tuple[slice, np.ndarray, np.nda
     return sl, w[keep], keep
 
 
+def n_distinct(x: np.ndarray) -> int:
+    """Number of distinct values of a monotone (sorted) array, without re-sorting it."""
+    return int(len(x) > 0) + int(np.count_nonzero(x[1:] != x[:-1]))
+
+
 def take(arr: np.ndarray | None, sl: slice, keep: np.ndarray | None) -> np.ndarray | None:
     """Rows ``sl`` of ``arr``, further filtered by ``keep``."""
     if arr is None:
@@ -102,6 +109,48 @@ def wls_inv(r: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def nn_residuals(x: np.ndarray, d: np.ndarray, matches: int) -> np.ndarray:
+    """Nearest-neighbour residuals of every column of ``d`` (see :func:`_nn_core`)."""
+    return _nn_core(x, d, matches)[0]
+
+
+def nn_window(side: Side, sl: slice, keep: np.ndarray | None, matches: int) -> np.ndarray:
+    """Nearest-neighbour residuals within the window ``sl`` of ``side``, reusing the full side.
+
+    A window always contains the cutoff end of its side, so only observations whose
+    neighbours reach past the window's outer edge differ from the full-side residuals; those
+    few are recomputed on a short stretch at the edge.
+    """
+    if keep is not None:
+        return nn_residuals(side.x[sl][keep], side.d[sl][keep], matches)
+    key = ("nn", matches)
+    if key not in side.cache:
+        side.cache[key] = _nn_core(side.x, side.d, matches)
+    full, start, stop = side.cache[key]
+    a, b = sl.start, sl.stop
+    res = full[a:b].copy()
+    width = b - a
+    bad = np.flatnonzero(start[a:b] < a) if side.left else np.flatnonzero(stop[a:b] > b)
+    if not bad.size:
+        return res
+    k = int(bad.max()) + 1 if side.left else width - int(bad.min())
+    m = min(width, max(64, 4 * k))
+    while True:
+        if side.left:
+            sub, s_start, s_stop = _nn_core(side.x[a : a + m], side.d[a : a + m], matches)
+            ok = m == width or bool(np.all(s_stop[:k] < m))
+            if ok:
+                res[:k] = sub[:k]
+                return res
+        else:
+            sub, s_start, s_stop = _nn_core(side.x[b - m : b], side.d[b - m : b], matches)
+            ok = m == width or bool(np.all(s_start[m - k :] > 0))
+            if ok:
+                res[width - k :] = sub[m - k :]
+                return res
+        m = min(width, 2 * m)
+
+
+def _nn_core(x: np.ndarray, d: np.ndarray, matches: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest-neighbour residuals (Abadie-Imbens style) for every column of ``d``.
 
     Each observation is compared with the mean of its at-least-``matches`` nearest neighbours
@@ -110,34 +159,39 @@ def nn_residuals(x: np.ndarray, d: np.ndarray, matches: int) -> np.ndarray:
     passes over the data instead of a loop per observation.
     """
     n = len(x)
-    vals, starts, counts = np.unique(x, return_index=True, return_counts=True)
+    first = np.r_[True, x[1:] != x[:-1]]  # x is sorted: groups of ties are runs
+    starts = np.flatnonzero(first)
+    vals = x[starts]
+    counts = np.diff(np.r_[starts, n])
     n_groups = len(vals)
     target = min(matches, n - 1)
-    lo = np.arange(n_groups)
-    hi = np.arange(n_groups)
+    # Padded group coordinates: sentinels at -inf / +inf are never the nearer neighbour.
+    vals_p = np.concatenate([[-np.inf], vals, [np.inf]])
+    counts_p = np.concatenate([[0], counts, [0]])
+    lo = np.arange(1, n_groups + 1)
+    hi = lo.copy()
     cnt = counts - 1
-    active = np.nonzero(cnt < target)[0]
-    while active.size:
-        left, right = lo[active] - 1, hi[active] + 1
-        has_l, has_r = left >= 0, right < n_groups
-        v = vals[active]
-        dl = np.where(has_l, v - vals[np.maximum(left, 0)], np.inf)
-        dr = np.where(has_r, vals[np.minimum(right, n_groups - 1)] - v, np.inf)
-        take_l = has_l & (dl <= dr)
-        take_r = has_r & (dr <= dl)
-        lo[active] = np.where(take_l, left, lo[active])
-        hi[active] = np.where(take_r, right, hi[active])
-        cnt[active] += np.where(take_l, counts[np.maximum(left, 0)], 0)
-        cnt[active] += np.where(take_r, counts[np.minimum(right, n_groups - 1)], 0)
-        active = active[cnt[active] < target]
-    start = starts[lo]
-    stop = starts[hi] + counts[hi]
+    while True:
+        act = cnt < target
+        if not act.any():
+            break
+        dl = vals - vals_p[lo - 1]
+        dr = vals_p[hi + 1] - vals
+        take_l = (dl <= dr) & act
+        take_r = (dr <= dl) & act
+        lo -= take_l
+        hi += take_r
+        cnt += counts_p[lo] * take_l + counts_p[hi] * take_r
+    start = starts[lo - 1]
+    stop = starts[hi - 1] + counts[hi - 1]
     d2 = d.reshape(n, -1)
     cs = np.vstack([np.zeros((1, d2.shape[1])), np.cumsum(d2, axis=0)])
-    group = np.repeat(np.arange(n_groups), counts)
-    sums = (cs[stop] - cs[start])[group]
-    j = (stop - start - 1)[group].astype(float)[:, None]
-    return np.sqrt(j / (j + 1)) * (d2 - (sums - d2) / j)
+    if n_groups < n:
+        group = np.repeat(np.arange(n_groups), counts)
+        start, stop = start[group], stop[group]
+    sums = cs[stop] - cs[start]
+    j = (stop - start - 1).astype(float)[:, None]
+    return np.sqrt(j / (j + 1)) * (d2 - (sums - d2) / j), start, stop
 
 
 def hc_residuals(
@@ -181,16 +235,15 @@ def meat(rx: np.ndarray, res: np.ndarray, s: np.ndarray, cl: np.ndarray | None, 
 
 def residuals(
     x: np.ndarray, d: np.ndarray, vce: str, nnmatch: int, r: np.ndarray, beta: np.ndarray,
-    inv_g: np.ndarray, w: np.ndarray, clustered: bool, cache: dict | None = None,
+    inv_g: np.ndarray, w: np.ndarray, clustered: bool, nn_fn: Any = None,
 ) -> np.ndarray:
-    """Residuals for the variance: nearest-neighbour, or from the fit ``r @ beta``."""
+    """Residuals for the variance: nearest-neighbour, or from the fit ``r @ beta``.
+
+    ``nn_fn`` (no arguments) returns the nearest-neighbour residuals when the caller can
+    compute them faster than from ``x, d`` alone (see :func:`nn_window`).
+    """
     if vce == "nn":
-        if cache is not None and "nn" in cache:
-            return cache["nn"]
-        out = nn_residuals(x, d, nnmatch)
-        if cache is not None:
-            cache["nn"] = out
-        return out
+        return nn_fn() if nn_fn is not None else nn_residuals(x, d, nnmatch)
     hii = leverage(r, inv_g, w) if vce in ("hc2", "hc3") else None
     return hc_residuals(d, r @ beta, vce, r.shape[1], hii, clustered)
 
@@ -214,7 +267,6 @@ def _side_pieces(side: Side, p: int, q: int, h: float, b: float, kernel: str) ->
     n_h = len(w_h_all)
     n_b = len(w_b_all)
     # The estimation sample is the wider of the two windows (rdrobust's ind_l / ind_r).
-    big = max(h, b) if h != b else b
     sl = sl_h if h > b else sl_b
     ex = side.x[sl]
     w_h = kernel_weights(ex, h, kernel)
@@ -223,10 +275,13 @@ def _side_pieces(side: Side, p: int, q: int, h: float, b: float, kernel: str) ->
         w_h = w_h * side.fw[sl]
         w_b = w_b * side.fw[sl]
     keep = (w_h > 0) if h > b else (w_b > 0)
-    del big
-    ex, w_h, w_b = ex[keep], w_h[keep], w_b[keep]
-    ed = side.d[sl][keep]
-    ecl = None if side.cl is None else side.cl[sl][keep]
+    if keep.all():
+        ed, ecl, keep_mask = side.d[sl], (None if side.cl is None else side.cl[sl]), None
+    else:
+        ex, w_h, w_b = ex[keep], w_h[keep], w_b[keep]
+        ed = side.d[sl][keep]
+        ecl = None if side.cl is None else side.cl[sl][keep]
+        keep_mask = keep
     r_q = vander(ex, q)
     r_p = r_q[:, : p + 1]
     rw_p = r_p * w_h[:, None]
@@ -239,7 +294,7 @@ def _side_pieces(side: Side, p: int, q: int, h: float, b: float, kernel: str) ->
     beta_p = inv_p @ (rw_p.T @ ed)
     beta_q = inv_q @ ((r_q * w_b[:, None]).T @ ed)
     beta_bc = inv_p @ (q_q.T @ ed)
-    return dict(ex=ex, ed=ed, w_h=w_h, w_b=w_b, cl=ecl, r_q=r_q, r_p=r_p, rw_p=rw_p, inv_q=inv_q,
+    return dict(side=side, sl=sl, keep=keep_mask, ex=ex, ed=ed, w_h=w_h, w_b=w_b, cl=ecl, r_q=r_q, r_p=r_p, rw_p=rw_p, inv_q=inv_q,
                 inv_p=inv_p, q_q=q_q, beta_p=beta_p, beta_q=beta_q, beta_bc=beta_bc, n_h=n_h, n_b=n_b)
 
 
@@ -298,10 +353,9 @@ def rd_fit(
     vt_cl = vt_rb = 0.0
     clustered = left.cl is not None
     hb_match = h[0] == b[0] and h[1] == b[1]
-    for sp, hh, bb in zip(sides, h, b):
-        cache: dict = {}
-        res_h = residuals(sp["ex"], sp["ed"], vce, nnmatch, sp["r_p"], sp["beta_p"], sp["inv_p"],
-                          sp["w_h"], clustered, cache)
+    for sp in sides:
+        res_h = residuals(sp["ex"], sp["ed"], vce, nnmatch, sp["r_p"], sp["beta_p"], sp["inv_p"], sp["w_h"],
+                          clustered, lambda sp=sp: nn_window(sp["side"], sp["sl"], sp["keep"], nnmatch))
         res_b = res_h if vce == "nn" else residuals(
             sp["ex"], sp["ed"], vce, nnmatch, sp["r_q"], sp["beta_q"], sp["inv_q"], sp["w_b"], clustered)
         ip = sp["inv_p"]

@@ -33,6 +33,8 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import nnls
 
+from . import _simplex_kernels as _kernels
+
 __all__ = [
     "simplex_weights",
     "project_simplex",
@@ -107,7 +109,8 @@ def simplex_weights(
         ``active_set`` (default): Lawson-Hanson NNLS on the system augmented with a heavily
         weighted sum-to-one row; exact, one small solve per target. ``pgd``: accelerated
         projected gradient, fully vectorised over targets (fastest for thousands of targets).
-        ``frank_wolfe``: Frank-Wolfe with exact line search (sparse iterates).
+        ``frank_wolfe``: Frank-Wolfe with exact line search (sparse iterates, sublinear
+        convergence: about 1e-3 from the optimum after 2e4 steps on a 15 x 9 problem).
     ridge : float
         Ridge penalty on the weights (0 gives classic synthetic control).
     mask : (B, k) bool array, optional
@@ -149,6 +152,25 @@ def simplex_weights(
 
 
 def _active_set(X: np.ndarray, Y: np.ndarray, ridge: float, allowed: np.ndarray) -> np.ndarray:
+    kernel = _kernels.qp_kernel()
+    if kernel is not None:
+        G = X.T @ X
+        if ridge > 0:
+            G = G + ridge * np.eye(X.shape[1])
+        C = Y @ X
+        W = np.zeros((Y.shape[0], X.shape[1]))
+        scale = max(float(np.abs(np.diag(G)).max(initial=0.0)), 1e-300)
+        ok = np.ones(Y.shape[0], dtype=np.bool_)
+        kernel(G, np.ascontiguousarray(C), np.ascontiguousarray(allowed), W, 1e-12 * scale, ok)
+        if ok.all():
+            return W
+        bad = ~ok
+        W[bad] = _nnls_simplex(X, Y[bad], ridge, allowed[bad])
+        return W
+    return _nnls_simplex(X, Y, ridge, allowed)
+
+
+def _nnls_simplex(X: np.ndarray, Y: np.ndarray, ridge: float, allowed: np.ndarray) -> np.ndarray:
     # scipy's nnls (Lawson-Hanson active set, compiled) solves each small problem exactly;
     # the sum-to-one constraint enters as one row weighted far above the data's scale.
     n, k = X.shape
@@ -252,131 +274,20 @@ def frank_wolfe(
         G = np.einsum("bnk,bnj->bkj", A, A)
         gi = np.arange(B, dtype=np.int64)
         c = np.einsum("bnk,bn->bk", A, b)
+    G = 0.5 * (G + np.swapaxes(G, 1, 2))  # exactly symmetric: the kernel reads rows for columns
     bb = (b * b).sum(axis=1)
     eta = np.broadcast_to(np.asarray(eta, dtype=float), (B,)).astype(float)
     rows = np.broadcast_to(np.asarray(n if n_rows is None else n_rows, dtype=float), (B,)).astype(float)
     min_dec2 = np.broadcast_to(np.asarray(min_decrease, dtype=float) ** 2, (B,)).astype(float)
     allowed = np.ones((B, k), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     n_iter = np.zeros(B, dtype=np.int64)
-    kernel = _fw_kernel_compiled()
+    kernel = _kernels.fw_kernel()
     if kernel is not None:
         kernel(np.ascontiguousarray(G), gi, np.ascontiguousarray(c), bb, eta, rows, x,
                np.ascontiguousarray(allowed), min_dec2, int(max_iter), n_iter)
     else:
-        _fw_numpy(G, gi, c, bb, eta, rows, x, allowed, min_dec2, int(max_iter), n_iter)
+        _kernels.fw_numpy(G, gi, c, bb, eta, rows, x, allowed, min_dec2, int(max_iter), n_iter)
     return x, n_iter
-
-
-def _fw_python(G, gi, c, bb, eta, rows, x, allowed, min_dec2, max_iter, n_iter):  # pragma: no cover
-    # Scalar loop compiled by numba when it is installed (it comes with econml's shap);
-    # without numba the vectorised _fw_numpy below runs instead.
-    B, k = x.shape
-    Gx = np.zeros(k)
-    for p in range(B):
-        Gp = G[gi[p]]
-        xp = x[p]
-        ep = eta[p]
-        t = 0
-        prev = np.inf
-        q = xx = cx = 0.0
-        while t < max_iter:
-            if t % 128 == 0:
-                for j in range(k):
-                    acc = 0.0
-                    for m in range(k):
-                        acc += Gp[j, m] * xp[m]
-                    Gx[j] = acc
-                q = 0.0
-                xx = 0.0
-                cx = 0.0
-                for j in range(k):
-                    q += xp[j] * Gx[j]
-                    xx += xp[j] * xp[j]
-                    cx += c[p, j] * xp[j]
-            t += 1
-            best = np.inf
-            i = -1
-            gdotx = 0.0
-            for j in range(k):
-                g = Gx[j] - c[p, j] + ep * xp[j]
-                gdotx += g * xp[j]
-                if allowed[p, j] and g < best:
-                    best = g
-                    i = j
-            xi = xp[i]
-            dd = xx - 2.0 * xi + 1.0
-            den = Gp[i, i] - 2.0 * Gx[i] + q + ep * dd
-            s = 0.0
-            if dd > 0.0 and den > 0.0:
-                s = (gdotx - best) / den
-                if s < 0.0:
-                    s = 0.0
-                elif s > 1.0:
-                    s = 1.0
-            gxi = Gx[i]
-            for j in range(k):
-                xp[j] *= 1.0 - s
-                Gx[j] = (1.0 - s) * Gx[j] + s * Gp[j, i]
-            xp[i] += s
-            q = (1.0 - s) ** 2 * q + 2.0 * s * (1.0 - s) * gxi + s * s * Gp[i, i]
-            xx = (1.0 - s) ** 2 * xx + 2.0 * s * (1.0 - s) * xi + s * s
-            cx = (1.0 - s) * cx + s * c[p, i]
-            vals = (ep * xx + q - 2.0 * cx + bb[p]) / rows[p]
-            if t >= 2 and not (prev - vals > min_dec2[p]):
-                break
-            prev = vals
-        n_iter[p] = t
-
-
-_KERNEL: list = []
-
-
-def _fw_kernel_compiled():
-    if not _KERNEL:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba ships with econml's dependencies
-            _KERNEL.append(None)
-        else:
-            _KERNEL.append(numba.njit(cache=True, nogil=True)(_fw_python))
-    return _KERNEL[0]
-
-
-def _fw_numpy(G, gi, c, bb, eta, rows, x, allowed, min_dec2, max_iter, n_iter):
-    B, k = x.shape
-    Gb = G[gi]
-    Gx = np.einsum("bkj,bj->bk", Gb, x)
-    diag = np.einsum("bkk->bk", Gb)
-    q = (x * Gx).sum(axis=1)
-    xx = (x * x).sum(axis=1)
-    cx = (c * x).sum(axis=1)
-    prev = np.full(B, np.inf)
-    active = np.arange(B)
-    t = 0
-    while t < max_iter and active.size:
-        t += 1
-        xa, Gxa, ea = x[active], Gx[active], eta[active]
-        grad = Gxa - c[active] + ea[:, None] * xa
-        i = np.argmin(np.where(allowed[active], grad, np.inf), axis=1)
-        ar = np.arange(active.size)
-        xi, gxi = xa[ar, i], Gxa[ar, i]
-        dd = xx[active] - 2.0 * xi + 1.0
-        den = diag[active, i] - 2.0 * gxi + q[active] + ea * dd
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = np.where((dd > 0) & (den > 0), ((grad * xa).sum(axis=1) - grad[ar, i]) / den, 0.0)
-        s = np.clip(s, 0.0, 1.0)
-        xn = xa * (1.0 - s)[:, None]
-        xn[ar, i] += s
-        x[active] = xn
-        Gx[active] = (1.0 - s)[:, None] * Gxa + s[:, None] * Gb[active, :, i]
-        q[active] = (1 - s) ** 2 * q[active] + 2 * s * (1 - s) * gxi + s * s * diag[active, i]
-        xx[active] = (1 - s) ** 2 * xx[active] + 2 * s * (1 - s) * xi + s * s
-        cx[active] = (1 - s) * cx[active] + s * c[active, i]
-        vals = (ea * xx[active] + q[active] - 2 * cx[active] + bb[active]) / rows[active]
-        n_iter[active] = t
-        keep = (t < 2) | (prev[active] - vals > min_dec2[active])
-        prev[active] = vals
-        active = active[keep]
 
 
 def sparsify_weights(w: np.ndarray) -> np.ndarray:

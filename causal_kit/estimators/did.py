@@ -21,9 +21,9 @@ import pandas as pd
 from .._panel import NEVER
 from .._typing import BootWeights, DidInference, check_fraction, check_option, check_positive_int
 from ..errors import SpecError
-from ..inference.basic import t_ci
 from ..inference.wild_bootstrap import wild_cluster_bootstrap
 from ..result import Diagnostic, EffectEstimate, make_lineage
+from ._did_common import fast_t_ci as t_ci
 from ._did_common import load_panel, sup_t_critical, trends_table, twfe_ols, wald_pretrend
 
 __all__ = ["DiD", "EventStudy"]
@@ -65,6 +65,21 @@ def _inference_diagnostic(n_clusters: int, threshold: int, used_wild: bool, col:
                       threshold=float(threshold), assumption="inference")
 
 
+def _treated_clusters_diagnostic(pdat: Any) -> Diagnostic:
+    treated = pdat.panel.treated[:, None] & pdat.observed
+    n_tc = int(len(np.unique(pdat.cluster[treated])))
+    if n_tc >= 5:
+        return Diagnostic("treated_clusters", "pass",
+                          f"{n_tc} clusters contain treated units, enough for cluster-robust inference.",
+                          statistic=float(n_tc), threshold=5.0, assumption="inference")
+    return Diagnostic(
+        "treated_clusters", "warn",
+        f"Only {n_tc} cluster(s) contain treated units: cluster-robust and wild-bootstrap intervals are "
+        "unreliable with so few treated clusters (they can be far too narrow); use synthetic control / SDID "
+        "placebo inference or add treated units.",
+        statistic=float(n_tc), threshold=5.0, assumption="inference")
+
+
 def _coef_table(names: list[str], beta: np.ndarray, vcov: np.ndarray, alpha: float, df: float) -> pd.DataFrame:
     rows = []
     for j, name in enumerate(names):
@@ -104,7 +119,8 @@ class DiD:
     >>> import causal_kit as ck
     >>> spec = ck.ExperimentSpec(name="mpdta", design="did", outcome="lemp", unit="countyreal",
     ...                          time="year", cohort="first.treat")
-    >>> res = ck.estimators.did.DiD().fit(ck.datasets.load("mpdta"), spec)
+    >>> from causal_kit.estimators.did import DiD
+    >>> res = DiD().fit(ck.datasets.load("mpdta"), spec)
     >>> round(res.estimate, 6), round(res.se, 6)
     (-0.036549, 0.013265)
     """
@@ -149,7 +165,7 @@ class DiD:
             ci, p = wb.ci, wb.p_value
             how = (f"wild cluster bootstrap-t ({wb.weights} weights, {wb.n_boot} "
                    f"{'enumerated sign patterns' if wb.enumerated else 'draws'}, seed {seed}): p-value with "
-                   f"the null imposed, symmetric bootstrap-t CI; SE is CRV1 clustered by {pdat.cluster_col!r}")
+                   f"the null imposed, CI by inverting the same test; SE is CRV1 clustered by {pdat.cluster_col!r}")
             n_boot_used = wb.n_boot
         else:
             ci, p = t_ci(beta, se, alpha, df=g - 1)
@@ -158,7 +174,7 @@ class DiD:
             n_boot_used = 0
 
         diags = [_inference_diagnostic(g, self.wild_threshold, use_wild, pdat.cluster_col,
-                                       n_boot_used, self.boot_weights)]
+                                       n_boot_used, self.boot_weights), _treated_clusters_diagnostic(pdat)]
         tables = {"coefficients": _coef_table(names, fit.beta, fit.vcov, alpha, g - 1),
                   "trends": trends_table(panel)}
         n_cohorts = len(np.unique(panel.first_treated[panel.treated]))
@@ -225,7 +241,8 @@ class EventStudy:
     >>> import causal_kit as ck
     >>> spec = ck.ExperimentSpec(name="mpdta", design="event_study", outcome="lemp",
     ...                          unit="countyreal", time="year", cohort="first.treat")
-    >>> res = ck.estimators.did.EventStudy().fit(ck.datasets.load("mpdta"), spec)
+    >>> from causal_kit.estimators.did import EventStudy
+    >>> res = EventStudy().fit(ck.datasets.load("mpdta"), spec)
     >>> res.tables["event_study"].query("event_time == 0")["estimate"].round(5).item()
     -0.01814
     """
@@ -320,10 +337,11 @@ class EventStudy:
         es = pd.DataFrame(rows).sort_values("event_time").reset_index(drop=True)
 
         pre = (ev < 0)
-        diags = [wald_pretrend(b[pre], V[np.ix_(pre, pre)], alpha, "event-study coefficients")]
+        diags = [wald_pretrend(b[pre], V[np.ix_(pre, pre)], alpha, "event-study coefficients", df=g - 1)]
         honest, breakdown = relative_magnitudes(b, V, ev, ref=ref, mbar=self.honest_mbar, alpha=alpha, seed=seed)
-        diags.append(honest_diagnostic(breakdown))
+        diags.append(honest_diagnostic(breakdown, table=honest))
         diags.append(_inference_diagnostic(g, 50, False, pdat.cluster_col, 0, "rademacher"))
+        diags.append(_treated_clusters_diagnostic(pdat_fit))
         tables = {"event_study": es, "honest_did": honest, "trends": trends_table(panel)}
         if covs:
             tables["coefficients"] = _coef_table(covs, fit.beta[m:], fit.vcov[m:, m:], alpha, g - 1)

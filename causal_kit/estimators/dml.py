@@ -50,7 +50,7 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
         if values.nunique() < 2:
             raise DataError(
                 f"column {spec.treatment!r} (spec.treatment) has no variation: all {len(values)} "
-                f"non-missing rows equal {values.iloc[0] if len(values) else 'nothing'!r}. "
+                f"non-missing rows equal {values.iloc[0].item() if len(values) else 'nothing'!r}. "
                 "An effect needs both treated and untreated (or varying) rows."
             )
     for i, col in enumerate(spec.covariates):
@@ -86,11 +86,13 @@ def check_separation(frame: pd.DataFrame, features: tuple[str, ...], d: np.ndarr
     n = len(d)
     for col in features:
         values = frame[col].to_numpy()
+        if len(np.unique(values[:2000])) > max_levels:  # cheap screen for continuous features
+            continue
         uniq, inv, counts = np.unique(values, return_inverse=True, return_counts=True)
         if len(uniq) > max_levels:
             continue
         treated = np.bincount(inv, weights=d, minlength=len(uniq))
-        for j, level in enumerate(uniq):
+        for j, level in enumerate(uniq.tolist()):
             if counts[j] < max(5, 0.01 * n):
                 continue
             all_t = treated[j] == counts[j]
@@ -136,6 +138,8 @@ class DML:
         and ``n_rep``.
     seed : int, optional
         Seed of folds and learners; defaults to ``spec.seed``.
+    n_jobs : int, default 1
+        Threads for the (nuisance, fold) fits; results do not depend on it.
 
     Examples
     --------
@@ -164,6 +168,7 @@ class DML:
         refute: bool = True,
         folds: Any = None,
         seed: int | None = None,
+        n_jobs: int = 1,
     ) -> None:
         self.model = model
         self.estimand = estimand
@@ -173,10 +178,11 @@ class DML:
         self.learner_d = learner_d
         self.trim = trim
         self.cate = cate
-        self.segments = segments
+        self.segments = (segments,) if isinstance(segments, str) else tuple(segments)
         self.refute = refute
         self.folds = folds
         self.seed = seed
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ options
     def _check_options(self, n: int) -> np.ndarray | None:
@@ -195,6 +201,8 @@ class DML:
             raise SpecError(f"The 'refute' parameter of {name} must be a bool. Got {self.refute!r} instead.")
         if self.seed is not None:
             check_positive_int(self.seed, "seed", name, minimum=0)
+        if self.n_jobs != -1:
+            check_positive_int(self.n_jobs, "n_jobs", name)
         if self.folds is None:
             return None
         folds = np.asarray(self.folds)
@@ -231,12 +239,15 @@ class DML:
         n_folds = int(fixed_folds.max() + 1) if fixed_folds is not None else self.n_folds
         n_rep = 1 if fixed_folds is not None else self.n_rep
         ly = cf.resolve_learner(self.learner_y, False, seed, "DML", "learner_y")
-        ld = cf.resolve_learner(self.learner_d, binary, seed, "DML", "learner_d")
+        # In the PLR, E[D|X] is a regression, so "linear" means OLS (linear probability model).
+        classify_d = binary and not (model == "plr" and isinstance(self.learner_d, str) and self.learner_d == "linear")
+        ld = cf.resolve_learner(self.learner_d, classify_d, seed, "DML", "learner_d")
         rng = np.random.default_rng(seed)
 
         def one_fit(Xa, ya, da, wa, ca, folds):  # noqa: ANN001, ANN202
             need = ("l", "m") if model == "plr" else ("m", "g0", "g1") if estimand == "ATE" else ("m", "g0")
-            nuis = cf.fit_nuisances(Xa, ya, da, folds, n_folds, ly, ld, binary=binary, need=need, w=wa)
+            nuis = cf.fit_nuisances(Xa, ya, da, folds, n_folds, ly, ld, binary=binary, need=need, w=wa,
+                                    n_jobs=self.n_jobs)
             if model == "plr":
                 psi_a, psi_b = cf.plr_score(ya, da, nuis)
             else:
@@ -299,7 +310,23 @@ class DML:
                 f, _ = one_fit(Xa, ya, da, wa, ca, folds)
                 return f.theta, f.se
 
-            rdiags, tables["refutation"] = run_refuters(refit, X, y, d, w, clusters, theta, se, seed, spec.alpha)
+            def placebo(d_perm):  # noqa: ANN001, ANN202
+                # A permuted treatment is independent of (X, y): its nuisances are known in closed
+                # form (E[D~|X] = mean D~, E[Y|D~, X] = E[Y|X]), so no learner is refitted.
+                if model == "plr":
+                    l_hat = nuis["l"]
+                else:
+                    l_hat = nuis["m"] * nuis.get("g1", nuis["g0"]) + (1 - nuis["m"]) * nuis["g0"]
+                pn = {"l": l_hat, "m": np.full(n, d_perm.mean()), "g0": l_hat, "g1": l_hat}
+                if model == "plr":
+                    pa, pb = cf.plr_score(y, d_perm, pn)
+                else:
+                    pa, pb = cf.irm_score(y, d_perm, pn, pn["m"], estimand)
+                f = cf.solve_score(pa, pb, w, clusters)
+                return f.theta, f.se
+
+            rdiags, tables["refutation"] = run_refuters(refit, X, y, d, w, clusters, theta, se, seed, spec.alpha,
+                                                        placebo_fn=placebo)
             diagnostics += rdiags
 
         if binary and (self.cate is not None or self.segments):
@@ -359,13 +386,13 @@ class DML:
             return Diagnostic("heterogeneity", "not_applicable",
                               "no CATE model was requested; set cate='dr_learner' for the BLP heterogeneity test.",
                               assumption="other")
-        if self.cate == "dr_learner":
-            S = het.cate_dr_learner(X, phi, folds, n_folds, ly)
-        else:
-            S, cf_ate, cf_se = het.cate_causal_forest(X, y, d, n_folds, seed, binary)
-            details.update({"causal_forest_ate": cf_ate, "causal_forest_ate_se": cf_se})
-        tables["blp"] = b = het.blp(phi, S, spec.alpha)
-        tables["gates"] = het.gates(phi, S, 5, spec.alpha)
+        ld = cf.resolve_learner(self.learner_d, True, seed, "DML", "learner_d")
+        phi_h, S, half, extra = het.split_proxy(X, y, d, ly, ld, n_folds, self.trim,
+                                                np.random.default_rng(seed + 2), self.cate, seed)
+        details.update(extra)
+        Sc = S - np.where(half == 0, S[half == 0].mean(), S[half == 1].mean())
+        tables["blp"] = b = het.blp(phi_h, Sc, spec.alpha)
+        tables["gates"] = het.gates(phi_h, Sc, 5, spec.alpha)
         keep = np.random.default_rng(seed).permutation(len(S))[: min(_CATE_ROWS, len(S))]
         cate_tab = pd.DataFrame(X[np.sort(keep)], columns=list(spec.covariates))
         cate_tab.insert(0, "cate", S[np.sort(keep)])
@@ -377,7 +404,7 @@ class DML:
         found = p2 < spec.alpha and b2 > 0
         return Diagnostic(
             "heterogeneity", "pass",
-            f"best-linear-predictor test: the CATE proxy's loading is {b2:.3f} (SE {se2:.3f}, p = {p2:.3g}); "
+            "best-linear-predictor test (honest two-half split): the CATE proxy's loading is {b2:.3f} (SE {se2:.3f}, p = {p2:.3g}); "
             + ("effects vary with the features: read GATES and segments before acting on the average."
                if found else "no detectable effect heterogeneity: the average effect is a fair summary."),
             statistic=b2, p_value=p2, threshold=spec.alpha, assumption="other",
@@ -412,7 +439,7 @@ def _ovb_parts(model, estimand, y, d, nuis, trim, fit) -> tuple[float, float]:  
     if estimand == "ATE":
         g = d * nuis["g1"] + (1 - d) * nuis["g0"]
         alpha = d / m - (1 - d) / (1 - m)
-        return float(np.mean((y - g) ** 2 * 1.0)), float(np.mean(alpha**2))
+        return float(np.mean((y - g) ** 2)), float(np.mean(alpha**2))
     p = d.mean()
     res0 = (1 - d) * (y - nuis["g0"]) ** 2
     alpha = d / p - m * (1 - d) / (p * (1 - m))

@@ -6,7 +6,7 @@ Basmann / score over-identification tests, Wu-Hausman / Durbin) come from
 :mod:`causal_kit.diagnostics.weak_iv`, which works on cross-products after partialling out
 the exogenous regressors, and the Anderson-Rubin set from
 :mod:`causal_kit.inference.anderson_rubin`. On large data (``engine="auto"`` above
-250,000 rows) the 2SLS / LIML headline is computed by the same numpy k-class code, which
+50,000 rows) the 2SLS / LIML headline is computed by the same numpy k-class code, which
 reproduces linearmodels' covariance conventions (the tests check that both agree), because
 linearmodels' own fit is then several times slower than the rest of the analysis.
 """
@@ -27,7 +27,9 @@ from ..diagnostics.weak_iv import (
     cragg_donald_f,
     endogeneity_tests,
     first_stage,
+    iv_diagnostics,
     kclass,
+    kleibergen_paap,
     liml_kappa,
     overid_tests,
     partial_out,
@@ -35,12 +37,10 @@ from ..diagnostics.weak_iv import (
 from ..errors import ConvergenceError, DataError, IdentificationError, SpecError
 from ..inference.anderson_rubin import anderson_rubin, ar_statistic
 from ..result import EffectEstimate, make_lineage
-from ._iv_checks import check_collinear, demean, numeric_column, verdict
-from ._iv_tables import binned_tables, compliance
 
 __all__ = ["IV"]
 
-_NUMPY_ROWS = 250_000
+_NUMPY_ROWS = 50_000
 
 
 class IV:
@@ -64,7 +64,7 @@ class IV:
         Search grid of the robust Anderson-Rubin set with several instruments:
         ``{"n_points": 2001, "width": 50}`` (width in Wald standard errors).
     engine : {"auto", "linearmodels", "numpy"}
-        Who computes the headline: ``"auto"`` uses linearmodels up to 250,000 rows (always
+        Who computes the headline: ``"auto"`` uses linearmodels up to 50,000 rows (always
         for GMM) and the equivalent numpy k-class code above.
     tau : float
         Worst-case relative bias tolerated by the effective-F test (default 0.1).
@@ -176,10 +176,10 @@ class IV:
             bad = frame[col].isna()
             if bad.any():
                 raise DataError(f"column {col!r} (option absorb) has {int(bad.sum())} missing values. Fill them, or set na_action: drop.")
-        y = numeric_column(frame, outcome, "outcome")
-        X = np.column_stack([numeric_column(frame, c, f"endogenous[{i}]") for i, c in enumerate(endog)])
-        Z = np.column_stack([numeric_column(frame, c, f"instruments[{i}]") for i, c in enumerate(instr)])
-        C = (np.column_stack([numeric_column(frame, c, f"covariates[{i}]") for i, c in enumerate(cov)])
+        y = _numeric_column(frame, outcome, "outcome")
+        X = np.column_stack([_numeric_column(frame, c, f"endogenous[{i}]") for i, c in enumerate(endog)])
+        Z = np.column_stack([_numeric_column(frame, c, f"instruments[{i}]") for i, c in enumerate(instr)])
+        C = (np.column_stack([_numeric_column(frame, c, f"covariates[{i}]") for i, c in enumerate(cov)])
              if cov else np.empty((n, 0)))
         for i, c in enumerate(instr):
             if np.ptp(Z[:, i]) == 0:
@@ -189,7 +189,7 @@ class IV:
                 )
         w = None
         if spec.weights is not None:
-            w = numeric_column(frame, spec.weights, "weights")
+            w = _numeric_column(frame, spec.weights, "weights")
             if (w <= 0).any():
                 raise DataError(f"column {spec.weights!r} (spec.weights) has {int((w <= 0).sum())} non-positive weights; weights must be > 0.")
         clusters = None
@@ -199,10 +199,11 @@ class IV:
                 raise DataError(f"column {spec.cluster!r} (spec.cluster) has a single cluster; cluster-robust SEs need at least two.")
 
         raw = {"y": y, "x0": X[:, 0], "z0": Z[:, 0]}
+        X_orig, Z_orig = X, Z
         fe_dof = 0
         if absorb:
             codes = [pd.factorize(frame[a])[0] for a in absorb]
-            block, fe_dof = demean(np.column_stack([y, X, Z, C]), codes, w)
+            block, fe_dof = _demean(np.column_stack([y, X, Z, C]), codes, w)
             y, X, Z, C = (block[:, 0], block[:, 1 : 1 + len(endog)],
                           block[:, 1 + len(endog) : 1 + len(endog) + len(instr)], block[:, 1 + len(endog) + len(instr) :])
             exog = C
@@ -215,15 +216,23 @@ class IV:
             return a * (sw[:, None] if a.ndim == 2 else sw) if sw is not None else a
 
         ew = _w(exog)
-        check_collinear(ew, exog_names, "covariates", None)
+        _check_collinear(ew, exog_names, "covariates", None)
         k_exog = ew.shape[1] + fe_dof
         if n - k_exog - len(instr) <= 0:
             raise IdentificationError(f"{n} rows cannot fit {k_exog} exogenous columns and {len(instr)} instruments; add data or drop covariates.")
         stacked = partial_out(np.column_stack([_w(y), _w(X), _w(Z)]), ew if ew.shape[1] else None)
         p, q = len(endog), len(instr)
         yt, Xt, Zt = stacked[:, 0], stacked[:, 1 : 1 + p], stacked[:, 1 + p :]
-        check_collinear(Zt, instr, "instruments", _w(Z))
-        check_collinear(np.column_stack([Xt, Zt]), endog + instr, "endogenous", None)
+        _check_collinear(Zt, instr, "instruments", _w(Z_orig))
+        _check_collinear(Xt, endog, "endogenous", _w(X_orig))
+        xpzx = Xt.T @ Zt @ np.linalg.solve(Zt.T @ Zt, Zt.T @ Xt)
+        ratio = np.linalg.eigvalsh(xpzx / np.sqrt(np.outer(np.diag(Xt.T @ Xt), np.diag(Xt.T @ Xt)))).min()
+        if ratio <= 1e-12:
+            raise IdentificationError(
+                "the rank condition fails: the instruments do not move the endogenous regressors "
+                f"({', '.join(endog)}) independently (the first-stage fitted values are collinear). "
+                "Add instruments that shift each endogenous regressor."
+            )
         d = Partialled(y=yt, x=Xt, z=Zt, k_exog=k_exog, clusters=clusters)
 
         engine = self.engine
@@ -263,6 +272,7 @@ class IV:
         fs_coef = fs_coef.drop(columns=["endogenous_index", "instrument_index"])
         fs_sum.insert(0, "endogenous", endog)
         cd_f = cragg_donald_f(d) if p > 1 else float(fs_sum.loc[0, "f_stat"])
+        kp_rk, kp_df, kp_joint = kleibergen_paap(d)
         rf_gamma = d.zz_inv @ d.block("z", "y")[:, 0]
         rf_resid = d.y - d.z @ rf_gamma
         reduced = pd.DataFrame({"instrument": instr, "coef": rf_gamma,
@@ -274,7 +284,7 @@ class IV:
             ar = anderson_rubin(d, alpha=spec.alpha, robust=vcov != "unadjusted", center=est, scale=se,
                                 n_points=opts["n_points"], width=opts["width"])
         robust_fs = vcov != "unadjusted"
-        diags, verdict_text = verdict(fs_sum, cd_f, p, q, over, endo, ar, robust_fs, j_stat, self.method, est, ci, spec.alpha)
+        diags, verdict_text = iv_diagnostics(fs_sum, cd_f, kp_joint, p, q, over, endo, ar, robust_fs, j_stat, self.method, est, ci, spec.alpha)
 
         tables: dict[str, pd.DataFrame] = {
             "coefficients": coef_table.reset_index(drop=True),
@@ -286,10 +296,10 @@ class IV:
         if ar is not None:
             tables["ar_set"] = ar.table()
             tables["ar_curve"] = _ar_curve(d, ar, est, se, robust_fs)
-        tables.update(binned_tables(raw, yt, Xt[:, 0], Zt[:, 0], w, self.n_bins, outcome, endog[0], instr[0]))
+        tables.update(_binned_tables(raw, yt, Xt[:, 0], Zt[:, 0], w, self.n_bins, outcome, endog[0], instr[0]))
         comp = None
         if p == 1 and q == 1:
-            comp = compliance(frame[endog[0]].to_numpy(), frame[instr[0]].to_numpy(), raw["y"], d, rf_gamma[0], reduced["se"].iloc[0], vcov, debiased)
+            comp = _compliance(frame[endog[0]].to_numpy(), frame[instr[0]].to_numpy(), raw["y"], d, rf_gamma[0], reduced["se"].iloc[0], vcov, debiased)
             if comp is not None:
                 tables["compliance"] = comp["table"]
         divisor = "n - k" if debiased else "n"
@@ -298,7 +308,7 @@ class IV:
         inference = (
             f"{label} via {'linearmodels' if engine == 'linearmodels' else 'numpy (linearmodels conventions)'}; "
             f"{vc_words} standard errors with the {divisor} divisor"
-            + (f" and G/(G-1) cluster correction" if vcov == "cluster" and debiased else "")
+            + (" and G/(G-1) cluster correction" if vcov == "cluster" and debiased else "")
             + f"; {'t' if debiased else 'normal'} critical values."
             + (f" Weak-instrument-robust Anderson-Rubin set ({ar.kind}): {ar.set_type}." if ar is not None else "")
         )
@@ -308,7 +318,8 @@ class IV:
             "k_exog": k_exog, "n_instruments": q, "n_endogenous": p, "kappa": kappa,
             "first_stage_f": float(fs_sum.loc[0, "f_stat"]), "first_stage_f_n": float(fs_sum.loc[0, "f_stat_n"]),
             "first_stage_df": [q, n - q - k_exog], "partial_r2": float(fs_sum.loc[0, "partial_r2"]),
-            "robust_f": float(fs_sum.loc[0, "robust_f"]), "kp_f": float(fs_sum.loc[0, "kp_f"]),
+            "robust_f": float(fs_sum.loc[0, "robust_f"]), "kp_f": kp_joint, "kp_rk": kp_rk, "kp_rk_df": kp_df,
+            "kp_rk_pvalue": float(stats.chi2.sf(kp_rk, kp_df)),
             "effective_f": float(fs_sum.loc[0, "effective_f"]), "effective_f_crit": float(fs_sum.loc[0, "effective_f_crit"]),
             "cragg_donald_f": cd_f, "first_stage_coef": float(fs_coef.loc[0, "coef"]),
             "reduced_form_coef": float(rf_gamma[0]),
@@ -412,3 +423,140 @@ def _ar_curve(d: Partialled, ar: Any, est: float, se: float, robust: bool) -> pd
     stat = ar_statistic(d, grid, robust=robust)
     return pd.DataFrame({"beta": grid, "statistic": stat, "critical_value": ar.critical_value,
                          "in_set": stat <= ar.critical_value})
+
+
+# ---------------------------------------------------------------------- data preparation
+def _numeric_column(frame: pd.DataFrame, col: str, role: str) -> np.ndarray:
+    """A role column as a float array; ``DataError`` naming the column when it is not numeric."""
+    series = frame[col]
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=float)
+    bad = pd.to_numeric(series, errors="coerce").isna() & series.notna()
+    raise DataError(
+        f"column {col!r} (spec.{role}) must be numeric; it has {int(bad.sum())} non-numeric values "
+        f"(e.g. {series[bad].iloc[0]!r}). Convert it with pd.to_numeric or encode it first."
+    )
+
+
+def _check_collinear(a: np.ndarray, names: list[str], role: str, original: np.ndarray | None) -> None:
+    """Raise ``DataError`` naming the first column of ``a`` that the previous ones (or the covariates) explain.
+
+    ``original`` holds the columns before partialling out the covariates: a column whose
+    partialled norm is negligible against it is explained by the covariates.
+    """
+    if a.shape[1] == 0:
+        return
+    norms = np.sqrt((a * a).sum(axis=0))
+    if original is not None:
+        base = np.sqrt((original * original).sum(axis=0))
+        for j, name in enumerate(names[: a.shape[1]]):
+            if norms[j] <= 1e-8 * max(base[j], 1e-300):
+                raise DataError(
+                    f"column {name!r} (spec.{role}) is a linear combination of the covariates or absorbed fixed effects (or equal to one); "
+                    "it must vary beyond the covariates. Remove it or the covariate it duplicates."
+                )
+    gram = a.T @ a
+    scale = np.sqrt(np.clip(np.diag(gram), 1e-300, None))
+    corr = gram / np.outer(scale, scale)
+    for j in range(corr.shape[0]):
+        if j == 0:
+            resid = corr[0, 0]
+        else:
+            prev = corr[:j, :j]
+            resid = corr[j, j] - corr[j, :j] @ np.linalg.lstsq(prev, corr[:j, j], rcond=None)[0]
+        if resid <= 1e-10 or norms[j] == 0:
+            which = names[j]
+            what = f"spec.{role}"
+            detail = "is perfectly collinear with the columns listed before it (or with the constant)"
+            raise DataError(
+                f"column {which!r} ({what}) {detail}: the design matrix is rank deficient. "
+                "Drop the redundant column."
+            )
+
+
+def _demean(block: np.ndarray, codes: list[np.ndarray], w: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """Absorb fixed effects by (weighted) within-group demeaning; alternating projections for several.
+
+    Returns the demeaned block and the number of absorbed levels (sum of levels minus the
+    redundant constants, ignoring further redundancies between nested effects).
+    """
+    wt = np.ones(block.shape[0]) if w is None else w
+    out = block.copy()
+    counts = [np.bincount(c, weights=wt) for c in codes]
+
+    def sweep(arr: np.ndarray) -> float:
+        change = 0.0
+        for c, cnt in zip(codes, counts):
+            for j in range(arr.shape[1]):
+                means = np.bincount(c, weights=arr[:, j] * wt, minlength=len(cnt)) / cnt
+                arr[:, j] -= means[c]
+                change = max(change, float(np.abs(means).max()))
+        return change
+
+    scale = max(float(np.abs(block).max()), 1.0)
+    sweep(out)
+    if len(codes) > 1:
+        for _ in range(1000):
+            if sweep(out) <= 1e-11 * scale:
+                break
+        else:
+            raise ConvergenceError("absorbing several fixed effects did not converge in 1,000 sweeps; absorb fewer columns.")
+    levels = sum(int(c.max()) + 1 for c in codes) - (len(codes) - 1)
+    return out, levels
+
+
+def _binned_tables(raw: dict, yt: np.ndarray, xt: np.ndarray, zt: np.ndarray, w: np.ndarray | None,
+                  n_bins: int, outcome: str, endog: str, instr: str) -> dict[str, pd.DataFrame]:
+    """Binned scatters of the first stage and reduced form (residualised on the covariates, means added back)."""
+    wt = np.ones(len(yt)) if w is None else w
+    zm = np.average(raw["z0"], weights=wt)
+    z_plot = zt / (np.sqrt(w / w.mean()) if w is not None else 1.0) + zm
+    # quantile edges; a discrete instrument simply gets fewer (non-empty) bins
+    edges = np.unique(np.quantile(z_plot, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    bins = np.searchsorted(edges, z_plot, side="right")
+    nb = int(bins.max()) + 1
+    cnt = np.bincount(bins, weights=wt, minlength=nb)
+    keep = cnt > 0
+    rows = []
+    for panel, target, name in (("first_stage", xt, endog), ("reduced_form", yt, outcome)):
+        key = "x0" if panel == "first_stage" else "y"
+        t_plot = target / (np.sqrt(w / w.mean()) if w is not None else 1.0) + np.average(raw[key], weights=wt)
+        zc = zt
+        slope = float(zc @ target / (zc @ zc))
+        xb = np.bincount(bins, weights=z_plot * wt, minlength=nb)[keep] / cnt[keep]
+        yb = np.bincount(bins, weights=t_plot * wt, minlength=nb)[keep] / cnt[keep]
+        fit = np.average(t_plot, weights=wt) + slope * (xb - np.average(z_plot, weights=wt))
+        rows.append(pd.DataFrame({"panel": panel, "variable": name, "instrument": instr, "z": xb,
+                                  "mean": yb, "fit": fit, "n": np.bincount(bins, minlength=nb)[keep],
+                                  "slope": slope}))
+    return {"binned": pd.concat(rows, ignore_index=True)}
+
+
+def _compliance(d_raw: np.ndarray, z_raw: np.ndarray, y_raw: np.ndarray, d: Partialled, itt: float,
+               itt_se: float, vcov: str, debiased: bool) -> dict[str, Any] | None:
+    """LATE, complier share and intent-to-treat effect for a binary instrument and binary treatment."""
+    d_raw, z_raw = np.asarray(d_raw, dtype=float), np.asarray(z_raw, dtype=float)
+    if not (np.all((d_raw == 0) | (d_raw == 1)) and np.all((z_raw == 0) | (z_raw == 1))):
+        return None
+    share = float(d.pi[0, 0])
+    vs = _ols_se(d, d.v[:, 0], vcov, debiased)[0]
+    z1, z0 = z_raw == 1, z_raw == 0
+    never = float(np.mean(d_raw[z1] == 0))
+    always = float(np.mean(d_raw[z0] == 1))
+    # Complier mean outcome without treatment (Imbens-Rubin): from the untreated in each arm.
+    denom = float(np.mean(1 - d_raw[z1]) - np.mean(1 - d_raw[z0]))
+    y0c = float((np.mean(y_raw[z1] * (1 - d_raw[z1])) - np.mean(y_raw[z0] * (1 - d_raw[z0]))) / denom) if denom else math.nan
+    late = itt / share if share else math.nan
+    table = pd.DataFrame({
+        "quantity": ["intent_to_treat", "complier_share", "late", "always_taker_share", "never_taker_share"],
+        "estimate": [itt, share, late, always, never],
+        "se": [itt_se, vs, math.nan, math.nan, math.nan],
+        "note": ["reduced-form coefficient of the instrument", "first-stage coefficient (covariate-adjusted)",
+                 "intent-to-treat / complier share", "share treated without the instrument (raw)",
+                 "share untreated with the instrument (raw)"],
+    })
+    details = {"intent_to_treat": itt, "intent_to_treat_se": itt_se, "complier_share": share,
+               "complier_share_se": float(vs), "always_taker_share": always, "never_taker_share": never,
+               "complier_control_mean": y0c if math.isfinite(y0c) else None,
+               "induced_compliers": share * int(z1.sum())}
+    return {"table": table, "details": details}

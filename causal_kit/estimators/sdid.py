@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._typing import check_option
-from ..errors import IdentificationError, InferenceWarning
+from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci
 from ..inference.placebo import placebo_draws, sdid_placebo_estimates
 from ..result import Diagnostic, EffectEstimate, make_lineage
@@ -75,7 +75,7 @@ def sdid_fit(
     >>> rng = np.random.default_rng(0)
     >>> Y = rng.normal(size=(11, 8)); Y[10, 5:] += 3.0
     >>> round(sdid_fit(Y, 10, 5, estimator="did")["tau"], 3)
-    3.149
+    4.289
     """
     N, T = Y.shape
     N1, T1 = N - N0, T - T0
@@ -135,6 +135,8 @@ class SyntheticDiD:
         Frank-Wolfe iteration cap (synthdid's 10,000).
     seed : int, optional
         Seed of the random steps; defaults to ``spec.seed``.
+    n_jobs : int
+        Threads for the bootstrap resamples (joblib; results do not depend on it).
 
     Examples
     --------
@@ -149,7 +151,7 @@ class SyntheticDiD:
     def __init__(self, *, estimator: Estimator = "sdid", se_method: SEMethod = "placebo",
                  placebo_draws: PlaceboDraws = "exhaustive", n_reps: int = 200,
                  eta_omega: float | None = None, eta_lambda: float = 1e-6, max_iter: int = 10_000,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, n_jobs: int = 1) -> None:
         self.estimator = estimator
         self.se_method = se_method
         self.placebo_draws = placebo_draws
@@ -158,6 +160,7 @@ class SyntheticDiD:
         self.eta_lambda = eta_lambda
         self.max_iter = max_iter
         self.seed = seed
+        self.n_jobs = n_jobs
 
     def _check(self) -> None:
         check_option(self.estimator, Estimator, "estimator", "SyntheticDiD")
@@ -169,6 +172,9 @@ class SyntheticDiD:
         check_float(self.eta_lambda, "eta_lambda", "SyntheticDiD")
         if self.seed is not None:
             check_int(self.seed, "seed", "SyntheticDiD", minimum=0)
+        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0:
+            raise SpecError("The 'n_jobs' parameter of SyntheticDiD must be a non-zero int (-1: all "
+                            f"cores). Got {self.n_jobs!r} instead.")
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
@@ -279,20 +285,25 @@ class SyntheticDiD:
     def _bootstrap(self, sp, fits, cw, seed) -> tuple[float, np.ndarray, str]:
         Y, controls, T = sp.Y, sp.controls, sp.panel.n_periods
         N = sp.panel.n_units
+        if sum(len(r) for _, r in sp.cohorts) < 2:
+            return math.nan, np.zeros(0), "the bootstrap is undefined with a single treated unit"
         rng = np.random.default_rng(seed)
         is_control = np.zeros(N, dtype=bool)
         is_control[controls] = True
         pos = np.full(N, -1)
         pos[controls] = np.arange(len(controls))
         first = sp.panel.first_treated
-        reps: list[float] = []
+        samples: list[np.ndarray] = []
         tries = 0
-        while len(reps) < self.n_reps and tries < 50 * self.n_reps:
+        while len(samples) < self.n_reps and tries < 50 * self.n_reps:
             tries += 1
             ind = np.sort(rng.integers(0, N, N))
+            n_c = int(is_control[ind].sum())
+            if 2 <= n_c < N:
+                samples.append(ind)
+
+        def one(ind: np.ndarray) -> float:
             c_ind = ind[is_control[ind]]
-            if len(c_ind) < 2 or len(c_ind) == N:
-                continue
             total, weight = 0.0, 0.0
             for (g, _), fit in zip(sp.cohorts, fits):
                 t_ind = ind[first[ind] == g]
@@ -308,14 +319,18 @@ class SyntheticDiD:
                 w = len(t_ind) * (T - g)
                 total += w * r["tau"]
                 weight += w
-            if weight > 0:
-                reps.append(total / weight)
-        u = np.asarray(reps)
-        if len(sp.cohorts) == 1 and len(sp.cohorts[0][1]) == 1:
-            import warnings
+            return total / weight
 
-            warnings.warn("the bootstrap SE is unreliable with a single treated unit; prefer the "
-                          "placebo SE.", InferenceWarning, stacklevel=3)
+        if self.n_jobs == 1:
+            reps = [one(ind) for ind in samples]
+        else:
+            from joblib import Parallel, delayed
+
+            # the compiled solver releases the GIL, so threads run the resamples in parallel;
+            # the resamples were drawn above from the seeded generator, so results do not
+            # depend on n_jobs
+            reps = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(one)(ind) for ind in samples)
+        u = np.asarray(reps)
         how = (f"unit bootstrap SE (Arkhangelsky et al. 2021, Algorithm 2) over {len(u)} resamples, "
                "weights re-estimated; normal CI")
         return float(np.std(u)), u, how
@@ -378,7 +393,7 @@ class SyntheticDiD:
             diags.append(Diagnostic(
                 "time_weights", "pass",
                 f"Time weights concentrate on an effective {t_eff:.1f} of {g} pre-periods "
-                f"(largest weight on {sp.times[int(np.argmax(fit['lambda']))]!r}).",
+                f"(largest weight on {sp.times[int(np.argmax(fit['lambda']))]}).",
                 statistic=t_eff, assumption="parallel_trends"))
         if self.se_method == "placebo" and len(reps) > 1:
             share = float(np.mean(np.abs(reps) >= abs(tau)))

@@ -23,8 +23,8 @@ def ssc_factor(n_obs: int, k: int, n_clusters: int) -> float:
 
     Examples
     --------
-    >>> round(ssc_factor(2500, 5, 500), 6)
-    1.003609
+    >>> round(ssc_factor(2500, 6, 500), 6)
+    1.004013
     """
     g = n_clusters
     return g / (g - 1) * (n_obs - 1) / max(n_obs - k, 1)

@@ -27,7 +27,8 @@ import numpy as np
 
 from ..estimators._simplex import sdid_time_weights, sdid_unit_weights, simplex_weights
 
-__all__ = ["rmspe_ratio_test", "sc_placebo_gaps", "sdid_placebo_estimates", "placebo_draws"]
+__all__ = ["rmspe_ratio_test", "sc_placebo_gaps", "sdid_placebo_estimates", "placebo_draws",
+           "aggregate_placebo_effects"]
 
 
 def rmspe_ratio_test(gaps: np.ndarray, T0: int, treated: int = 0) -> dict[str, np.ndarray | float | int]:
@@ -210,3 +211,37 @@ def sdid_placebo_estimates(
     synth_pre = W @ pre
     synth_post = W @ post
     return (tr_post - synth_post) - ((tr_pre - synth_pre) * L).sum(axis=1)
+
+
+def aggregate_placebo_effects(effects: list[np.ndarray], sizes: list[int], weights: np.ndarray,
+                              n_reps: int = 200, seed: int | None = 0) -> np.ndarray:
+    """Placebo distribution of an average over several treated units (and cohorts).
+
+    ``effects[g]`` holds each donor's single-unit placebo effect for cohort ``g``. With one
+    treated unit per cohort the placebo estimate of donor ``j`` is the cohort-weighted sum of
+    its effects. When a cohort has ``n_g > 1`` treated units, the estimate averages ``n_g``
+    units, so each replicate averages ``n_g`` randomly drawn donors' effects (without
+    replacement when there are enough donors), weighted across cohorts by ``weights``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> eff = [np.arange(10.0)]
+    >>> aggregate_placebo_effects(eff, [1], np.array([1.0])).tolist() == list(range(10))
+    True
+    >>> aggregate_placebo_effects(eff, [3], np.array([1.0]), n_reps=50, seed=1).shape
+    (50,)
+    """
+    weights = np.asarray(weights, dtype=float)
+    if all(n == 1 for n in sizes):
+        return sum(w * np.asarray(e, dtype=float) for w, e in zip(weights, effects))
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n_reps)
+    for w, e, n in zip(weights, effects, sizes):
+        e = np.asarray(e, dtype=float)
+        if n <= len(e):
+            idx = np.argsort(rng.random((n_reps, len(e))), axis=1)[:, :n]
+        else:
+            idx = rng.integers(0, len(e), size=(n_reps, n))
+        out += w * e[idx].mean(axis=1)
+    return out

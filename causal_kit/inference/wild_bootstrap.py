@@ -8,8 +8,9 @@ the CRV1 t-statistic is recomputed on every draw.
 The computation uses the Frisch-Waugh-Lovell form: with ``x`` the coefficient's regressor
 and ``u`` the residuals, both already residualised on every other regressor and fixed effect,
 each draw needs only per-cluster sums, so all draws are one ``(B, G)`` matrix product. The
-p-value imposes the null (WCR, "restricted"); the interval is the symmetric bootstrap-t
-interval from the unrestricted draws (WCU). With ``2**G <= n_boot`` Rademacher draws, all
+p-value imposes the null (WCR, "restricted"); the interval inverts that same test (all beta0
+whose null-imposed bootstrap p-value exceeds alpha, found by bisection), so the p-value and
+the interval never contradict each other. With ``2**G <= n_boot`` Rademacher draws, all
 sign patterns are enumerated instead of sampled.
 """
 
@@ -108,11 +109,41 @@ def wild_cluster_bootstrap(
         with np.errstate(divide="ignore", invalid="ignore"):
             return b_star / se_star
 
-    t_r = t_draws(xu_r)
-    p = float(np.mean(np.abs(t_r) >= abs(t_obs) - 1e-12))
-    t_u = t_draws(xu_u)
-    crit = float(np.quantile(np.abs(t_u[np.isfinite(t_u)]), 1 - alpha))
-    ci = (beta - crit * se_hat, beta + crit * se_hat)
+    def p_value_at(beta0: float) -> float:
+        # H0: beta = beta0. With x residualised (FWL), the restricted residuals are u_r - beta0 * x.
+        t_star = t_draws(xu_r - beta0 * xx)
+        return float(np.mean(np.abs(t_star) >= abs((beta - beta0) / se_hat) - 1e-12))
+
+    p = p_value_at(0.0)
+    # The CI inverts the same restricted bootstrap test, so the CI and the p-value always agree.
+    ci = (_invert(p_value_at, beta, -se_hat, alpha), _invert(p_value_at, beta, se_hat, alpha))
     return WildBootstrapResult(
         t_stat=float(t_obs), p_value=p, ci=ci, n_boot=len(w), weights=weights, enumerated=enumerated
     )
+
+
+def _invert(p_value_at, beta: float, step: float, alpha: float, max_se: float = 200.0) -> float:
+    """Boundary of ``{beta0: p(beta0) > alpha}`` on the side of ``sign(step)``, by bisection.
+
+    Returns +-inf when the test never rejects within ``max_se`` standard errors.
+    """
+    inside, outside = beta, None
+    distance = 1.0
+    while distance <= max_se:
+        trial = beta + distance * step
+        if p_value_at(trial) <= alpha:
+            outside = trial
+            break
+        inside = trial
+        distance *= 2.0
+    if outside is None:
+        return float(np.copysign(np.inf, step))
+    for _ in range(40):
+        mid = 0.5 * (inside + outside)
+        if p_value_at(mid) > alpha:
+            inside = mid
+        else:
+            outside = mid
+        if abs(outside - inside) <= 1e-6 * abs(step):
+            break
+    return float(0.5 * (inside + outside))

@@ -53,14 +53,21 @@ def _module_for(result: EffectEstimate) -> Any:
 
 
 def kinds_for(result: EffectEstimate) -> tuple[str, ...]:
-    """Plot kinds available for ``result``; the first is the default."""
-    return tuple(_module_for(result).KINDS)
+    """Plot kinds available for ``result``; the first is the default.
+
+    A plot module serving several methods may define ``kinds_for(result)`` to narrow
+    ``KINDS`` to what a given result's tables support.
+    """
+    module = _module_for(result)
+    if hasattr(module, "kinds_for"):
+        return tuple(module.kinds_for(result))
+    return tuple(module.KINDS)
 
 
 def plot_result(result: EffectEstimate, kind: str | None = None) -> go.Figure:
     """Draw ``result`` as ``kind`` (default: the method's first kind)."""
     module = _module_for(result)
-    kinds = tuple(module.KINDS)
+    kinds = kinds_for(result)
     kind = kinds[0] if kind is None else kind
     if kind not in kinds:
         raise SpecError(

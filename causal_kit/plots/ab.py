@@ -57,7 +57,7 @@ def _effect(result: EffectEstimate) -> go.Figure:
         name=f"estimate and {level} CI", showlegend=False,
         hovertemplate="%{y}: %{x:.4g}<extra></extra>",
     )
-    fig.update_yaxes(showgrid=False, autorange="reversed")
+    fig.update_yaxes(showgrid=False, autorange="reversed", ticks="")
     return fig
 
 
@@ -75,7 +75,7 @@ def _arms(result: EffectEstimate) -> go.Figure:
     crit = stats.norm.ppf(1 - result.alpha / 2)
     fig = new_figure(
         title=f"Mean {unit} per arm ({level} CI)",
-        x_title="Arm", y_title=f"Mean {unit}", height=340, scattermode="group",
+        x_title="Arm", y_title=f"Mean {unit}", height=340, scattermode="group", scattergap=0.6,
     )
     labels = [f"{a} (n={fmt.count(k)})" for a, k in zip(arms["arm"], n)]
     fig.add_scatter(
@@ -88,6 +88,14 @@ def _arms(result: EffectEstimate) -> go.Figure:
             x=labels, y=arms["adjusted_mean"].to_numpy(dtype=float), name="covariate-adjusted mean",
             mode="markers", marker=dict(color=PALETTE[1], size=11, symbol="diamond-open", line=dict(width=2)),
         )
+    means = arms["mean"].to_numpy(dtype=float)
+    values = np.concatenate([means - crit * se, means + crit * se])
+    if "adjusted_mean" in arms.columns:
+        values = np.concatenate([values, arms["adjusted_mean"].to_numpy(dtype=float)])
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = 0.25 * (hi - lo) + 1e-9 * max(1.0, abs(hi))
+    # Points, not bars, so the axis can zoom on the means without exaggerating bar lengths.
+    fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_xaxes(showgrid=False)
     return fig
 

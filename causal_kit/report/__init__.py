@@ -24,10 +24,10 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
 
     Parameters
     ----------
-    obj : EffectEstimate, list of EffectEstimate, list of lists, or DesignResult
-        One result gives an effect report; several results for one spec a robustness report
-        (with :func:`causal_kit.compare`); results (or lists) for several specs a portfolio
-        report; a ``DesignResult`` a design report.
+    obj : EffectEstimate, list of EffectEstimate, Comparison, list of lists, or DesignResult
+        One result gives an effect report; several results for one spec (or a
+        :class:`~causal_kit.compare.Comparison`) a robustness report; results (or lists) for
+        several specs a portfolio report; a ``DesignResult`` a design report.
     template : str or path, optional
         A template name (``"effect_report.html"``, ...) or the path of your own template,
         which may ``{% extends "base.html" %}``.

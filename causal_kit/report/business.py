@@ -113,6 +113,12 @@ def business_impact(result: EffectEstimate, spec: Any = None) -> BusinessImpact:
 
     total = result.incremental_total
     incremental, incremental_ci = (total[0], total[1]) if total is not None else (None, None)
+    lift, lift_ci = result.relative_lift, result.relative_lift_ci
+    if report.get("outcome_scale") == "log":
+        # A difference in logs is a relative change: exp(effect) - 1, with no level total.
+        lift = math.expm1(result.estimate)
+        lift_ci = (math.expm1(result.ci[0]), math.expm1(result.ci[1]))
+        incremental = incremental_ci = None
 
     cost_per_unit = cost_per_unit_ci = iroas = iroas_ci = None
     if cost is not None and incremental is not None and incremental_ci is not None:
@@ -131,8 +137,8 @@ def business_impact(result: EffectEstimate, spec: Any = None) -> BusinessImpact:
         outcome_label=str(label),
         currency=currency,
         outcome_is_currency=is_money,
-        lift=result.relative_lift,
-        lift_ci=result.relative_lift_ci,
+        lift=lift,
+        lift_ci=lift_ci,
         incremental=incremental,
         incremental_ci=incremental_ci,
         cost=cost,

@@ -35,7 +35,8 @@ def design_summary(design: Any) -> dict[str, Any]:
     """
     spec = design.spec
     report = getattr(spec, "report", None)
-    outcome = (getattr(report, "outcome_label", None) if report is not None else None) or spec.outcome or "the KPI"
+    outcome = ((getattr(report, "outcome_label", None) if report is not None else None)
+               or getattr(design, "outcome", None) or spec.outcome or "the KPI")
     cur = _get(design, "currency")
     mde, mde_abs = _get(design, "mde"), _get(design, "mde_absolute")
     power, alpha = _get(design, "target_power"), _get(design, "alpha")
@@ -45,7 +46,7 @@ def design_summary(design: Any) -> dict[str, Any]:
     question = spec.question or f"How long must the test run, and on which units, to detect an effect on {outcome}?"
     if duration is not None and mde is not None:
         answer = (f"Run the test for {fmt.plain(duration)} periods: it can then detect a lift of {fmt.pct(mde)}"
-                  f" ({fmt.num(mde_abs)} in {outcome}) with {fmt.pct(power, 0)} power at a "
+                  f" ({fmt.num(mde_abs)} {outcome} per period across the treated units) with {fmt.pct(power, 0)} power at a "
                   f"{fmt.pct(alpha, 0)} significance level.")
     elif mde is not None:
         answer = (f"No tested duration reaches {fmt.pct(power, 0)} power for the lifts considered; the best "
@@ -66,7 +67,10 @@ def design_summary(design: Any) -> dict[str, Any]:
     if ranking is not None and len(ranking) and "recommended" in ranking:
         best = ranking.loc[ranking["recommended"].astype(bool)]
         if len(best):
-            business.append(f"The recommended readout method is {best['estimator'].iloc[0]}, "
+            from .html import METHOD_TITLES
+
+            name = str(best["estimator"].iloc[0])
+            business.append(f"The recommended readout method is {METHOD_TITLES.get(name, name)}, "
                             "the best of those simulated on the history.")
     diags = list(getattr(design, "diagnostics", ()) or ())
     conf = confidence_from(diags)
@@ -80,7 +84,7 @@ def design_summary(design: Any) -> dict[str, Any]:
         else "Add units or lengthen the window and re-run the design before launching."
     )
     tiles = [
-        ("Minimum detectable lift", fmt.pct(mde), f"{fmt.num(mde_abs)} in {outcome}"),
+        ("Minimum detectable lift", fmt.pct(mde), f"{fmt.num(mde_abs)} {outcome} per period"),
         ("Recommended duration", fmt.plain(duration) if duration is not None else "n/a", "periods"),
         ("Power", fmt.pct(power, 0), f"at alpha {fmt.pct(alpha, 0)}"),
         ("False-positive rate", fmt.pct(type1), "placebo simulations"),

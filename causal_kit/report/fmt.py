@@ -6,7 +6,7 @@ import math
 
 __all__ = [
     "num", "pct", "money", "pvalue", "interval", "signed", "level", "count", "ratio", "amount",
-    "stat", "plain",
+    "stat", "plain", "timestamp",
 ]
 
 
@@ -98,7 +98,7 @@ def plain(value: object) -> str:
     if isinstance(value, int):
         return count(value) if abs(value) >= 10000 else str(value)
     if isinstance(value, float):
-        return num(value, 4)
+        return count(value) if value.is_integer() and abs(value) < 1e15 else num(value, 4)
     try:
         import numpy as np
 
@@ -109,3 +109,16 @@ def plain(value: object) -> str:
     except ImportError:  # pragma: no cover - numpy is a dependency
         pass
     return str(value)
+
+
+def timestamp(value: object) -> str:
+    """A date-time to the minute ('2024-01-08 09:30'); other values via ``str``."""
+    try:
+        import pandas as pd
+
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if pd.isna(ts):
+        return "n/a"
+    return ts.strftime("%Y-%m-%d %H:%M") if (ts.hour or ts.minute) else ts.strftime("%Y-%m-%d")

@@ -32,7 +32,7 @@ def history_figure(history: pd.DataFrame) -> go.Figure:
         color = PALETTE[i % len(PALETTE)]
         x = g[x_col].tolist()
         fig.add_scatter(x=x + x[::-1], y=g["ci_high"].tolist() + g["ci_low"].tolist()[::-1],
-                        fill="toself", fillcolor=band_color(color, 0.18), line=dict(width=0),
+                        mode="lines", fill="toself", fillcolor=band_color(color, 0.18), line=dict(width=0),
                         hoverinfo="skip", showlegend=False, name=f"{name} · {method} CI")
         symbols = ["circle-open" if s == "fail" else "circle" for s in g["worst_status"]]
         fig.add_scatter(x=x, y=g["estimate"].tolist(), mode="lines+markers", name=f"{name} · {method}",
@@ -48,7 +48,7 @@ def history_rows(history: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for r in df.itertuples(index=False):
         rows.append({
-            "run_id": str(r.run_id), "timestamp": str(r.timestamp), "name": str(r.name), "method": str(r.method),
+            "run_id": str(r.run_id), "timestamp": fmt.timestamp(r.timestamp), "name": str(r.name), "method": str(r.method),
             "estimate": fmt.num(r.estimate, 4), "ci": fmt.interval(r.ci_low, r.ci_high, digits=4),
             "p": fmt.pvalue(r.p_value), "status": str(r.worst_status),
             "status_label": STATUS_LABELS.get(str(r.worst_status), str(r.worst_status)),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import gzip
 import itertools
-
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -128,10 +127,13 @@ class _Figures:
 
 # ---------------------------------------------------------------------- view models
 def _table_view(name: str, df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> dict[str, Any]:
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     frame = df.head(max_rows)
     return {
         "name": name.replace("_", " "),
         "columns": [str(c) for c in frame.columns],
+        "numeric": [bool(is_numeric_dtype(t) and not is_bool_dtype(t)) for t in frame.dtypes],
         "rows": [[fmt.plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
         "note": f"first {fmt.count(max_rows)} of {fmt.count(len(df))} rows" if len(df) > max_rows else "",
     }
@@ -176,16 +178,23 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
     ]
     if result.relative_lift is not None:
         lo, hi = result.relative_lift_ci or (float("nan"), float("nan"))
-        numbers.append(("Relative lift", f"{fmt.pct(result.relative_lift, 2, sign=True)} {fmt.interval(lo, hi, percent=True)}"))
+        numbers.append(("Relative lift", f"{fmt.pct(result.relative_lift, 1, sign=True)} {fmt.interval(lo, hi, percent=True)}"))
     if result.baseline is not None:
         numbers.append(("Counterfactual mean (baseline)", fmt.num(result.baseline, 4)))
     numbers.append(("Observations", fmt.count(result.n_obs)))
     if result.n_units is not None:
         numbers.append(("Units", fmt.count(result.n_units)))
     if result.exposure is not None:
-        numbers.append(("Exposure (treated units or unit-periods)", fmt.num(result.exposure, 6)))
+        numbers.append(("Exposure (treated units or unit-periods)", fmt.plain(result.exposure)))
     kinds = result.plot_kinds()
-    figures = [figs.add(result.plot(k), k.replace("_", " ")) for k in (kinds if all_kinds else kinds[:1])]
+    figures, notes = [], []
+    for k in kinds if all_kinds else kinds[:1]:
+        fig = result.plot(k)
+        text = _placeholder_text(fig)
+        if text is None:
+            figures.append(figs.add(fig, k.replace("_", " ")))
+        else:
+            notes.append((k.replace("_", " "), text))
     tables = [_table_view(name, df) for name, df in result.tables.items()]
     return {
         "name": result.label or METHOD_TITLES.get(result.method, result.method),
@@ -194,6 +203,7 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
         "estimand": result.estimand,
         "numbers": numbers,
         "figures": figures,
+        "figure_notes": notes,
         "diag_groups": diagnostic_groups(result.diagnostics),
         "worst": result.worst_status,
         "inference": result.inference,
@@ -202,6 +212,14 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
         "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
         "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
     }
+
+
+def _placeholder_text(fig: go.Figure) -> str | None:
+    """The message of a figure that only says why it is empty (text traces, no data), else None."""
+    if not fig.data or not all(getattr(t, "mode", None) == "text" for t in fig.data):
+        return None
+    texts = [str(x) for t in fig.data for x in (t.text if isinstance(t.text, (list, tuple)) else [t.text]) if x]
+    return " ".join(texts) or "no data for this figure"
 
 
 def _summary_view(summary: Any) -> dict[str, Any]:
@@ -328,15 +346,25 @@ def _portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures
             "comparison": _comparison_view(comparison, figs) if comparison is not None else None,
             "spec_yaml": _spec_yaml(spec_dict),
         })
-    relative = all(p.relative_lift is not None for p in primaries)
-    forest = figs.add(forest_figure(primaries, labels=names, relative=relative,
-                                    title="Effect of each study" + (" (% lift)" if relative else "")),
-                      "studies")
+    with_lift = [i for i, p in enumerate(primaries) if p.relative_lift is not None]
+    forest, forest_note = None, ""
+    if with_lift:
+        # Studies measure different outcomes, so they share a chart only as % lift.
+        forest = figs.add(forest_figure([primaries[i] for i in with_lift], labels=[names[i] for i in with_lift],
+                                        relative=True, median=False, title="Lift of each study"), "studies")
+        left_out = [names[i] for i in range(len(primaries)) if i not in with_lift]
+        if left_out:
+            forest_note = (f"Not in the chart (no baseline for a % lift; see their sections for effects in "
+                           f"outcome units): {', '.join(left_out)}.")
+    elif len({p.outcome for p in primaries}) == 1:
+        forest = figs.add(forest_figure(primaries, labels=names, median=False, title="Effect of each study"),
+                          "studies")
     return {
         "page": _page(title or "Portfolio of studies", [f"{len(studies)} studies"], "portfolio"),
         "rows": rows,
         "sections": sections,
         "forest": forest,
+        "forest_note": forest_note,
         "methods": list(dict.fromkeys(methods)),
     }
 
@@ -387,8 +415,11 @@ def _is_design(obj: Any) -> bool:
 
 
 def _classify(obj: Any) -> str:
+    from ..compare import Comparison
     from ..result import EffectEstimate
 
+    if isinstance(obj, Comparison):
+        return "robustness" if len(obj) > 1 else "effect"
     if isinstance(obj, EffectEstimate):
         return "effect"
     if _is_design(obj):
@@ -427,7 +458,11 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
 
     See :func:`causal_kit.report.render` for the parameters.
     """
+    from ..compare import Comparison
+
     kind = _classify(obj)
+    if isinstance(obj, Comparison):
+        obj = list(obj.results)
     figs = _Figures()
     if kind == "effect":
         result = obj if not isinstance(obj, (list, tuple)) else obj[0]

@@ -1,40 +1,122 @@
-"""Compact HTML cards for Jupyter (``_repr_html_``)."""
+"""Compact HTML cards for Jupyter (``_repr_html_``) of results, comparisons and designs.
+
+Cards are light: the summary sentence, the headline numbers, the confidence verdict and the
+diagnostics in an expandable block. Figures stay with ``result.plot()``, which Jupyter
+renders inline through plotly's own renderer.
+"""
 
 from __future__ import annotations
 
-from html import escape
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import fmt
-from .text import headline
+from .summary import diagnostic_groups, executive_summary
 
 if TYPE_CHECKING:
+    from ..compare import Comparison
     from ..result import EffectEstimate
 
-__all__ = ["result_card"]
+__all__ = ["result_card", "results_card", "design_card"]
 
-_BADGE = {"pass": "#009E73", "warn": "#E69F00", "fail": "#D55E00", "not_applicable": "#888888"}
+
+def _render(**context: Any) -> str:
+    from .html import environment
+
+    return environment().get_template("cards.html").render(**context)
 
 
 def result_card(result: EffectEstimate) -> str:
-    """A small HTML card: headline, numbers, expandable diagnostics."""
-    level = round(100 * (1 - result.alpha))
-    rows = "".join(
-        f"<tr><td><span style='color:{_BADGE[d.status]};font-weight:600'>{escape(d.status)}</span></td>"
-        f"<td>{escape(d.name)}</td><td>{escape(d.message)}</td></tr>"
-        for d in result.diagnostics
+    """A small HTML card for one result: answer, numbers, verdict, expandable diagnostics.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    >>> res = ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)
+    >>> "diagnostics" in result_card(res)
+    True
+    """
+    level = fmt.level(result.alpha)
+    numbers = [
+        ("estimate", fmt.num(result.estimate, 4)),
+        ("se", fmt.num(result.se, 4)),
+        (f"{level} CI", fmt.interval(*result.ci, digits=4)),
+        ("p", fmt.pvalue(result.p_value)),
+        ("n", fmt.count(result.n_obs)),
+    ]
+    return _render(
+        kind="effect",
+        name=result.label or result.method,
+        estimand=result.estimand,
+        summary=executive_summary(result),
+        numbers=numbers,
+        groups=diagnostic_groups(result.diagnostics),
+        n_diagnostics=len(result.diagnostics),
     )
-    diag = (
-        f"<details><summary>{len(result.diagnostics)} diagnostics (worst: {escape(result.worst_status)})"
-        f"</summary><table>{rows}</table></details>"
-        if result.diagnostics
-        else ""
+
+
+def results_card(results: Sequence[EffectEstimate], comparison: Comparison | None = None) -> str:
+    """A card comparing several methods: answer, agreement verdict, one row per method.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> df = ck.datasets.load("ab_cuped_sim")
+    >>> runs = [ck.estimate(df, ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat", **kw))
+    ...         for kw in ({}, {"pre_covariate": "pre"})]
+    >>> "2 methods" in results_card(runs)
+    True
+    """
+    from ..compare import Comparison
+
+    items = list(results)
+    comparison = comparison if comparison is not None else Comparison(items)
+    summary = executive_summary(items, comparison=comparison)
+    rows = []
+    for r, agrees in zip(items, comparison.table["agrees"]):
+        lift = (f"{fmt.pct(r.relative_lift, 1, sign=True)}" if r.relative_lift is not None else "n/a")
+        rows.append({
+            "name": r.label or r.method, "estimate": fmt.num(r.estimate, 4), "ci": fmt.interval(*r.ci, digits=4),
+            "p": fmt.pvalue(r.p_value), "lift": lift, "worst": r.worst_status, "agrees": "yes" if agrees else "no",
+        })
+    diags = [d for r in items for d in r.diagnostics]
+    owners = [r.label or r.method for r in items for _ in r.diagnostics]
+    groups = diagnostic_groups(diags, method=owners)
+    return _render(
+        kind="results",
+        summary=summary,
+        rows=rows,
+        level=fmt.level(items[0].alpha),
+        comparison_message=str(comparison.verdict),
+        groups=groups,
+        n_diagnostics=sum(len(r.diagnostics) for r in items),
     )
-    return (
-        "<div style='border:1px solid #ddd;border-radius:6px;padding:10px;font-family:sans-serif;max-width:760px'>"
-        f"<div style='font-weight:600'>{escape(result.label or result.method)} · {escape(result.estimand)}</div>"
-        f"<div>{escape(headline(result))}</div>"
-        f"<div style='color:#555'>estimate {escape(fmt.num(result.estimate, 4))} · se {escape(fmt.num(result.se, 4))}"
-        f" · {level}% CI {escape(fmt.interval(*result.ci, digits=4))} · p {escape(fmt.pvalue(result.p_value))}"
-        f" · n {result.n_obs}</div>{diag}</div>"
+
+
+def design_card(design: Any) -> str:
+    """A card for a ``DesignResult``: the plan in one sentence, key numbers, diagnostics.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> from causal_kit.datasets import simulate_geo_panel
+    >>> history = simulate_geo_panel(n_geos=30, n_days=200, seed=3)
+    >>> spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date",
+    ...                          treatment="treated", plan={"n_treated": 8, "duration": 21,
+    ...                          "n_candidates": 2, "n_windows": 8,
+    ...                          "candidate_estimators": ["did", "time_regression"]})
+    >>> "Run the test for 21 periods" in design_card(ck.design.plan(history, spec))
+    True
+    """
+    from .design import design_summary
+
+    diags = tuple(getattr(design, "diagnostics", ()) or ())
+    return _render(
+        kind="design",
+        name=getattr(design.spec, "name", "design"),
+        method=str(design.method),
+        summary=design_summary(design),
+        groups=diagnostic_groups(diags),
+        n_diagnostics=len(diags),
     )

@@ -96,14 +96,27 @@ def _worst(statuses: Sequence[str]) -> str:
     return max(statuses, key=_ORDER.__getitem__) if statuses else "not_applicable"
 
 
-def diagnostic_groups(diagnostics: Sequence[Diagnostic], method: str | None = None) -> list[dict[str, Any]]:
-    """Diagnostics grouped by assumption, worst group first, with plain group names."""
-    groups: dict[str, list[Diagnostic]] = {}
-    for d in diagnostics:
-        groups.setdefault(d.assumption, []).append(d)
+def diagnostic_groups(diagnostics: Sequence[Diagnostic], method: str | Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Diagnostics grouped by assumption, worst group first, with plain group names.
+
+    Examples
+    --------
+    >>> from causal_kit import Diagnostic
+    >>> groups = diagnostic_groups([Diagnostic("pre_trends", "warn", "Slight pre-trend.",
+    ...                                        assumption="parallel_trends")])
+    >>> groups[0]["label"].split(":")[0], groups[0]["status"]
+    ('Parallel trends', 'warn')
+    """
+    if method is None or isinstance(method, str):
+        owners = [method or ""] * len(diagnostics)
+    else:
+        owners = list(method)
+    groups: dict[str, list[tuple[Diagnostic, str]]] = {}
+    for d, owner in zip(diagnostics, owners):
+        groups.setdefault(d.assumption, []).append((d, owner))
     out = []
     for assumption, items in groups.items():
-        status = _worst([d.status for d in items])
+        status = _worst([d.status for d, _ in items])
         out.append({
             "assumption": assumption,
             "label": ASSUMPTION_LABELS.get(assumption, assumption.replace("_", " ").capitalize()),
@@ -115,12 +128,12 @@ def diagnostic_groups(diagnostics: Sequence[Diagnostic], method: str | None = No
                     "status": d.status,
                     "status_label": STATUS_LABELS[d.status],
                     "message": d.message,
-                    "method": method or "",
+                    "method": owner,
                     "statistic": fmt.stat(d.statistic),
                     "p_value": fmt.pvalue(d.p_value),
                     "threshold": fmt.stat(d.threshold),
                 }
-                for d in items
+                for d, owner in items
             ],
         })
     out.sort(key=lambda g: -_ORDER[g["status"]])
@@ -142,7 +155,15 @@ def _phrases(diagnostics: Sequence[Diagnostic]) -> dict[str, list[str]]:
 
 
 def confidence(results: Sequence[EffectEstimate], comparison: Comparison | None = None) -> Confidence:
-    """Fold diagnostics (and agreement across methods) into Robust / Moderate / Fragile."""
+    """Fold diagnostics (and agreement across methods) into Robust / Moderate / Fragile.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    >>> confidence([ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)]).label
+    'Robust'
+    """
     return confidence_from([d for r in results for d in r.diagnostics], comparison)
 
 
@@ -203,6 +224,11 @@ def answer_sentence(result: EffectEstimate, impact: BusinessImpact) -> str:
             f"({interval}), and the interval includes no change.")
 
 
+def _signed_amount(x: float, currency: str | None, money: bool) -> str:
+    text = fmt.amount(x, currency, money)
+    return text if text.startswith("-") or x <= 0 else "+" + text
+
+
 def _business_sentences(result: EffectEstimate, impact: BusinessImpact) -> list[str]:
     level = fmt.level(result.alpha)
     cur, money = impact.currency, impact.outcome_is_currency
@@ -210,8 +236,8 @@ def _business_sentences(result: EffectEstimate, impact: BusinessImpact) -> list[
     if impact.incremental is not None and impact.incremental_ci is not None:
         lo, hi = impact.incremental_ci
         out.append(
-            f"In total that is {fmt.amount(impact.incremental, cur, money)} incremental {impact.outcome_label} "
-            f"({level} CI {fmt.amount(lo, cur, money)} to {fmt.amount(hi, cur, money)})."
+            f"Summed over the treated units and periods, that is {_signed_amount(impact.incremental, cur, money)} "
+            f"in {impact.outcome_label} ({level} CI {fmt.amount(lo, cur, money)} to {fmt.amount(hi, cur, money)})."
         )
     if impact.cost is not None:
         if impact.iroas is not None and impact.iroas_ci is not None:

@@ -1,0 +1,384 @@
+"""Plan a geo experiment end to end: :func:`plan` (assignment + simulation power + ranking)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from .._data import fingerprint, rows_preview, to_pandas
+from ..errors import DataError, SpecError
+from ..result import Diagnostic, make_lineage
+from ..spec import ExperimentSpec, PlanConfig
+from .assignment import (
+    Constraints,
+    cell_names,
+    matched_pairs_assignment,
+    search_markets,
+    stratified_assignment,
+)
+from .result import DesignResult
+from .simulation import SIM_ESTIMATORS, SimOutput, mde_from_sim, simulate_power
+
+__all__ = ["plan"]
+
+_DEFAULT_ESTIMATOR = {"synthetic_control": "synthetic_control", "sdid": "sdid"}
+
+
+def _config(spec: ExperimentSpec, overrides: dict[str, Any]) -> PlanConfig:
+    base = spec.plan.model_dump() if spec.plan is not None else {}
+    try:
+        return PlanConfig(**{**base, **overrides})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise SpecError(f"invalid plan setting plan.{loc}: {first['msg']}") from None
+
+
+def _history(history: Any, spec: ExperimentSpec, cfg: PlanConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, np.ndarray | None]:
+    for role in ("unit", "time", "outcome"):
+        if getattr(spec, role) is None:
+            raise SpecError(f"planning needs spec.{role}: the {role} column of the history.")
+    df = to_pandas(history)
+    cols = {"spec.unit": spec.unit, "spec.time": spec.time, "spec.outcome": spec.outcome}
+    if cfg.cost_column:
+        cols["plan.cost_column"] = cfg.cost_column
+    for role, col in cols.items():
+        if col not in df.columns:
+            raise DataError(f"column {col!r} ({role}) is not in the history; it has columns {list(df.columns)[:12]}.")
+    used = df.loc[:, list(dict.fromkeys(cols.values()))]
+    for role, col in cols.items():
+        na = used[col].isna()
+        if na.any():
+            raise DataError(
+                f"column {col!r} ({role}) has {int(na.sum())} missing values in the history "
+                f"({rows_preview(used.index[na])}). Fill them before planning."
+            )
+    y = pd.to_numeric(used[spec.outcome], errors="coerce")
+    if y.isna().any():
+        raise DataError(f"column {spec.outcome!r} (spec.outcome) must be numeric; it has non-numeric values.")
+    bad = y <= 0
+    if bad.any():
+        raise DataError(
+            f"column {spec.outcome!r} (spec.outcome) has {int(bad.sum())} non-positive values "
+            f"({rows_preview(used.index[bad])}); a multiplicative lift needs a strictly positive KPI. "
+            "Drop or aggregate those geos, or plan on a positive metric."
+        )
+    dup = used.duplicated([spec.unit, spec.time], keep=False)
+    if dup.any():
+        raise DataError(
+            f"columns {spec.unit!r} (spec.unit) and {spec.time!r} (spec.time) have {int(dup.sum())} rows "
+            f"that share a geo-period pair ({rows_preview(used.index[dup])}). Aggregate to one row per geo and period."
+        )
+    wide = used.pivot(index=spec.unit, columns=spec.time, values=spec.outcome).sort_index().sort_index(axis=1)
+    if wide.isna().any().any():
+        n_missing = int(wide.isna().sum().sum())
+        raise DataError(
+            f"the history is unbalanced: {n_missing} geo-period cells are missing; every geo needs a "
+            "KPI value in every period. Fill the gaps or drop those geos."
+        )
+    cost = None
+    if cfg.cost_column:
+        cost = used.pivot(index=spec.unit, columns=spec.time, values=cfg.cost_column).sort_index().sort_index(axis=1)
+        cost = cost.to_numpy(dtype=float)
+    return wide.index.to_numpy(), wide.columns.to_numpy(), wide.to_numpy(dtype=float), used, cost
+
+
+def _designs(assignment: pd.DataFrame, units: np.ndarray, cells: int) -> np.ndarray:
+    """One row per treatment cell: 1 treated, 0 control, -1 other (excluded or other cell)."""
+    pos = {u: i for i, u in enumerate(units)}
+    out = np.full((cells, len(units)), -1, dtype=np.int8)
+    cell_of = dict(zip(assignment["unit"], assignment["cell"]))
+    for c, name in enumerate(cell_names(cells)):
+        for u, cell in cell_of.items():
+            out[c, pos[u]] = 1 if cell == name else (0 if cell == "control" else -1)
+    return out
+
+
+def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides: Any) -> DesignResult:
+    """Plan a geo experiment on history: assign geos, simulate power, rank estimators.
+
+    Parameters
+    ----------
+    history : pandas, polars or pyarrow table
+        One row per geo (``spec.unit``) and period (``spec.time``) with the KPI
+        (``spec.outcome``, strictly positive) and optionally a cost column. Never modified.
+    spec : ExperimentSpec, dict, YAML text or path
+        The readout spec; its ``plan`` block (:class:`~causal_kit.spec.PlanConfig`) holds the
+        planning settings.
+    **overrides
+        Any :class:`~causal_kit.spec.PlanConfig` field, overriding ``spec.plan``.
+
+    Returns
+    -------
+    DesignResult
+
+    Notes
+    -----
+    The search draws ``n_candidates`` stratified assignments meeting the constraints and
+    keeps the one with the smallest simulated MDE for the planned estimator at the first
+    duration. The kept design is then simulated with every candidate estimator and every
+    duration on the same windows. Choosing the best of many candidates on the same history
+    flatters its MDE a little (winner's curse); use few candidates or a fresh window to check.
+
+    Simulations run on ``plan.n_jobs`` joblib workers; to use a Dask cluster, connect a
+    ``dask.distributed.Client`` and call ``plan`` inside ``with joblib.parallel_backend("dask"):``.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> from causal_kit.datasets import simulate_geo_panel
+    >>> history = simulate_geo_panel(n_geos=30, n_days=200, seed=3)
+    >>> spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date",
+    ...                          treatment="treated")
+    >>> design = ck.design.plan(history, spec, n_treated=8, duration=21, n_candidates=2,
+    ...                         n_windows=8, candidate_estimators=("did",))
+    >>> sorted(design.assignment["cell"].unique())
+    ['control', 'treatment']
+    """
+    from ..api import as_spec
+
+    spec = as_spec(spec)
+    cfg = _config(spec, overrides)
+    units, times, Y, used, cost_panel = _history(history, spec, cfg)
+    N, T = Y.shape
+    durations = [cfg.duration] if isinstance(cfg.duration, int) else list(cfg.duration)
+    if not durations or min(durations) < 1:
+        raise SpecError(f"plan.duration must be one or more positive integers; got {cfg.duration!r}.")
+    primary, longest = durations[0], max(durations)
+    if cfg.pre_periods is not None:
+        P = cfg.pre_periods
+    else:
+        P = min(max(28, 3 * longest), T - longest)
+        if P < 7:
+            raise DataError(
+                f"the history has {T} periods, too few for a pre-period of at least 7 plus the longest "
+                f"duration {longest}; give at least {longest + 7} periods."
+            )
+    if T < P + longest:
+        raise DataError(
+            f"the history has {T} periods, fewer than pre_periods + duration = {P} + {longest} = "
+            f"{P + longest}. Give a longer history, or lower plan.pre_periods or plan.duration."
+        )
+    planned = cfg.estimator or _DEFAULT_ESTIMATOR.get(spec.design, "did")
+    estimators = list(dict.fromkeys([planned, *cfg.candidate_estimators]))
+    unknown = [e for e in estimators if e not in SIM_ESTIMATORS]
+    if unknown:
+        raise SpecError(
+            f"plan estimator(s) {unknown} cannot be simulated; choose among {', '.join(SIM_ESTIMATORS)}."
+        )
+
+    # ---- per-geo KPI, cost and constraints
+    kpi = pd.Series(Y[:, -P:].mean(axis=1), index=units)
+    cost = None
+    if cost_panel is not None:
+        cost = pd.Series(cost_panel[:, -P:].mean(axis=1) * primary, index=units)
+    elif cfg.cost_per_unit is not None:
+        cost = kpi * cfg.cost_per_unit * primary
+    constraints = Constraints(
+        kpi, n_treated=cfg.n_treated, treated_share=cfg.treated_share, must_treat=cfg.must_treat,
+        exclude=cfg.exclude, cells=cfg.cells, cost=cost, budget=cfg.budget,
+    )
+    sim_kw = dict(pre_periods=P, n_windows=cfg.n_windows, alpha=spec.alpha, n_jobs=cfg.n_jobs)
+
+    def score(cands: list[pd.DataFrame]) -> np.ndarray:
+        designs = np.concatenate([_designs(a, units, cfg.cells) for a in cands])
+        out = simulate_power(Y, designs, estimator=planned, duration=primary, **sim_kw)
+        mde = mde_from_sim(out, cfg.target_power).reshape(len(cands), cfg.cells)
+        return np.where(np.isnan(mde), np.inf, mde).max(axis=1)
+
+    candidates = None
+    if cfg.assignment == "search":
+        ranked, candidates = search_markets(constraints, score, n_candidates=cfg.n_candidates, seed=spec.seed)
+        assignment = ranked[0]
+    elif cfg.assignment == "matched_pairs":
+        assignment = matched_pairs_assignment(constraints, seed=spec.seed)
+    else:
+        assignment = stratified_assignment(constraints, seed=spec.seed)
+    designs = _designs(assignment, units, cfg.cells)
+    names = cell_names(cfg.cells)
+
+    # ---- simulate every estimator x duration on the chosen design
+    grid = np.asarray(sorted(set(cfg.effect_grid) | {0.0}), dtype=float)
+    curve_rows, sims = [], {}
+    for est in estimators:
+        for L in durations:
+            out = simulate_power(Y, designs, estimator=est, duration=L, **sim_kw)
+            sims[est, L] = out
+            ev = out.evaluate(grid)
+            W = out.tau0.shape[1]
+            for c, name in enumerate(names):
+                for k, e in enumerate(grid):
+                    p = float(ev["reject"][c, :, k].mean())
+                    curve_rows.append({
+                        "estimator": est, "cell": name, "duration": int(L), "effect": float(e), "power": p,
+                        "power_se": math.sqrt(p * (1 - p) / W), "bias": float((ev["rel_est"][c, :, k] - e).mean()),
+                        "coverage": float(ev["cover"][c, :, k].mean()),
+                    })
+    power_curve = pd.DataFrame(curve_rows)
+
+    ranking = _rank(sims, estimators, durations, primary, grid, cfg.target_power, spec.alpha)
+    method = cfg.estimator or str(ranking.loc[ranking["recommended"], "estimator"].iloc[0])
+
+    # ---- duration table for the readout estimator
+    cost_rate = None if cost is None else cost / primary  # per period
+    treated_mask = designs == 1
+    dur_rows = []
+    for L in durations:
+        out = sims[method, L]
+        mde_cells = mde_from_sim(out, cfg.target_power)
+        worst = int(np.nanargmax(np.where(np.isnan(mde_cells), np.inf, mde_cells))) if len(mde_cells) else 0
+        mde = float(mde_cells[worst])
+        base_total = float(out.baseline[worst].mean() * treated_mask[worst].sum())
+        spend = None if cost_rate is None else float(cost_rate[units[treated_mask.any(axis=0)]].sum() * L)
+        mde_abs = mde * base_total
+        value = cfg.kpi_value if cfg.kpi_value is not None else (
+            1.0 if spec.report is not None and spec.report.outcome_is_currency else None)
+        iroas = None
+        if spend and value is not None and math.isfinite(mde_abs):
+            iroas = mde_abs * L * value / spend
+        dur_rows.append({"duration": int(L), "mde": mde, "mde_absolute": mde_abs, "cost": spend,
+                         "iroas_mde": iroas, "type1_error": float(out.evaluate([0.0])["reject"].mean())})
+    duration_table = (pd.DataFrame(dur_rows).astype({"cost": float, "iroas_mde": float})
+                      .sort_values("duration").reset_index(drop=True))
+
+    rec = _recommend_duration(duration_table, cfg.expected_lift, primary)
+    row = duration_table.loc[duration_table["duration"] == rec].iloc[0]
+    type1 = float(row["type1_error"])
+    n_aa = sims[method, rec].tau0.size
+    tables = {"pre_period_fit": _pre_fit(Y, times, designs, P + rec, names)}
+    if candidates is not None:
+        tables["candidates"] = candidates
+    tables["windows"] = pd.DataFrame({"start": [str(times[s]) for s in sims[method, rec].starts]})
+    diagnostics = _diagnostics(
+        type1, n_aa, spec.alpha, ranking, method, row, cfg, tables["pre_period_fit"], names[0], assignment,
+    )
+    cols = list(dict.fromkeys([spec.unit, spec.time, spec.outcome] + ([cfg.cost_column] if cfg.cost_column else [])))
+    currency = spec.report.currency if spec.report is not None else None
+    return DesignResult(
+        method=method, spec=spec, spec_hash=spec.spec_hash, assignment=assignment, power_curve=power_curve,
+        duration_table=duration_table.drop(columns=["type1_error"]), estimator_ranking=ranking,
+        mde=float(row["mde"]), mde_absolute=float(row["mde_absolute"]), target_power=cfg.target_power,
+        alpha=spec.alpha, recommended_duration=int(rec), type1_error=type1,
+        cost=None if pd.isna(row["cost"]) else float(row["cost"]),
+        iroas_mde=None if pd.isna(row["iroas_mde"]) else float(row["iroas_mde"]),
+        currency=currency, outcome=spec.outcome or "", diagnostics=diagnostics, tables=tables,
+        lineage=make_lineage(spec, fingerprint(used.loc[:, cols])),
+        details={
+            "planned_estimator": planned, "pre_periods": int(P), "n_windows": int(n_aa // max(cfg.cells, 1)),
+            "n_geos": int(N), "n_periods": int(T), "assignment_method": cfg.assignment,
+            "excluded": [str(u) for u in cfg.exclude], "durations": [int(d) for d in durations],
+            "first_period": str(times[0]), "last_period": str(times[-1]),
+            "inference": "t-tests per simulated window; see causal_kit.design.simulation for each estimator",
+        },
+    )
+
+
+def _rank(sims: dict[tuple[str, int], SimOutput], estimators: list[str], durations: list[int], primary: int,
+          grid: np.ndarray, target: float, alpha: float) -> pd.DataFrame:
+    """Bias, RMSE, coverage and A/A type-I pooled over every duration; MDE at the planned one.
+
+    An estimator is calibrated when its type-I error is at most alpha + 2 MCSE and its
+    coverage at least 1 - alpha - 2 MCSE; the calibrated estimator with the smallest MDE is
+    recommended (if none is calibrated, the one whose type-I error is closest to alpha).
+    """
+    rows = []
+    for est in estimators:
+        evs = [sims[est, L].evaluate(grid) for L in durations]
+        err = np.concatenate([(ev["rel_est"] - grid[None, None, :]).ravel() for ev in evs])
+        aa = np.concatenate([ev["reject"][..., 0].ravel() for ev in evs])
+        cover = np.concatenate([ev["cover"].ravel() for ev in evs])
+        n = aa.size
+        mcse = math.sqrt(alpha * (1 - alpha) / n)
+        t1, cov = float(aa.mean()), float(cover.mean())
+        mde = mde_from_sim(sims[est, primary], target)
+        rows.append({
+            "estimator": est, "bias": float(err.mean()), "rmse": float(np.sqrt((err**2).mean())),
+            "coverage": cov, "type1_error": t1,
+            "mde": float(np.max(np.where(np.isnan(mde), np.inf, mde))),
+            "calibrated": bool(t1 <= alpha + 2 * mcse and cov >= 1 - alpha - 2 * mcse),
+            "n_simulations": int(n),
+        })
+    df = pd.DataFrame(rows)
+    df["mde"] = df["mde"].replace(np.inf, np.nan)
+    if df["calibrated"].any():
+        best = df[df["calibrated"]]["mde"].fillna(np.inf).idxmin()
+    else:
+        best = (df["type1_error"] - alpha).abs().idxmin()
+    df["recommended"] = df.index == best
+    return df.sort_values(["recommended", "calibrated", "mde"], ascending=[False, False, True]).reset_index(drop=True)
+
+
+def _recommend_duration(table: pd.DataFrame, expected: float | None, primary: int) -> int:
+    if expected is None:
+        return int(primary)
+    ok = table[table["mde"] <= expected].sort_values("duration")
+    return int(ok["duration"].iloc[0]) if len(ok) else int(table["duration"].max())
+
+
+def _pre_fit(Y: np.ndarray, times: np.ndarray, designs: np.ndarray, length: int, names: list[str]) -> pd.DataFrame:
+    """Mean KPI of each cell and of the control over the last ``length`` periods, control rescaled."""
+    sl = slice(Y.shape[1] - length, Y.shape[1])
+    frames = []
+    for c, name in enumerate(names):
+        t = Y[designs[c] == 1, sl].mean(axis=0)
+        k = Y[designs[c] == 0, sl].mean(axis=0)
+        scaled = k * t.mean() / k.mean()
+        frames.append(pd.DataFrame({"time": [str(x) for x in times[sl]], "cell": name, "treated": t,
+                                    "control": k, "control_scaled": scaled}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _diagnostics(type1: float, n: int, alpha: float, ranking: pd.DataFrame, method: str, row: pd.Series,
+                 cfg: PlanConfig, fit: pd.DataFrame, first_cell: str, assignment: pd.DataFrame) -> tuple[Diagnostic, ...]:
+    mcse = math.sqrt(alpha * (1 - alpha) / max(n, 1))
+    limit = alpha + 2 * mcse
+    out = [Diagnostic(
+        "aa_type1_error", "pass" if type1 <= limit else "fail",
+        (f"A/A rejection rate {type1:.3f} is within alpha + 2 MCSE ({limit:.3f}) over {n} windows."
+         if type1 <= limit else
+         f"A/A rejection rate {type1:.3f} exceeds alpha + 2 MCSE ({limit:.3f}): {method}'s intervals are too "
+         "narrow on this history; prefer a calibrated estimator from the ranking."),
+        statistic=type1, threshold=limit, assumption="inference",
+    )]
+    cov = float(ranking.loc[ranking["estimator"] == method, "coverage"].iloc[0])
+    lo = 1 - alpha - 2 * math.sqrt(alpha * (1 - alpha) / max(n, 1))
+    out.append(Diagnostic(
+        "coverage", "pass" if cov >= lo else "warn",
+        f"{method}'s {1 - alpha:.0%} intervals covered the injected lift in {cov:.1%} of simulations"
+        + ("." if cov >= lo else "; treat its CIs as too narrow."),
+        statistic=cov, threshold=lo, assumption="inference",
+    ))
+    mde = float(row["mde"])
+    if not math.isfinite(mde):
+        out.append(Diagnostic("mde_reached", "warn", f"no lift up to 100% reaches {cfg.target_power:.0%} power; "
+                              "treat more geos or run longer.", assumption="other"))
+    if cfg.expected_lift is not None and math.isfinite(mde):
+        ok = mde <= cfg.expected_lift
+        out.append(Diagnostic(
+            "expected_lift", "pass" if ok else "warn",
+            f"MDE {mde:.2%} is {'below' if ok else 'above'} the expected lift {cfg.expected_lift:.2%}"
+            + ("." if ok else "; lengthen the test or treat more geos."),
+            statistic=mde, threshold=cfg.expected_lift, assumption="other",
+        ))
+    f = fit[fit["cell"] == first_cell]
+    corr = float(np.corrcoef(f["treated"], f["control"])[0, 1]) if len(f) > 2 else float("nan")
+    out.append(Diagnostic(
+        "pre_period_fit", "pass" if corr >= 0.8 else "warn",
+        f"treated and control KPI correlate at {corr:.2f} over the last pre-period"
+        + ("." if corr >= 0.8 else "; the control tracks the treated geos poorly, prefer SC or SDID."),
+        statistic=corr, threshold=0.8, assumption="fit",
+    ))
+    t = assignment[assignment["cell"] == first_cell]["kpi"]
+    c = assignment[assignment["cell"] == "control"]["kpi"]
+    smd = float((t.mean() - c.mean()) / math.sqrt((t.var(ddof=1) + c.var(ddof=1)) / 2)) if len(t) > 1 and len(c) > 1 else 0.0
+    out.append(Diagnostic(
+        "kpi_balance", "pass" if abs(smd) < 0.25 else "warn",
+        f"standardised difference in pre-period KPI between treated and control geos is {smd:+.2f}"
+        + ("." if abs(smd) < 0.25 else "; the arms differ in size, prefer SC/SDID or re-draw."),
+        statistic=smd, threshold=0.25, assumption="balance",
+    ))
+    return tuple(out)
