@@ -52,7 +52,10 @@ def estimate(
     >>> result.method, round(result.estimate, 4)
     ('ab', 0.256)
     """
+    from ._data import to_pandas
+
     spec = as_spec(spec)
+    data = to_pandas(data)  # convert polars / pyarrow once, not once per estimator
     if not spec.estimators:
         estimator = get_estimator(DEFAULT_FOR_DESIGN[spec.design], **{**spec.options, **options})
         return _with_cost(estimator.fit(data, spec), data, spec)

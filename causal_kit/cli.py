@@ -292,11 +292,21 @@ def _cmd_schema(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
+    import inspect
+
     from . import demo
 
-    path = demo.run(Path(args.out).expanduser())
-    out.say(f"demo report: {path}")
-    out.emit({"command": "demo", "status": "ok", "report": str(path)})
+    kwargs: dict[str, Any] = {}
+    if "verbose" in inspect.signature(demo.run).parameters:
+        kwargs["verbose"] = not (out.quiet or out.machine)
+    made = demo.run(Path(args.out).expanduser(), **kwargs)
+    reports = {"report": made} if isinstance(made, (str, Path)) else {
+        "report": getattr(made, "readout_report", None), "design_report": getattr(made, "design_report", None),
+    }
+    for key, path in reports.items():
+        if path is not None:
+            out.say(f"demo {key.replace('_', ' ')}: {path}")
+    out.emit({"command": "demo", "status": "ok", **{k: str(v) if v else None for k, v in reports.items()}})
     return EXIT_OK
 
 

@@ -329,10 +329,12 @@ def demo_api(monkeypatch):
 
 @pytest.mark.slow
 def test_demo_command(tmp_path, capsys, demo_api):
-    code, out, err = run(capsys, "demo", "--out", tmp_path / "demo")
+    code, out, err = run(capsys, "--json", "demo", "--out", tmp_path / "demo")
     assert code == 0, err
-    report = Path(out.strip().split("demo report: ")[-1])
+    payload = json.loads(out)  # the demo's own progress lines stay off stdout in --json mode
+    report = Path(payload["report"])
     assert report.exists() and report.stat().st_size > 1000
+    assert report.parent == tmp_path / "demo"
 
 
 @pytest.mark.slow

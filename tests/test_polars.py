@@ -24,7 +24,7 @@ from cases import CASES, case_spec  # noqa: E402
 #: Settings that keep the slowest methods quick; conversion happens before any of them matters.
 FAST = {"dml": {"n_folds": 2, "refute": False}}
 #: Cross-sectional examples are cut to a seeded random subset: same code path, less work.
-MAX_ROWS = 1500
+MAX_ROWS = 800
 
 METHODS = [m for m in CASES if m in available()]
 

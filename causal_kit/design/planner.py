@@ -338,7 +338,7 @@ def _diagnostics(type1: float, n: int, alpha: float, ranking: pd.DataFrame, meth
     limit = alpha + 2 * mcse
     out = [Diagnostic(
         "aa_type1_error", "pass" if type1 <= limit else "fail",
-        (f"A/A rejection rate {type1:.3f} is within alpha + 2 MCSE ({limit:.3f}) over {n} windows."
+        (f"A/A rejection rate {type1:.3f} is within alpha + 2 MCSE ({limit:.3f}) over {n} simulated tests."
          if type1 <= limit else
          f"A/A rejection rate {type1:.3f} exceeds alpha + 2 MCSE ({limit:.3f}): {method}'s intervals are too "
          "narrow on this history; prefer a calibrated estimator from the ranking."),
@@ -369,7 +369,8 @@ def _diagnostics(type1: float, n: int, alpha: float, ranking: pd.DataFrame, meth
     out.append(Diagnostic(
         "pre_period_fit", "pass" if corr >= 0.8 else "warn",
         f"treated and control KPI correlate at {corr:.2f} over the last pre-period"
-        + ("." if corr >= 0.8 else "; the control tracks the treated geos poorly, prefer SC or SDID."),
+        + ("." if corr >= 0.8 else
+           "; the control mean tracks the treated geos poorly, so DiD will be noisy: rely on SC or SDID."),
         statistic=corr, threshold=0.8, assumption="fit",
     ))
     t = assignment[assignment["cell"] == first_cell]["kpi"]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._data import prepare, to_pandas
 from .._typing import check_fraction, check_option, check_positive_int
+from ..diagnostics.refute import RefuteEngine
 from ..errors import DataError, IdentificationError, SpecError
 from ..inference.basic import normal_ci
 from ..result import Diagnostic, EffectEstimate, make_lineage
@@ -133,6 +134,13 @@ class DML:
         Columns (usually features) to report average effects by level (binary treatment).
     refute : bool, default True
         Run the placebo-treatment, random-common-cause and data-subset refutations.
+    refute_engine : {"dowhy", "native"}, default "dowhy"
+        ``"dowhy"`` runs DoWhy's ``placebo_treatment_refuter`` (permute), ``random_common_cause``
+        and ``data_subset_refuter`` with this same cross-fitted estimator plugged in as a DoWhy
+        estimator (``refute_simulations`` refits each); ``"native"`` is the faster built-in
+        version (one refit each, closed-form placebo). See :mod:`causal_kit.diagnostics.refute`.
+    refute_simulations : int, default 2
+        Simulations (full refits) per DoWhy refuter; every one is seeded from ``seed``.
     folds : array of int, optional
         Explicit fold label per row (0..K-1), for exact reproduction; overrides ``n_folds``
         and ``n_rep``.
@@ -166,6 +174,8 @@ class DML:
         cate: str | None = None,
         segments: list[str] | tuple[str, ...] = (),
         refute: bool = True,
+        refute_engine: str = "dowhy",
+        refute_simulations: int = 2,
         folds: Any = None,
         seed: int | None = None,
         n_jobs: int = 1,
@@ -180,6 +190,8 @@ class DML:
         self.cate = cate
         self.segments = (segments,) if isinstance(segments, str) else tuple(segments)
         self.refute = refute
+        self.refute_engine = refute_engine
+        self.refute_simulations = refute_simulations
         self.folds = folds
         self.seed = seed
         self.n_jobs = n_jobs
@@ -199,6 +211,8 @@ class DML:
             check_option(self.cate, Cate, "cate", name)
         if not isinstance(self.refute, bool):
             raise SpecError(f"The 'refute' parameter of {name} must be a bool. Got {self.refute!r} instead.")
+        check_option(self.refute_engine, RefuteEngine, "refute_engine", name)
+        check_positive_int(self.refute_simulations, "refute_simulations", name)
         if self.seed is not None:
             check_positive_int(self.seed, "seed", name, minimum=0)
         if self.n_jobs != -1:
@@ -301,7 +315,7 @@ class DML:
         details.update(sdet)
 
         if self.refute:
-            from ..diagnostics.refute import run_refuters
+            from ..diagnostics.refute import run_dowhy_refuters, run_refuters
 
             def refit(Xa, ya, da, wa, ca):  # noqa: ANN001, ANN202
                 folds = cf.make_folds(len(ya), n_folds, np.random.default_rng(seed + 1), ca)
@@ -325,8 +339,14 @@ class DML:
                 f = cf.solve_score(pa, pb, w, clusters)
                 return f.theta, f.se
 
-            rdiags, tables["refutation"] = run_refuters(refit, X, y, d, w, clusters, theta, se, seed, spec.alpha,
-                                                        placebo_fn=placebo)
+            if self.refute_engine == "dowhy":
+                rdiags, tables["refutation"] = run_dowhy_refuters(
+                    refit, X, y, d, w, clusters, theta, se, seed, spec.alpha,
+                    n_simulations=self.refute_simulations, target_units=estimand.lower())
+            else:
+                rdiags, tables["refutation"] = run_refuters(refit, X, y, d, w, clusters, theta, se, seed,
+                                                            spec.alpha, placebo_fn=placebo)
+            details["refute_engine"] = self.refute_engine
             diagnostics += rdiags
 
         if binary and (self.cate is not None or self.segments):

@@ -9,6 +9,7 @@ import pytest
 
 ANALYSES = Path(__file__).resolve().parents[2] / "analyses"
 NOTEBOOKS = sorted(ANALYSES.glob("*.ipynb"))
+FAST_PARAMETERS = {"n_folds": 2}
 
 
 def _cells(path: Path) -> list[dict]:
@@ -43,6 +44,8 @@ def test_notebook_runs_end_to_end(path, tmp_path, monkeypatch):
     source = "".join(source) if isinstance(source, list) else source
     parameters = {k: str(tmp_path / v) for k, v in (("out_dir", "out"), ("registry_path", "registry.duckdb"))
                   if f"{k} =" in source}
+    # smoke-run settings: fewer cross-fitting folds keep the suite inside its time budget
+    parameters.update({k: v for k, v in FAST_PARAMETERS.items() if f"{k} =" in source})
     papermill.execute_notebook(
         str(path), str(tmp_path / path.name), parameters=parameters, cwd=str(tmp_path),
         kernel_name="python3", progress_bar=False, execution_timeout=300,
