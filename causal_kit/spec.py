@@ -165,6 +165,10 @@ class PlanConfig(_Frozen):
     cost_per_unit: float | None = Field(None, gt=0.0, description="Cost per unit of KPI, when no cost column.")
     kpi_value: float | None = Field(None, gt=0.0, description="Money value of one KPI unit, for iROAS.")
     n_jobs: int = Field(1, description="joblib workers for the simulations.")
+    inference: Literal["readout", "approximate"] = Field(
+        "readout",
+        description="Final design simulated with the readout estimators' own inference, or fast approximate t-tests.",
+    )
 
 
 class ExperimentSpec(_Frozen):

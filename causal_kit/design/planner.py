@@ -21,7 +21,16 @@ from .assignment import (
     stratified_assignment,
 )
 from .result import DesignResult
-from .simulation import SIM_ESTIMATORS, SimOutput, mde_from_sim, simulate_power
+from .simulation import (
+    READOUT_ESTIMATORS,
+    READOUT_PLACEBO_REPS,
+    SIM_ESTIMATORS,
+    ReadoutSimOutput,
+    SimOutput,
+    mde_from_sim,
+    simulate_power,
+    simulate_readout,
+)
 
 __all__ = ["plan"]
 
@@ -120,8 +129,18 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides:
     -----
     The search draws ``n_candidates`` stratified assignments meeting the constraints and
     keeps the one with the smallest simulated MDE for the planned estimator at the first
-    duration. The kept design is then simulated with every candidate estimator and every
-    duration on the same windows. Choosing the best of many candidates on the same history
+    duration. The search uses the fast approximate t-tests of
+    :func:`~causal_kit.design.simulation.simulate_power` to rank candidates cheaply. The kept
+    design is then simulated with every candidate estimator and every duration on the same
+    windows, with the inference the readout will use (``plan.inference = "readout"``, the
+    default): DiD, synthetic control and SDID are fitted by their registered estimators,
+    exactly as :func:`causal_kit.estimate` runs them (spec options and seed; synthetic control
+    and SDID with ``READOUT_PLACEBO_REPS`` placebo replicates unless the options set
+    ``n_reps``), once per window, the lift grid following by linearity (see
+    :func:`~causal_kit.design.simulation.simulate_readout`). The time-based regression has no
+    readout estimator and keeps its approximate t-test; the ranking's ``inference`` column says
+    which mode each estimator was simulated with, and ``details["inference"]`` spells it out.
+    ``plan.inference = "approximate"`` simulates everything with the fast t-tests instead. Choosing the best of many candidates on the same history
     flatters its MDE a little (winner's curse); use few candidates or a fresh window to check.
 
     Simulations run on ``plan.n_jobs`` joblib workers; to use a Dask cluster, connect a
@@ -201,13 +220,24 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides:
     designs = _designs(assignment, units, cfg.cells)
     names = cell_names(cfg.cells)
 
-    # ---- simulate every estimator x duration on the chosen design
+    # ---- simulate every estimator x duration on the chosen design, with the readout's inference
     grid = np.asarray(sorted(set(cfg.effect_grid) | {0.0}), dtype=float)
-    curve_rows, sims = [], {}
+    curve_rows = []
+    sims: dict[tuple[str, int], SimOutput | ReadoutSimOutput] = {}
+    readout = [e for e in estimators if e in READOUT_ESTIMATORS] if cfg.inference == "readout" else []
+    if readout:
+        sims.update(simulate_readout(
+            Y, designs, units=units, times=times, spec=spec, estimators=readout, durations=durations,
+            pre_periods=P, n_windows=cfg.n_windows, n_jobs=cfg.n_jobs,
+        ))
     for est in estimators:
         for L in durations:
-            out = simulate_power(Y, designs, estimator=est, duration=L, **sim_kw)
-            sims[est, L] = out
+            if (est, L) not in sims:
+                sims[est, L] = simulate_power(Y, designs, estimator=est, duration=L, **sim_kw)
+    modes = {e: "readout" if e in readout else "approximate" for e in estimators}
+    for est in estimators:
+        for L in durations:
+            out = sims[est, L]
             ev = out.evaluate(grid)
             W = out.tau0.shape[1]
             for c, name in enumerate(names):
@@ -220,7 +250,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides:
                     })
     power_curve = pd.DataFrame(curve_rows)
 
-    ranking = _rank(sims, estimators, durations, primary, grid, cfg.target_power, spec.alpha)
+    ranking = _rank(sims, estimators, durations, primary, grid, cfg.target_power, spec.alpha, modes)
     method = cfg.estimator or str(ranking.loc[ranking["recommended"], "estimator"].iloc[0])
 
     # ---- duration table for the readout estimator
@@ -272,18 +302,38 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides:
             "n_geos": int(N), "n_periods": int(T), "assignment_method": cfg.assignment,
             "excluded": [str(u) for u in cfg.exclude], "durations": [int(d) for d in durations],
             "first_period": str(times[0]), "last_period": str(times[-1]),
-            "inference": "t-tests per simulated window; see causal_kit.design.simulation for each estimator",
+            "inference": _inference_note(modes, readout, spec),
+            "inference_by_estimator": modes,
         },
     )
 
 
-def _rank(sims: dict[tuple[str, int], SimOutput], estimators: list[str], durations: list[int], primary: int,
-          grid: np.ndarray, target: float, alpha: float) -> pd.DataFrame:
+def _inference_note(modes: dict[str, str], readout: list[str], spec: ExperimentSpec) -> str:
+    parts = []
+    if readout:
+        parts.append(
+            f"readout inference for {', '.join(readout)}: the registered estimator fitted on every historical "
+            "window at zero lift (causal_kit.estimate's estimator, options and seed; synthetic control and SDID "
+            f"with {READOUT_PLACEBO_REPS} placebo replicates unless the options set n_reps), the lift grid by "
+            "shifting the estimate and interval by lift x treated post-period mean"
+        )
+    approx = [e for e, m in modes.items() if m == "approximate"]
+    if approx:
+        parts.append(f"approximate t-tests for {', '.join(approx)} (causal_kit.design.simulation)")
+    parts.append("the candidate search ranks assignments with the approximate t-tests")
+    return "; ".join(parts)
+
+
+def _rank(sims: dict[tuple[str, int], Any], estimators: list[str], durations: list[int], primary: int,
+          grid: np.ndarray, target: float, alpha: float, modes: dict[str, str]) -> pd.DataFrame:
     """Bias, RMSE, coverage and A/A type-I pooled over every duration; MDE at the planned one.
 
     An estimator is calibrated when its type-I error is at most alpha + 2 MCSE and its
     coverage at least 1 - alpha - 2 MCSE; the calibrated estimator with the smallest MDE is
     recommended (if none is calibrated, the one whose type-I error is closest to alpha).
+    Estimators simulated with their readout inference are preferred: one simulated with the
+    approximate t-test only (``inference == "approximate"``, e.g. time_regression, which has no
+    readout class) is recommended only when no readout-simulated estimator is ranked.
     """
     rows = []
     for est in estimators:
@@ -300,14 +350,15 @@ def _rank(sims: dict[tuple[str, int], SimOutput], estimators: list[str], duratio
             "coverage": cov, "type1_error": t1,
             "mde": float(np.max(np.where(np.isnan(mde), np.inf, mde))),
             "calibrated": bool(t1 <= alpha + 2 * mcse and cov >= 1 - alpha - 2 * mcse),
-            "n_simulations": int(n),
+            "n_simulations": int(n), "inference": modes.get(est, "approximate"),
         })
     df = pd.DataFrame(rows)
     df["mde"] = df["mde"].replace(np.inf, np.nan)
-    if df["calibrated"].any():
-        best = df[df["calibrated"]]["mde"].fillna(np.inf).idxmin()
+    pool = df[df["inference"] == "readout"] if (df["inference"] == "readout").any() else df
+    if pool["calibrated"].any():
+        best = pool[pool["calibrated"]]["mde"].fillna(np.inf).idxmin()
     else:
-        best = (df["type1_error"] - alpha).abs().idxmin()
+        best = (pool["type1_error"] - alpha).abs().idxmin()
     df["recommended"] = df.index == best
     return df.sort_values(["recommended", "calibrated", "mde"], ascending=[False, False, True]).reset_index(drop=True)
 

@@ -139,8 +139,9 @@ class DML:
         and ``data_subset_refuter`` with this same cross-fitted estimator plugged in as a DoWhy
         estimator (``refute_simulations`` refits each); ``"native"`` is the faster built-in
         version (one refit each, closed-form placebo). See :mod:`causal_kit.diagnostics.refute`.
-    refute_simulations : int, default 2
-        Simulations (full refits) per DoWhy refuter; every one is seeded from ``seed``.
+    refute_simulations : int, default 1
+        Simulations (full refits) per DoWhy refuter, seeded from ``seed``; one keeps the default
+        fit fast (three refits), more give DoWhy's significance test a spread to work with.
     folds : array of int, optional
         Explicit fold label per row (0..K-1), for exact reproduction; overrides ``n_folds``
         and ``n_rep``.
@@ -175,7 +176,7 @@ class DML:
         segments: list[str] | tuple[str, ...] = (),
         refute: bool = True,
         refute_engine: str = "dowhy",
-        refute_simulations: int = 2,
+        refute_simulations: int = 1,
         folds: Any = None,
         seed: int | None = None,
         n_jobs: int = 1,

@@ -156,8 +156,15 @@ def sdid_placebo_estimates(
     Follows Algorithm 4 of Arkhangelsky et al. (2021) as implemented in R synthdid's
     ``placebo_se``: the regularisation (``zeta``) and stopping rule stay those of the
     original fit, the unit weights start from the original weights restricted to the
-    remaining controls, the time weights from the original time weights, and both are
-    re-estimated.
+    remaining controls, and both unit and time weights are re-estimated for every draw.
+
+    Time weights: synthdid starts them from the original fit's ``lambda``. That ``lambda``
+    was fitted to the post-period means of all controls, the pseudo-treated included; when
+    there are more pre-periods than controls (e.g. daily geo panels) it reproduces those
+    means almost exactly, the refit stops at its first step and the placebo estimates
+    shrink towards zero. Pass ``lam=None`` (uniform start, what
+    :class:`~causal_kit.estimators.sdid.SyntheticDiD` does) to avoid that leak; pass the
+    original ``lambda`` only to reproduce synthdid draw by draw.
 
     Parameters
     ----------
@@ -169,7 +176,8 @@ def sdid_placebo_estimates(
         Rows of ``Y_controls`` acting as treated in each replicate (:func:`placebo_draws`).
     estimator : {"sdid", "sc", "did"}
     omega, lam : arrays, optional
-        Original unit (N0,) and time (T0,) weights used as starting values.
+        Starting unit (N0,) and time (T0,) weights (default uniform); see above for why the
+        original time weights are a biased start.
     zeta_omega, zeta_lambda, min_decrease, max_iter
         Settings of the original fit.
 

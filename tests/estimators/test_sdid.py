@@ -198,3 +198,62 @@ def test_placebo_se_coverage_simulation():
     # unbiased: the mean estimate is within 3 Monte Carlo SEs of the truth
     ests = np.asarray(ests)
     assert abs(ests.mean() - tau) < 3 * ests.std() / np.sqrt(len(ests))
+
+
+def test_placebo_with_several_treated_follows_synthdid():
+    # R synthdid's placebo_se: each replicate permutes the controls, the last N1 play the
+    # treated (averaged into one path), and synthdid_estimate is re-run with the original
+    # fit's zeta_omega, zeta_lambda and min_decrease, starting from the original omega
+    # (restricted to the remaining controls, renormalised) and lambda, and re-estimating
+    # both. Given the same starts (``lam=fit["lambda"]``; the estimator itself starts lambda
+    # from uniform, see the next test) the batched solver reproduces that loop draw by draw.
+    data = sim_panel(n_controls=15, n_periods=10, cohorts=((7, 4),), seed=5)
+    Y = data.pivot(index="unit", columns="time", values="y").to_numpy()
+    fit = sdid_fit(Y, 15, 7)
+    draws = placebo_draws(15, 4, 12, seed=3)
+    assert draws.shape == (12, 4) and all(len(set(d)) == 4 for d in draws)
+    batched = sdid_placebo_estimates(Y[:15], 7, draws, omega=fit["omega"], lam=fit["lambda"],
+                                     zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
+                                     min_decrease=fit["min_decrease"])
+    settings = {k: fit[k] for k in ("zeta_omega", "zeta_lambda", "min_decrease", "noise_level")}
+    looped, fixed_weights = [], []
+    for d in draws:
+        keep = np.setdiff1d(np.arange(15), d)
+        om0 = fit["omega"][keep] / fit["omega"][keep].sum()
+        Yp = np.vstack([Y[keep], Y[d]])
+        r = sdid_fit(Yp, 11, 7, omega_init=om0, lambda_init=fit["lambda"], settings=settings)
+        looped.append(r["tau"])
+        a = np.r_[-om0, np.full(4, 0.25)]
+        b = np.r_[-fit["lambda"], np.full(3, 1 / 3)]
+        fixed_weights.append(a @ Yp @ b)
+    np.testing.assert_allclose(batched, looped, rtol=1e-7, atol=1e-9)
+    # the weights are re-estimated per replicate, not reused from the real fit
+    assert np.max(np.abs(batched - np.asarray(fixed_weights))) > 1e-3
+
+
+def test_placebo_time_weights_do_not_start_from_the_real_fit():
+    # Regression: with more pre-periods than controls the real fit's lambda reproduces every
+    # control's post-period mean, pseudo-treated included. synthdid's warm start from it
+    # made each placebo refit stop at once and shrank the placebo SE (here by a factor 8;
+    # on daily geo panels coverage fell to 0.82). The estimator starts lambda from uniform:
+    # its replicates equal a loop of fresh synthdid fits with the original settings.
+    data = sim_panel(n_controls=12, n_periods=40, cohorts=((34, 3),), seed=1)
+    Y = data.pivot(index="unit", columns="time", values="y").to_numpy()
+    fit = sdid_fit(Y, 12, 34)
+    res = ck.estimate(data, spec_for(seed=3, options={"n_reps": 40}))
+    reps = res.tables["placebo_estimates"]["estimate"].to_numpy()
+    draws = placebo_draws(12, 3, 40, seed=3)
+    settings = {k: fit[k] for k in ("zeta_omega", "zeta_lambda", "min_decrease", "noise_level")}
+    looped = []
+    for d in draws:
+        keep = np.setdiff1d(np.arange(12), d)
+        om0 = fit["omega"][keep] / fit["omega"][keep].sum()
+        looped.append(sdid_fit(np.vstack([Y[keep], Y[d]]), 9, 34, omega_init=om0,
+                               settings=settings)["tau"])
+    np.testing.assert_allclose(reps, looped, rtol=1e-7, atol=1e-9)
+    # the SE is the population SD of the replicates (synthdid's sqrt((r - 1) / r) * sd)
+    assert res.se == pytest.approx(np.sqrt(39 / 40) * np.std(reps, ddof=1), rel=1e-12)
+    warm = sdid_placebo_estimates(Y[:12], 34, draws, omega=fit["omega"], lam=fit["lambda"],
+                                  zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
+                                  min_decrease=fit["min_decrease"])
+    assert res.se > 4 * warm.std()
