@@ -190,7 +190,7 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
 
     spec = _load_spec(args.spec)
     history = io.load(args.history, spec=spec)
-    design = plan(history, spec)
+    design = plan(history, spec, progress=None if not (out.quiet or out.machine) else False)
     del history
     report_path = _save_report(design, args.out, spec) if args.out else None
     json_path = _write_text(args.json_out, design.to_json()) if args.json_out else None

@@ -20,6 +20,8 @@ import pandas as pd
 
 __all__ = ["DemoOutput", "run"]
 
+COST_PER_ORDER = 0.15  # USD the promotion costs per order sold in a treated market
+
 
 @dataclass(frozen=True)
 class DemoOutput:
@@ -46,7 +48,7 @@ def demo_spec(cost: float, duration: int):
         seed=7,
         estimators=["sdid", "synthetic_control", "did"],
         report={
-            "title": "Regional promotion: geo experiment readout",
+            "title": "Regional promotion geo test",
             "audience": "VP Marketing",
             "owner": "Growth analytics",
             "currency": "USD",
@@ -61,7 +63,7 @@ def demo_spec(cost: float, duration: int):
             "n_windows": 12,
             "n_candidates": 4,
             "candidate_estimators": ("sdid", "synthetic_control", "did"),
-            "cost_per_unit": 4.0,
+            "cost_per_unit": COST_PER_ORDER,
         },
     )
 
@@ -119,10 +121,10 @@ def run(
     say(f"1/4 Planning on {history_days} days of history for {n_geos} markets ...")
     base = simulate_geo_panel(n_geos=n_geos, n_days=total_days, seed=seed)
     history = base[base["date"] < test_start].reset_index(drop=True)
-    # The promotion's budget: about 4 USD per expected extra order in 8 typical markets.
+    # The promotion costs COST_PER_ORDER on every order in the treated markets; budget it for 8 typical ones.
     typical_volume = history.groupby("geo")["kpi"].mean().median() * 8 * duration
-    spec = demo_spec(cost=float(round(4.0 * true_lift * typical_volume, -2)), duration=duration)
-    design = plan(history, spec)
+    spec = demo_spec(cost=float(round(COST_PER_ORDER * typical_volume, -2)), duration=duration)
+    design = plan(history, spec, progress=None if verbose else False)
     treated = tuple(design.assignment.loc[design.assignment["cell"] == "treatment", "unit"].astype(str))
     design_path = report.save_html(design, out / "geo_design.html")
     say(f"    treat {len(treated)} markets; MDE {design.mde:.1%} at {design.target_power:.0%} power "

@@ -107,7 +107,8 @@ def _designs(assignment: pd.DataFrame, units: np.ndarray, cells: int) -> np.ndar
     return out
 
 
-def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides: Any) -> DesignResult:
+def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress: bool | None = None,
+         **overrides: Any) -> DesignResult:
     """Plan a geo experiment on history: assign geos, simulate power, rank estimators.
 
     Parameters
@@ -118,6 +119,9 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides:
     spec : ExperimentSpec, dict, YAML text or path
         The readout spec; its ``plan`` block (:class:`~causal_kit.spec.PlanConfig`) holds the
         planning settings.
+    progress : bool, optional
+        Progress bar over the readout fits. By default shown for runs of 30 fits or more when
+        stderr is a terminal; pass False to keep quiet.
     **overrides
         Any :class:`~causal_kit.spec.PlanConfig` field, overriding ``spec.plan``.
 
@@ -228,7 +232,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, **overrides:
     if readout:
         sims.update(simulate_readout(
             Y, designs, units=units, times=times, spec=spec, estimators=readout, durations=durations,
-            pre_periods=P, n_windows=cfg.n_windows, n_jobs=cfg.n_jobs,
+            pre_periods=P, n_windows=cfg.n_windows, n_jobs=cfg.n_jobs, progress=progress,
         ))
     for est in estimators:
         for L in durations:

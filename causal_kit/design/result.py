@@ -50,7 +50,9 @@ class DesignResult:
         of the cell) for the recommended estimator, plus ``cost`` and ``iroas_mde``.
     estimator_ranking : DataFrame
         ``estimator``, ``bias``, ``rmse``, ``coverage``, ``type1_error``, ``mde``,
-        ``recommended``.
+        ``calibrated``, ``n_simulations``, ``inference`` (``"readout"``: simulated with the
+        readout estimator and its own inference; ``"approximate"``: with a closed-form
+        t-test) and ``recommended``.
     mde, mde_absolute : float
         Relative MDE at ``target_power`` and its size in KPI units per period, at the
         recommended duration (the worst treatment cell when there are several).

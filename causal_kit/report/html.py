@@ -397,7 +397,8 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
         tables.append(_table_view(name, df))
     lineage = getattr(design, "lineage", None)
     return {
-        "page": _page(_title(title, spec_dict, "Experiment design"), _subtitle(spec_dict, [f"planning: {design.method}"]), "design"),
+        "page": _page(title or f"Test plan: {_title(None, spec_dict, 'experiment design')}",
+                      _subtitle(spec_dict, [f"planning: {design.method}"]), "design"),
         "summary": summary,
         "figures": figures,
         "cells": cells,

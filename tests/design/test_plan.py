@@ -145,3 +145,22 @@ def test_plan_block_in_yaml_round_trips(spec):
 
 def test_no_nan_in_headline(design):
     assert np.isfinite([design.mde, design.mde_absolute, design.type1_error]).all()
+
+
+def test_final_design_uses_readout_inference(design):
+    # did has a readout estimator (simulated with causal_kit.estimate's DiD and its wild cluster
+    # bootstrap); time_regression has none and keeps the approximate t-test, flagged as such
+    rank = design.estimator_ranking.set_index("estimator")
+    assert rank.loc["did", "inference"] == "readout"
+    assert rank.loc["time_regression", "inference"] == "approximate"
+    assert design.method == "did"
+    assert design.details["inference_by_estimator"] == {"did": "readout", "time_regression": "approximate"}
+    assert "candidate search ranks assignments with the approximate t-tests" in design.details["inference"]
+
+
+def test_approximate_mode_is_still_available(history, spec):
+    d = plan(history, spec, inference="approximate", **FAST)
+    assert set(d.estimator_ranking["inference"]) == {"approximate"}
+    assert "readout inference" not in d.details["inference"]
+    with pytest.raises(SpecError, match="plan.inference"):
+        plan(history, spec, inference="exact", **FAST)
