@@ -121,7 +121,10 @@ class SyntheticDiD:
     se_method : {"placebo", "bootstrap", "jackknife"}
         Placebo (Algorithm 4 of the paper; the default and the only one defined with a
         single treated unit), unit bootstrap (Algorithm 2) or fixed-weight jackknife
-        (Algorithm 3; needs more than one treated unit).
+        (Algorithm 3; needs more than one treated unit). The placebo draws its
+        pseudo-treated units from the controls only, so it misses the extra variability of
+        treated units unlike any control (e.g. the one dominant geo of a level-scale KPI);
+        on geo panels with several treated geos, analyse the log KPI or use the bootstrap.
     placebo_draws : {"exhaustive", "random"}
         With one treated unit, ``"exhaustive"`` uses every control once (seed-free);
         otherwise ``n_reps`` random draws.
