@@ -72,15 +72,11 @@ def test_effect_report_in_browser(browser, method):
 
 
 def test_robustness_report_in_browser(browser):
+    from cases import PROP99
+
     import causal_kit as ck
 
-    try:
-        from tests.cases import PROP99
-    except ImportError:  # pragma: no cover
-        from cases import PROP99
-    wanted = [m for m in ("sdid", "synthetic_control", "did") if m in ck.estimators.available()]
-    if len(wanted) < 2:
-        pytest.skip(f"needs two of sdid, synthetic_control, did; available: {wanted}")
+    wanted = ["sdid", "synthetic_control", "did"]
     spec = ck.ExperimentSpec(name="prop99", design="sdid", estimators=wanted, question="Did Proposition 99 cut smoking?",
                              report={"outcome_label": "packs per capita", "title": "Proposition 99: robustness"}, **PROP99)
     with warnings.catch_warnings():
