@@ -117,10 +117,29 @@ def _check_dtypes(df: pd.DataFrame, spec: ExperimentSpec) -> None:
         series = df[col]
         if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
             bad = pd.to_numeric(series, errors="coerce").isna() & series.notna()
+            if not bad.any():
+                raise DataError(
+                    f"column {col!r} (spec.{role}) must be numeric; it has dtype {series.dtype} "
+                    "(numbers stored as text). Convert it with pd.to_numeric first."
+                )
             raise DataError(
                 f"column {col!r} (spec.{role}) must be numeric; it has dtype {series.dtype} with "
                 f"{int(bad.sum())} non-numeric values ({rows_preview(series.index[bad])}, e.g. "
                 f"{series[bad].iloc[0]!r}). Convert it with pd.to_numeric or encode it first."
+            )
+
+
+def _check_finite(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    for role, col in _numeric_roles(spec).items():
+        values = df[col].to_numpy()
+        if values.dtype.kind != "f":
+            continue
+        bad = np.isinf(values)
+        if bad.any():
+            raise DataError(
+                f"column {col!r} (spec.{role}) has {int(bad.sum())} infinite values "
+                f"({rows_preview(df.index[bad])}). Replace them (e.g. with NaN and na_action: drop) "
+                "or fix the computation that produced them."
             )
 
 
@@ -202,6 +221,7 @@ def validate_data(data: Any, spec: ExperimentSpec) -> None:
     if len(df) == 0:
         raise DataError("the data has no rows.")
     _check_dtypes(df, spec)
+    _check_finite(df, spec)
     masks = _nan_mask(df, roles)
     if spec.na_action == "raise":
         if masks:

@@ -213,7 +213,14 @@ def _first_treated(
             )
         values = per_unit.first().reindex(units).to_numpy()
         has = ~pd.isna(values)
-        ks = np.searchsorted(times, values[has].astype(times.dtype))
+        try:
+            ks = np.searchsorted(times, values[has].astype(times.dtype))
+        except (TypeError, ValueError):
+            raise DataError(
+                f"column {spec.cohort!r} (spec.cohort) holds first treated periods that cannot be compared "
+                f"with column {spec.time!r} (spec.time, dtype {times.dtype}); give both the same type "
+                "(e.g. both integers or both dates)."
+            ) from None
         idx = np.flatnonzero(has)
         inside = ks < t  # a cohort after the last period is never treated within the data
         first[idx[inside]] = ks[inside]

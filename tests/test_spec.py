@@ -167,3 +167,24 @@ def test_validate_passes_and_does_not_mutate(ab_frame):
 def test_polars_input_converted():
     pl = pytest.importorskip("polars", reason="polars is an optional input type")
     ab_spec().validate(pl.DataFrame({"t": [0, 1, 0, 1], "y": [1.0, 2.0, 3.0, 4.0]}))
+
+
+def test_validate_infinite_values(ab_frame):
+    bad = ab_frame.assign(y=ab_frame["y"].where(ab_frame.index != 7, np.inf))
+    with pytest.raises(DataError, match=r"'y' \(spec.outcome\) has 1 infinite values \(row 7\)"):
+        ab_spec().validate(bad)
+
+
+def test_validate_numbers_stored_as_text(ab_frame):
+    bad = ab_frame.assign(y=ab_frame["y"].astype(str))
+    with pytest.raises(DataError, match=r"'y' \(spec.outcome\) must be numeric.*numbers stored as text"):
+        ab_spec().validate(bad)
+
+
+def test_cohort_not_comparable_with_time():
+    from causal_kit._panel import build_panel
+
+    df = pd.DataFrame({"u": [1, 1, 2, 2], "t": ["a", "b", "a", "b"], "y": [1.0, 2, 3, 4], "g": [2.0, 2.0, 0.0, 0.0]})
+    spec = ExperimentSpec(name="p", design="staggered_did", outcome="y", unit="u", time="t", cohort="g")
+    with pytest.raises(DataError, match=r"'g' \(spec.cohort\) .* cannot be compared with column 't'"):
+        build_panel(df, spec)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SpecError
+from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci
 from ..inference.placebo import aggregate_placebo_effects, rmspe_ratio_test
 from ..result import Diagnostic, EffectEstimate, make_lineage
@@ -110,6 +110,11 @@ class AugmentedSyntheticControl:
                 {"lambda": [float(self.ridge_lambda)], "cv_mse": [np.nan], "cv_se": [np.nan]})
         T0 = Y0_pre.shape[1]
         s_max = np.linalg.svd(Y0_pre - Y0_pre.mean(axis=0), compute_uv=False)[0]
+        if not s_max > 1e-12 * max(1.0, float(np.abs(Y0_pre).max())):
+            raise IdentificationError(
+                "the donors' pre-period outcomes do not vary across donors, so the ridge augmentation "
+                "has nothing to fit; check spec.outcome, or use synthetic_control or sdid."
+            )
         grid = s_max**2 * 10.0 ** np.linspace(0, -8, self.n_lambda)
         h = self.cv_periods or max(1, T0 // 4)
         h = min(h, T0 - 2)

@@ -51,7 +51,7 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
         if values.nunique() < 2:
             raise DataError(
                 f"column {spec.treatment!r} (spec.treatment) has no variation: all {len(values)} "
-                f"non-missing rows equal {values.iloc[0].item() if len(values) else 'nothing'!r}. "
+                f"non-missing rows equal {getattr(values.iloc[0], 'item', lambda: values.iloc[0])() if len(values) else 'nothing'!r}. "
                 "An effect needs both treated and untreated (or varying) rows."
             )
     for i, col in enumerate(spec.covariates):

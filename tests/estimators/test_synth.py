@@ -148,3 +148,14 @@ def test_caller_frame_untouched(load):
     pd.testing.assert_frame_equal(data, before)
     assert res.details["v_method"] == "identity"
     assert list(res.tables["predictor_balance"]["predictor"])[0].startswith("retprice")
+
+
+def test_augmented_sc_constant_outcome_is_named():
+    import causal_kit as ck
+    from causal_kit.errors import CausalKitError
+
+    df = ck.datasets.load("california_prop99").assign(PacksPerCapita=1.0)
+    spec = ck.ExperimentSpec(name="c", design="synthetic_control", outcome="PacksPerCapita", treatment="treated",
+                             unit="State", time="Year", estimators=["augmented_sc"])
+    with pytest.raises(CausalKitError, match="do not vary across donors"):
+        ck.estimate(df, spec)
