@@ -113,10 +113,15 @@ class _ArmIndex:
     @classmethod
     def build(cls, column: np.ndarray, arms: list[Any]) -> _ArmIndex:
         position = {a: i for i, a in enumerate(arms)}
-        small_ints = column.dtype.kind in "iub" and column.size and int(np.ptp(column)) <= 10_000
-        if small_ints:  # fast path for 0/1 (or small integer) arms: a lookup table, no hashing
-            lo = int(column.min())
-            remap = np.zeros(int(column.max()) - lo + 1, dtype=np.intp)
+        # fast path for 0/1 (or small integer) arms: a lookup table, no hashing
+        small_ints = (
+            column.dtype.kind in "iub" and column.size
+            and all(isinstance(a, (int, np.integer)) for a in arms)
+            and int(max(arms)) - int(min(arms)) <= 10_000
+        )
+        if small_ints:
+            lo, hi = int(min(arms)), int(max(arms))
+            remap = np.zeros(hi - lo + 1, dtype=np.intp)
             for a, i in position.items():
                 remap[int(a) - lo] = i
             if lo == 0 and column.dtype == np.intp and (remap == np.arange(remap.size)).all():
@@ -158,17 +163,24 @@ class _ArmIndex:
 
 
 def _cuped_moments(index: _ArmIndex, y: np.ndarray, x: np.ndarray):
-    """CUPED theta and per-arm moments of y, x and the adjusted outcome from one pass of sums."""
+    """CUPED theta and per-arm moments of y, x and the adjusted outcome from a few BLAS dots."""
     yc, xc = y - y.mean(), x - x.mean()
-    stacked = np.empty((y.size, 5), order="F")
-    stacked[:, 0], stacked[:, 1] = yc, xc
-    np.multiply(yc, yc, out=stacked[:, 2])
-    np.multiply(xc, xc, out=stacked[:, 3])
-    np.multiply(yc, xc, out=stacked[:, 4])
-    S = index.sums(stacked)
+    grand = np.array([0.0, 0.0, yc @ yc, xc @ xc, yc @ xc])  # sums of yc, xc, yc^2, xc^2, yc*xc
+    if len(index.arms) == 2:
+        # two arms: the treated sums are dots with a 0/1 vector; the control sums are the rest
+        treated = index.codes.astype(float)
+        ty, tx = treated * yc, treated * xc
+        s1 = np.array([ty.sum(), tx.sum(), ty @ yc, tx @ xc, ty @ xc])
+        S = np.vstack([grand - s1, s1])
+    else:
+        stacked = np.empty((y.size, 5), order="F")
+        stacked[:, 0], stacked[:, 1] = yc, xc
+        np.multiply(yc, yc, out=stacked[:, 2])
+        np.multiply(xc, xc, out=stacked[:, 3])
+        np.multiply(yc, xc, out=stacked[:, 4])
+        S = index.sums(stacked)
     n = index.counts.astype(float)
-    total = S.sum(axis=0)
-    theta = float(total[4] / total[3])
+    theta = float(grand[4] / grand[3])
 
     def mv(s1, s2, shift):
         m = s1 / n
@@ -337,9 +349,10 @@ class ABTest:
     # ------------------------------------------------------------------ pieces
     def _arms(self, arm: pd.Series) -> list[Any]:
         col = arm.to_numpy()
-        if col.dtype.kind in "iub" and col.size and int(np.ptp(col)) <= 10_000:
-            lo = int(col.min())
-            present = np.flatnonzero(np.bincount(col.astype(np.intp) - lo)) + lo
+        lo, hi = (int(col.min()), int(col.max())) if col.dtype.kind in "iub" and col.size else (0, -1)
+        if col.dtype.kind in "iub" and col.size and hi - lo <= 10_000:
+            shifted = col if (lo == 0 and col.dtype == np.intp) else col.astype(np.intp) - lo
+            present = np.flatnonzero(np.bincount(shifted)) + lo
             values = [v.item() for v in present.astype(col.dtype)]
         else:
             values = sorted(pd.unique(arm), key=lambda v: (str(type(v)), v))
