@@ -361,7 +361,7 @@ class ABTest:
                 raise SpecError(f"The 'control' parameter of ABTest must be one of {values}. Got {self.control!r} instead.")
             control = self.control
         else:
-            control = 0 if 0 in values else values[0]
+            control = next((v for v in values if v == 0), values[0])  # keeps the column's own type
         return [control] + [v for v in values if v != control]
 
     def _means(self, df: pd.DataFrame, spec: ExperimentSpec, index: _ArmIndex):
