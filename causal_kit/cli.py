@@ -118,18 +118,13 @@ def _worst(statuses: Sequence[str]) -> str:
 
 
 def _row(result: Any) -> dict[str, Any]:
-    return {
-        "method": result.method,
-        "estimand": result.estimand,
-        "estimate": result.estimate,
-        "se": result.se,
-        "ci_low": result.ci[0],
-        "ci_high": result.ci[1],
-        "p_value": result.p_value,
-        "n_obs": result.n_obs,
-        "worst_status": result.worst_status,
-        "diagnostics": [{"name": d.name, "status": d.status} for d in result.diagnostics],
-    }
+    """The machine-readable line of one result: its ``tidy()`` numbers plus diagnostic statuses."""
+    keys = ("method", "estimand", "estimate", "se", "ci_low", "ci_high", "p_value", "n_obs")
+    tidy = result.tidy().iloc[0]
+    row = {k: (tidy[k].item() if hasattr(tidy[k], "item") else tidy[k]) for k in keys}
+    row["worst_status"] = result.worst_status
+    row["diagnostics"] = [{"name": d.name, "status": d.status} for d in result.diagnostics]
+    return row
 
 
 def _headline(name: str, result: Any) -> str:

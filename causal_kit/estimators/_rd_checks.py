@@ -158,9 +158,7 @@ def rd_diagnostics(est: Any, data: Any, df: pd.DataFrame, spec: Any, x: np.ndarr
             rows.append(_row(name, c, _sub_fit(x, col, c, arrays, mask, base, alpha)))
         bal = pd.DataFrame(rows, columns=_COLS).rename(columns={"label": "covariate"}).drop(columns="value")
         tables["balance"] = bal
-        pv = bal["p_value"].dropna()
-        thr = alpha / max(len(pv), 1)
-        bad = bal.loc[bal["p_value"] < thr, "covariate"].tolist()
+        pv, thr, bad = _bonferroni(bal, "covariate", alpha)
         diags.append(Diagnostic(
             "covariate_balance", "warn" if bad else ("pass" if len(pv) else "not_applicable"),
             (f"Covariates jump at the cutoff: {', '.join(bad)} (robust p < {thr:.3g}, Bonferroni); "
@@ -183,9 +181,7 @@ def rd_diagnostics(est: Any, data: Any, df: pd.DataFrame, spec: Any, x: np.ndarr
         rows.append(_row("placebo", float(pc), _sub_fit(x, y, float(pc), arrays, mask, base, alpha)))
     plc = pd.DataFrame(rows, columns=_COLS).drop(columns="label").rename(columns={"value": "cutoff"})
     tables["placebo"] = plc
-    pv = plc["p_value"].dropna()
-    thr = alpha / max(len(pv), 1)
-    bad = plc.loc[plc["p_value"] < thr, "cutoff"].tolist()
+    pv, thr, bad = _bonferroni(plc, "cutoff", alpha)
     diags.append(Diagnostic(
         "placebo_cutoffs", "warn" if bad else ("pass" if len(pv) else "not_applicable"),
         (f"The outcome also jumps at placebo cutoffs {', '.join(f'{b:.4g}' for b in bad)}: the discontinuity "
@@ -253,3 +249,10 @@ def _sub_fit_full(x: np.ndarray, arrays: dict, mask: np.ndarray, base: dict, alp
                            weights=sel(arrays["w"]), alpha=alpha, **kw)
     except DataError as exc:  # e.g. a wide donut leaves too few points: report in the table
         return str(exc)
+
+
+def _bonferroni(table: pd.DataFrame, label: str, alpha: float) -> tuple[pd.Series, float, list]:
+    """Non-missing p-values, the Bonferroni threshold, and the labels of the rows below it."""
+    pv = table["p_value"].dropna()
+    thr = alpha / max(len(pv), 1)
+    return pv, thr, table.loc[table["p_value"] < thr, label].tolist()
