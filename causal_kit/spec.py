@@ -24,6 +24,7 @@ from .errors import SpecError
 
 __all__ = [
     "ExperimentSpec", "ReportConfig", "EstimatorChoice", "DataSource", "Aggregate", "REQUIRED_ROLES",
+    "SequentialConfig", "SEQUENTIAL_METHODS",
 ]
 
 TimeValue = int | float | str | date | datetime
@@ -171,6 +172,57 @@ class PlanConfig(_Frozen):
     )
 
 
+#: Estimators whose readout supports ``spec.sequential`` (always-valid / group-sequential inference).
+SEQUENTIAL_METHODS: tuple[str, ...] = ("ab",)
+
+
+class SequentialConfig(_Frozen):
+    """Sequential readout: always-valid inference for a study that is looked at on a schedule.
+
+    ``confidence_sequence`` (default) reports the asymptotic confidence sequence of Waudby-Smith et
+    al. and its always-valid p-value, tuned to be tightest at ``planned_n`` units (or by ``rho``);
+    ``msprt`` the mixture SPRT with normal mixture sd ``mixture_sd`` on the effect's scale;
+    ``alpha_spending`` Lan-DeMets group-sequential boundaries over the planned ``looks``.
+    """
+
+    method: Literal["confidence_sequence", "msprt", "alpha_spending"] = Field(
+        "confidence_sequence", description="Always-valid method of the readout."
+    )
+    planned_n: int | None = Field(
+        None, ge=2, description="Total units (all compared arms) at which the sequence is tightest / full information."
+    )
+    rho: float | None = Field(None, gt=0.0, description="Confidence-sequence tuning, instead of planned_n.")
+    mixture_sd: float | None = Field(None, gt=0.0, description="mSPRT: sd of the normal mixture over effects.")
+    metric: Literal["mean", "proportion"] = Field(
+        "mean", description="mSPRT: 'proportion' uses the plug-in Bernoulli variance of a 0/1 outcome."
+    )
+    looks: tuple[TimeValue, ...] = Field(
+        (), description="Planned looks: data end periods (spec.time) or cumulative unit counts, increasing."
+    )
+    spending: Literal["obrien_fleming", "pocock"] = Field(
+        "obrien_fleming", description="alpha_spending: Lan-DeMets spending function."
+    )
+    futility_margin: float | None = Field(
+        None, gt=0.0, description="Stop for futility once the always-valid interval lies within +/- this effect."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SequentialConfig:
+        if self.rho is not None and self.planned_n is not None:
+            raise ValueError("sequential: give 'planned_n' or 'rho', not both")
+        if self.method == "msprt" and self.mixture_sd is None:
+            raise ValueError("sequential.method 'msprt' needs 'mixture_sd' (the effect size it is tuned to)")
+        if self.method == "alpha_spending" and len(self.looks) < 1:
+            raise ValueError("sequential.method 'alpha_spending' needs the planned 'looks'")
+        try:
+            increasing = all(a < b for a, b in zip(self.looks, self.looks[1:]))
+        except TypeError:
+            raise ValueError("sequential.looks mixes numbers and dates; use one kind") from None
+        if not increasing:
+            raise ValueError(f"sequential.looks must be strictly increasing; got {list(self.looks)}")
+        return self
+
+
 class ExperimentSpec(_Frozen):
     """A frozen, validated description of one causal study.
 
@@ -245,6 +297,9 @@ class ExperimentSpec(_Frozen):
     aggregate: Aggregate | None = Field(
         None, description="Aggregate raw rows to one row per group before the analysis (in DuckDB)."
     )
+    sequential: SequentialConfig | None = Field(
+        None, description="Always-valid / group-sequential readout over scheduled looks (A/B)."
+    )
 
     # ------------------------------------------------------------------ validators
     @field_validator("covariates", "instruments", "endogenous", mode="before")
@@ -273,6 +328,14 @@ class ExperimentSpec(_Frozen):
             raise ValueError("a ratio metric needs both 'numerator' and 'denominator'")
         if self.endogenous and self.treatment and self.treatment not in self.endogenous:
             raise ValueError("'treatment' must be one of 'endogenous' when both are given")
+        if self.sequential is not None:
+            methods = [c.method for c in self.estimators] or [self.design]
+            unsupported = [m for m in methods if m not in SEQUENTIAL_METHODS]
+            if unsupported:
+                raise ValueError(
+                    f"sequential: is not supported by {unsupported}; it works with {list(SEQUENTIAL_METHODS)} "
+                    "(panel designs: plan group-sequential boundaries with causal_kit.design.sequential)"
+                )
         return self
 
     def __init__(self, **data: Any) -> None:

@@ -234,6 +234,9 @@ class ABTest:
         p-value below which the sample-ratio check fails (default 0.001).
     ratio_ddof : int
         Degrees-of-freedom correction for the ratio-metric variances (default 1).
+    prior_looks : sequence of dict, optional
+        Earlier looks of a sequential study (``spec.sequential``), oldest first, as given by
+        ``Registry.prior_looks``; used for look numbering and the group-sequential boundary.
 
     Examples
     --------
@@ -254,6 +257,7 @@ class ABTest:
         expected_split: dict[Any, float] | None = None,
         srm_alpha: float = 0.001,
         ratio_ddof: int = 1,
+        prior_looks: Any = None,
     ) -> None:
         self.adjustment = adjustment
         self.control = control
@@ -261,6 +265,7 @@ class ABTest:
         self.expected_split = expected_split
         self.srm_alpha = srm_alpha
         self.ratio_ddof = ratio_ddof
+        self.prior_looks = prior_looks
 
     def __repr__(self) -> str:
         return f"ABTest(adjustment={self.adjustment!r}, control={self.control!r})"
@@ -314,7 +319,7 @@ class ABTest:
         head = arms.index(headline_arm)
         n_treated = int(index.counts[head])
         exposure = float(df.loc[index.mask(head), spec.denominator].sum()) if ratio else float(n_treated)
-        return EffectEstimate(
+        result = EffectEstimate(
             method="ab",
             design=spec.design,
             estimand="ATE",
@@ -345,6 +350,11 @@ class ABTest:
             },
             label=f"A/B: {headline_arm} vs {control}",
         )
+        if spec.sequential is not None:  # always-valid readout at this look (inference/sequential_readout.py)
+            from ..inference.sequential_readout import sequential_ab
+
+            result = sequential_ab(result, spec, df, expected_split=self.expected_split, prior_looks=self.prior_looks)
+        return result
 
     # ------------------------------------------------------------------ pieces
     def _arms(self, arm: pd.Series) -> list[Any]:

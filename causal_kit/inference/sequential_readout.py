@@ -1,0 +1,358 @@
+"""Turn a fixed-horizon A/B result into a sequential readout: look, boundary, interval, decision.
+
+:func:`sequential_ab` takes the :class:`~causal_kit.result.EffectEstimate` of the A/B estimator
+and the spec's ``sequential:`` block and returns a new result whose ``ci``, ``p_value`` and
+``relative_ci`` are always valid (a confidence sequence, an mSPRT, or a Lan-DeMets repeated
+confidence interval at this look's boundary), with
+
+* ``details["sequential"]``: method, tuning, look number, planned looks, boundary, decision and
+  the fixed-horizon numbers it replaced;
+* ``tables["sequential"]``: one row per look (earlier looks from the registry, then this one);
+* diagnostics: the always-valid sample-ratio check and a ``sequential_look`` check that flags an
+  unplanned extra look.
+
+Look bookkeeping. A look is keyed by the data's end period (``max(spec.time)``) when the spec has
+a time column, else by the number of units. Earlier looks come from the registry (the CLI passes
+them as ``ABTest(prior_looks=...)``). A look whose key is not after the previous look's (unless it
+is a re-run of that same look), a look on fewer units than the previous one, or a look after the
+last planned look raise :class:`~causal_kit.errors.DataError`. A look between planned looks is
+an unplanned extra look: confidence sequences and the mSPRT stay valid as they are; with alpha
+spending it spends at its actual information fraction and counts as a look, so later boundaries
+are computed with it (conservative), and the readout says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, SpecError
+from ..result import Diagnostic, EffectEstimate
+from .alpha_spending import spending_boundaries
+from .msprt import msprt, msprt_proportions
+from .sequential import always_valid_p_value, confidence_sequence, cs_rho
+from .sequential_srm import sequential_srm_p_value
+
+__all__ = ["sequential_ab", "DECISIONS", "look_order"]
+
+#: Possible decisions, in the order a report explains them.
+DECISIONS = ("continue", "stop_efficacy", "stop_futility", "final")
+
+
+def look_order(value: Any) -> Any:
+    """A sortable version of a look key (a number, a date or a date string).
+
+    Examples
+    --------
+    >>> look_order("2024-01-08") > look_order("2024-01-01")
+    True
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return pd.Timestamp(value)
+
+
+def _key_text(value: Any) -> Any:
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+class _Look:
+    """Where this run sits among the planned and the earlier looks."""
+
+    def __init__(self, cfg: Any, key: Any, n: int, prior: list[dict[str, Any]], time_column: str | None) -> None:
+        self.key, self.n = key, n
+        planned = [look_order(v) for v in cfg.looks]
+        here = look_order(key)
+        where = f"spec.time {time_column!r}" if time_column else "the number of units"
+        if planned and here > planned[-1]:
+            raise DataError(
+                f"this look ({where} = {_key_text(key)}) is after the last planned look "
+                f"({_key_text(cfg.looks[-1])}, spec.sequential.looks); the study has ended. Add looks to the "
+                "plan before the data are seen, or analyse it without 'sequential:'."
+            )
+        self.rerun = False
+        if prior:
+            last = prior[-1]
+            last_key = look_order(last["key"])
+            if int(last["n_obs"]) > n:
+                raise DataError(
+                    f"the data shrank: this look has {n} units but look {last['look']} had {int(last['n_obs'])}; "
+                    "a later look must contain every unit of the earlier ones. Check the data extract."
+                )
+            if here == last_key and int(last["n_obs"]) == n:
+                self.rerun = True  # the same look run again (e.g. a retried job): not a new look
+                prior = prior[:-1]
+            elif here <= last_key:
+                raise DataError(
+                    f"looks are not increasing: this look ({where} = {_key_text(key)}) is not after look "
+                    f"{last['look']} ({_key_text(last['key'])}). Run each look on newer data."
+                )
+        self.prior = prior
+        self.number = len(prior) + 1
+        self.n_planned = len(planned) or None
+        self.planned_index = planned.index(here) + 1 if here in planned else None
+        self.unplanned = bool(planned) and self.planned_index is None
+        if not prior and self.planned_index is not None:
+            self.number = self.planned_index  # no registry history: trust the plan's numbering
+        self.final = bool(planned) and here == planned[-1]
+
+
+def _information_fractions(cfg: Any, look: _Look, n_by_look: list[int], time_keys: bool) -> list[float]:
+    """Information fraction (units / planned units) of every look so far, the last one capped at 1."""
+    if cfg.planned_n is not None:
+        full = float(cfg.planned_n)
+    elif not time_keys:
+        full = float(look_order(cfg.looks[-1]))
+    else:
+        raise SpecError(
+            "sequential.method 'alpha_spending' with looks given as periods needs 'planned_n' "
+            "(the total units expected at the last look) to measure information."
+        )
+    fractions = [min(n / full, 1.0) for n in n_by_look]
+    if look.final:
+        fractions[-1] = 1.0  # the planned end spends whatever alpha is left
+    for i in range(1, len(fractions)):  # a look with no new information adds nothing: nudge, keep order
+        fractions[i] = max(fractions[i], fractions[i - 1] + 1e-9)
+    if fractions[-1] > 1.0:
+        fractions = [f / fractions[-1] for f in fractions]
+    return fractions
+
+
+def _arm_counts(result: EffectEstimate) -> pd.DataFrame:
+    arms = result.tables["arms"]
+    return arms.assign(arm=arms["arm"].astype(str))
+
+
+def sequential_ab(
+    result: EffectEstimate,
+    spec: Any,
+    frame: pd.DataFrame,
+    *,
+    expected_split: Mapping[Any, float] | None = None,
+    prior_looks: Sequence[Mapping[str, Any]] | None = None,
+) -> EffectEstimate:
+    """The always-valid version of an A/B result at this look.
+
+    Parameters
+    ----------
+    result : EffectEstimate
+        The fixed-horizon A/B result (``method == "ab"``).
+    spec : ExperimentSpec
+        With a ``sequential:`` block.
+    frame : DataFrame
+        The prepared data of the readout (read for the look key and the 0/1 check only).
+    expected_split : dict, optional
+        Expected share of units per arm for the always-valid sample-ratio check.
+    prior_looks : sequence of dict, optional
+        Earlier looks of this study, oldest first, each with ``look``, ``key`` and ``n_obs``
+        (``Registry.prior_looks`` gives them).
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat",
+    ...                          pre_covariate="pre", sequential={"planned_n": 20_000})
+    >>> res = ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)
+    >>> res.details["sequential"]["decision"], round(res.ci[0], 4)
+    ('stop_efficacy', 0.0707)
+    """
+    cfg = spec.sequential
+    if cfg is None:
+        raise SpecError("sequential_ab needs a spec with a 'sequential:' block.")
+    comp = result.tables["comparisons"].copy()
+    arms = _arm_counts(result)
+    n_by_arm = dict(zip(arms["arm"], arms["n"].astype(int)))
+    control = str(result.details.get("control"))
+    head = str(result.details.get("arm"))
+    k_arms = len(arms)
+    alpha = spec.alpha / (k_arms - 1)  # Bonferroni over the arms compared with the control
+    time_keys = spec.time is not None
+    if time_keys:
+        if spec.time not in frame.columns:
+            raise DataError(f"column {spec.time!r} (spec.time) is not in the data; it keys the sequential looks.")
+        key = frame[spec.time].max()
+        key = _key_text(key)
+    else:
+        key = int(result.n_obs)
+    prior = [dict(p) for p in (prior_looks or [])]
+    look = _Look(cfg, key, int(result.n_obs), prior, spec.time)
+
+    n_pair = np.array([n_by_arm[a] + n_by_arm[control] for a in comp["arm"]], dtype=float)
+    est, se = comp["estimate"].to_numpy(float), comp["se"].to_numpy(float)
+    rel, rel_se = comp["relative_lift"].to_numpy(float), comp["relative_se"].to_numpy(float)
+    boundary = None
+    tuning: dict[str, Any] = {}
+    if cfg.method == "confidence_sequence":
+        if cfg.rho is None and cfg.planned_n is None and (time_keys or not cfg.looks):
+            raise SpecError(
+                "sequential.method 'confidence_sequence' needs its tuning: 'planned_n' (the total units at which "
+                "the interval should be tightest) or 'rho'."
+            )
+        planned_n = cfg.planned_n if cfg.rho is None else None
+        if cfg.rho is None and planned_n is None:
+            planned_n = int(look_order(cfg.looks[-1]))
+        rho = cfg.rho if cfg.rho is not None else cs_rho(planned_n, alpha)
+        low, high = confidence_sequence(est, se, n_pair, alpha, rho=rho)
+        rlow, rhigh = confidence_sequence(rel, rel_se, n_pair, alpha, rho=rho)
+        p = always_valid_p_value(est, se, n_pair, rho=rho)
+        tuning = {"rho": rho, "planned_n": planned_n}
+        note = (f"always-valid confidence sequence (Waudby-Smith et al.), rho={rho:.6g}"
+                + (f" (tightest at {planned_n} units)" if planned_n else "") + ", valid at any look")
+    elif cfg.method == "msprt":
+        tau = float(cfg.mixture_sd)
+        if cfg.metric == "proportion":
+            y = frame[spec.outcome].to_numpy(dtype=float) if spec.outcome else np.array([np.nan])
+            bad = int((~np.isin(y, (0.0, 1.0))).sum())
+            if bad:
+                raise DataError(
+                    f"column {spec.outcome!r} (spec.outcome) has {bad} value(s) other than 0/1; "
+                    "sequential.metric 'proportion' needs a 0/1 outcome (or use metric: mean)."
+                )
+            mean_by_arm = dict(zip(arms["arm"], arms["mean"].astype(float)))
+            x0, n0 = mean_by_arm[control] * n_by_arm[control], n_by_arm[control]
+            x1 = np.array([mean_by_arm[a] * n_by_arm[a] for a in comp["arm"]])
+            n1 = np.array([n_by_arm[a] for a in comp["arm"]], dtype=float)
+            est, low, high, p = msprt_proportions(x1, n1, x0, n0, tau, alpha)
+        else:
+            low, high, p = msprt(est, se**2, tau, alpha)
+        base = comp["baseline"].to_numpy(float)
+        rlow, rhigh, _ = msprt(rel, rel_se**2, tau / np.abs(base), alpha)
+        tuning = {"mixture_sd": tau, "metric": cfg.metric}
+        note = f"mixture SPRT ({cfg.metric}s), normal mixture sd={tau:.6g}, valid at any look"
+    else:
+        n_hist = [int(q["n_obs"]) for q in look.prior] + [look.n]
+        fractions = _information_fractions(cfg, look, n_hist, time_keys)
+        bounds = spending_boundaries(fractions, alpha, cfg.spending)
+        boundary = float(bounds[-1])
+        low, high = est - boundary * se, est + boundary * se
+        rlow, rhigh = rel - boundary * rel_se, rel + boundary * rel_se
+        from scipy.stats import norm
+
+        # nominal p-value of this look, to be compared with the boundary's nominal level
+        p = 2.0 * norm.sf(np.abs(est / se))
+        tuning = {"spending": cfg.spending, "information_fraction": fractions[-1], "information_fractions": fractions,
+                  "nominal_alpha": float(2.0 * norm.sf(boundary))}
+        note = (f"group-sequential Lan-DeMets {cfg.spending.replace('_', '-')} spending, look {look.number}, "
+                f"boundary |z| >= {boundary:.4g}; interval is the repeated confidence interval")
+    low, high, p = np.atleast_1d(low), np.atleast_1d(high), np.atleast_1d(p)
+    rlow, rhigh = np.atleast_1d(rlow), np.atleast_1d(rhigh)
+    comp["seq_ci_low"], comp["seq_ci_high"], comp["seq_p_value"] = low, high, p
+    comp["seq_relative_ci_low"], comp["seq_relative_ci_high"] = rlow, rhigh
+    i = int(np.flatnonzero(comp["arm"].astype(str).to_numpy() == head)[0])
+    ci, rci, p_head = (float(low[i]), float(high[i])), (float(rlow[i]), float(rhigh[i])), float(p[i])
+    decision = _decide(ci, cfg.futility_margin, look.final, boundary is not None, p_head, tuning)
+    if k_arms > 2:
+        note += f"; Bonferroni over {k_arms - 1} arms (alpha {alpha:.4g} each)"
+    if look.unplanned:
+        note += "; unplanned extra look"
+    info = {
+        "method": cfg.method, **tuning, "alpha": spec.alpha, "alpha_per_arm": alpha,
+        "look": look.number, "look_key": _key_text(key), "n_looks_planned": look.n_planned,
+        "planned_looks": [_key_text(v) for v in cfg.looks], "planned_look_index": look.planned_index,
+        "unplanned_look": look.unplanned, "rerun_of_previous_look": look.rerun, "final_look": look.final,
+        "boundary_z": boundary, "z": float(est[i] / se[i]), "decision": decision,
+        "futility_margin": cfg.futility_margin,
+        "fixed_horizon_ci": list(result.ci), "fixed_horizon_p_value": result.p_value,
+    }
+    table = _look_table(look, info, ci, p_head, result)
+    diagnostics = _diagnostics(result, spec, look, n_by_arm, arms, expected_split)
+    details = {**result.details, "sequential": info}
+    return replace(
+        result, ci=ci, p_value=p_head, relative_ci=rci, inference=f"{result.inference}; {note}",
+        details=details, diagnostics=diagnostics,
+        tables={**result.tables, "comparisons": comp, "sequential": table},
+    )
+
+
+def _decide(ci: tuple[float, float], margin: float | None, final: bool, spending: bool, p: float,
+            tuning: dict[str, Any]) -> str:
+    if spending:
+        excludes = p <= tuning["nominal_alpha"]
+    else:
+        excludes = ci[0] > 0 or ci[1] < 0
+    if excludes:
+        return "stop_efficacy"
+    if margin is not None and -margin < ci[0] and ci[1] < margin:
+        return "stop_futility"
+    return "final" if final else "continue"
+
+
+def _look_table(look: _Look, info: dict[str, Any], ci: tuple[float, float], p: float,
+                result: EffectEstimate) -> pd.DataFrame:
+    rows = []
+    for q in look.prior:
+        rows.append({
+            "look": int(q["look"]), "look_key": str(q["key"]), "n_obs": int(q["n_obs"]),
+            "estimate": _float(q.get("estimate")), "ci_low": _float(q.get("ci_low")),
+            "ci_high": _float(q.get("ci_high")), "p_value": _float(q.get("p_value")),
+            "boundary_z": _float(q.get("boundary_z")), "decision": str(q.get("decision") or ""),
+            "current": False,
+        })
+    rows.append({
+        "look": look.number, "look_key": str(info["look_key"]), "n_obs": look.n, "estimate": result.estimate,
+        "ci_low": ci[0], "ci_high": ci[1], "p_value": p, "boundary_z": _float(info["boundary_z"]),
+        "decision": info["decision"], "current": True,
+    })
+    return pd.DataFrame(rows)
+
+
+def _float(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out if math.isfinite(out) else float("nan")
+
+
+def _diagnostics(result: EffectEstimate, spec: Any, look: _Look, n_by_arm: dict[str, int], arms: pd.DataFrame,
+                 expected_split: Mapping[Any, float] | None) -> tuple[Diagnostic, ...]:
+    labels = list(arms["arm"])
+    if expected_split is None:
+        shares = np.full(len(labels), 1.0 / len(labels))
+    else:
+        by_text = {str(k): float(v) for k, v in expected_split.items()}
+        shares = np.array([by_text[a] for a in labels])
+    counts = np.array([n_by_arm[a] for a in labels], dtype=float)
+    p_srm = sequential_srm_p_value(counts, shares)
+    fixed = next((d for d in result.diagnostics if d.name == "sample_ratio_mismatch"), None)
+    threshold = fixed.threshold if fixed is not None and fixed.threshold else 0.001
+    split = ", ".join(f"{a}: {int(c)}" for a, c in zip(labels, counts))
+    if p_srm < threshold:
+        srm = Diagnostic("sample_ratio_mismatch", "fail",
+                         f"Arm sizes ({split}) differ from the expected split (always-valid p={p_srm:.2g}, "
+                         "valid at any look); check assignment and logging before trusting the result.",
+                         None, float(p_srm), threshold, "randomization")
+    else:
+        srm = Diagnostic("sample_ratio_mismatch", "pass",
+                         f"Arm sizes ({split}) match the expected split (always-valid p={p_srm:.2g}, "
+                         "Dirichlet-multinomial test valid at any look).",
+                         None, float(p_srm), threshold, "randomization")
+    out = [srm if d.name == "sample_ratio_mismatch" else d for d in result.diagnostics]
+    if look.unplanned:
+        out.append(Diagnostic(
+            "sequential_look", "warn",
+            f"Look {look.number} (key {_key_text(look.key)}) is not one of the planned looks; it is handled "
+            "conservatively (counted as a look, spending at its actual information) and later boundaries account for it.",
+            assumption="inference"))
+    elif look.n_planned:
+        out.append(Diagnostic(
+            "sequential_look", "pass",
+            f"Look {look.number} of {look.n_planned} planned" + (" (the final look)." if look.final else "."),
+            assumption="inference"))
+    else:
+        out.append(Diagnostic("sequential_look", "pass",
+                              f"Look {look.number}; the interval is valid at any look, planned or not.",
+                              assumption="inference"))
+    return tuple(out)
