@@ -123,6 +123,10 @@ def _row(result: Any) -> dict[str, Any]:
     tidy = result.tidy().iloc[0]
     row = {k: (tidy[k].item() if hasattr(tidy[k], "item") else tidy[k]) for k in keys}
     row["worst_status"] = result.worst_status
+    seq = result.details.get("sequential")
+    if seq:  # sequential readout: the decision a scheduler acts on
+        row["sequential"] = {k: seq.get(k) for k in ("method", "look", "look_key", "n_looks_planned", "unplanned_look",
+                                                      "boundary_z", "decision")}
     row["diagnostics"] = [{"name": d.name, "status": d.status} for d in result.diagnostics]
     return row
 
@@ -130,11 +134,16 @@ def _row(result: Any) -> dict[str, Any]:
 def _headline(name: str, result: Any) -> str:
     from .report import fmt
 
-    return (
+    line = (
         f"{name}: {result.method} {result.estimand} = {fmt.num(result.estimate, 4)} "
         f"({fmt.level(result.alpha)} CI {fmt.interval(*result.ci, digits=4)}), "
         f"p {fmt.pvalue(result.p_value)}, diagnostics: {result.worst_status}"
     )
+    seq = result.details.get("sequential")
+    if seq:
+        of = f" of {seq['n_looks_planned']}" if seq.get("n_looks_planned") else ""
+        line += f"; look {seq['look']}{of}: {seq['decision'].replace('_', ' ')}"
+    return line
 
 
 # ---------------------------------------------------------------------- commands
@@ -144,12 +153,14 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
 
     spec = _load_spec(args.spec)
     data = io.load(args.data, spec=spec, base_dir=Path(args.spec).expanduser().resolve().parent)
-    found = estimate(data, spec)
+    registry = _registry(args)
+    # a sequential study numbers its looks from the registry's earlier runs of the same name
+    looks = {"prior_looks": registry.prior_looks(spec.name)} if registry and spec.sequential else {}
+    found = estimate(data, spec, **looks)
     results = list(found) if isinstance(found, list) else [found]
     del data
     report_path = _save_report(found, args.out, spec) if args.out else None
     json_path = _write_text(args.json_out, _results_json(results)) if args.json_out else None
-    registry = _registry(args)
     source = _describe_source(args.data, spec)
     run_id = registry.record(found, spec=spec, report_path=report_path, source=source) if registry else None
     worst = _worst([r.worst_status for r in results])

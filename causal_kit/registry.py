@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: The layout this version of causal_kit writes.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Columns of the ``runs`` table at :data:`SCHEMA_VERSION`, with their DuckDB types.
 COLUMNS: dict[str, str] = {
@@ -81,6 +81,9 @@ COLUMNS: dict[str, str] = {
     "report_path": "VARCHAR",
     "source": "VARCHAR",
     "details": "VARCHAR",
+    "look": "INTEGER",
+    "look_key": "VARCHAR",
+    "decision": "VARCHAR",
 }
 
 _LOCK_TIMEOUT = 60.0
@@ -115,8 +118,14 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'ALTER TABLE runs ADD COLUMN IF NOT EXISTS "{col}" {typ}')
 
 
+def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
+    """v2 -> v3: sequential look bookkeeping (look number, look key, decision)."""
+    for col, typ in (("look", "INTEGER"), ("look_key", "VARCHAR"), ("decision", "VARCHAR")):
+        con.execute(f'ALTER TABLE runs ADD COLUMN IF NOT EXISTS "{col}" {typ}')
+
+
 #: ``from_version -> function`` upgrading a file by one step, inside one transaction.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -258,7 +267,16 @@ def _estimate_row(result: EffectEstimate, spec: ExperimentSpec | None, **common:
         "data_fingerprint": lineage.data_fingerprint if lineage else None,
         "lineage": json.dumps(lineage.to_dict(), default=str) if lineage else None,
         "details": json.dumps(result.details, default=str),
+        **_look_columns(result),
     }
+
+
+def _look_columns(result: EffectEstimate) -> dict[str, Any]:
+    """Look number, key and decision of a sequential readout (empty for a fixed-horizon one)."""
+    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
+    if not isinstance(seq, dict) or seq.get("look") is None:
+        return {}
+    return {"look": int(seq["look"]), "look_key": str(seq.get("look_key")), "decision": seq.get("decision")}
 
 
 def _design_row(design: Any, spec: ExperimentSpec | None, **common: Any) -> dict[str, Any]:
@@ -447,6 +465,28 @@ class Registry:
         """Every row of the registry, oldest first."""
         return self._query("SELECT * FROM runs ORDER BY timestamp, run_id, method")
 
+    def prior_looks(self, name: str, *, method: str | None = None) -> list[dict[str, Any]]:
+        """Earlier looks of sequential study ``name``, oldest first, for ``ABTest(prior_looks=...)``.
+
+        One entry per look (a re-run of a look keeps its latest row), each with ``look``, ``key``,
+        ``n_obs``, ``estimate``, ``ci_low``, ``ci_high``, ``p_value``, ``boundary_z`` and ``decision``.
+        """
+        runs = self.history(name)
+        if runs.empty:
+            return []
+        runs = runs[runs["look"].notna()]
+        if method is not None:
+            runs = runs[runs["method"] == method]
+        looks: dict[str, dict[str, Any]] = {}
+        for row in runs.itertuples(index=False):
+            seq = json.loads(row.details or "{}").get("sequential", {})
+            looks[str(row.look_key)] = {
+                "look": int(row.look), "key": seq.get("look_key", row.look_key), "n_obs": int(row.n_obs),
+                "estimate": row.estimate, "ci_low": row.ci_low, "ci_high": row.ci_high, "p_value": row.p_value,
+                "boundary_z": seq.get("boundary_z"), "decision": row.decision,
+            }
+        return list(looks.values())
+
     def schema_version(self) -> int | None:
         """The file's schema version (after migration), or ``None`` when it does not exist."""
         with self.connect(create=False) as con:
@@ -472,7 +512,7 @@ class Registry:
 
 def _pandas_type(duck_type: str) -> str:
     base = duck_type.split()[0]
-    return {"DOUBLE": "float64", "BIGINT": "Int64", "TIMESTAMP": "datetime64[ns]"}.get(base, "object")
+    return {"DOUBLE": "float64", "BIGINT": "Int64", "INTEGER": "Int64", "TIMESTAMP": "datetime64[ns]"}.get(base, "object")
 
 
 # ---------------------------------------------------------------------- module helpers

@@ -29,10 +29,11 @@ from ..errors import SpecError
 __all__ = ["msprt", "msprt_proportions"]
 
 
-def _check_tau(tau: float) -> float:
-    if not (isinstance(tau, (int, float)) and tau > 0):
+def _check_tau(tau: Any) -> Any:
+    value = np.asarray(tau, dtype=float) if not isinstance(tau, bool) else np.asarray(np.nan)
+    if value.size == 0 or not np.all(np.isfinite(value) & (value > 0)):
         raise SpecError(f"The 'mixture_sd' (tau) parameter of the mSPRT must be a float > 0. Got {tau!r} instead.")
-    return float(tau)
+    return float(value) if value.ndim == 0 else value
 
 
 def msprt(estimate: Any, variance: Any, tau: float, alpha: float = 0.05, *,
@@ -45,7 +46,7 @@ def msprt(estimate: Any, variance: Any, tau: float, alpha: float = 0.05, *,
         Effect estimate at this look (difference in means or proportions).
     variance : float or array
         Its variance at this look (``se**2``).
-    tau : float
+    tau : float or array
         Standard deviation of the normal mixture over effects, in the effect's units.
     alpha : float
         Error level: the interval covers the effect at every look with probability >= 1 - alpha.

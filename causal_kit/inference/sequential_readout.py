@@ -228,7 +228,10 @@ def sequential_ab(
         else:
             low, high, p = msprt(est, se**2, tau, alpha)
         base = comp["baseline"].to_numpy(float)
-        rlow, rhigh, _ = msprt(rel, rel_se**2, tau / np.abs(base), alpha)
+        if base[0] != 0 and np.isfinite(base[0]):
+            rlow, rhigh, _ = msprt(rel, rel_se**2, tau / abs(float(base[0])), alpha)  # tau on the relative scale
+        else:  # no baseline: the relative lift is undefined
+            rlow, rhigh = np.full(rel.shape, np.nan), np.full(rel.shape, np.nan)
         tuning = {"mixture_sd": tau, "metric": cfg.metric}
         note = f"mixture SPRT ({cfg.metric}s), normal mixture sd={tau:.6g}, valid at any look"
     else:
