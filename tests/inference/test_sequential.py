@@ -209,3 +209,15 @@ def test_bad_tuning_raises():
         sequential_srm_p_value([10, 10, 10], [0.5, 0.5])
     with pytest.raises(DataError, match="negative"):
         sequential_srm_p_value([10, -1], [0.5, 0.5])
+
+
+@pytest.mark.parametrize("kind", ["obrien_fleming", "pocock"])
+def test_alpha_spending_aa_family_wise_error(kind):
+    from causal_kit.inference.alpha_spending import spending_boundaries
+
+    rng = np.random.default_rng(31)
+    est, se, n = _welch(_normal_arm(rng, 0.0), _normal_arm(rng, 0.0))
+    every = slice(4, None, 5)  # 6 of the 30 looks
+    b = spending_boundaries(n[every, 0] / n[-1, 0], ALPHA, kind)
+    fwer = float((np.abs(est[every] / se[every]) >= b[:, None]).any(axis=0).mean())
+    assert abs(fwer - ALPHA) <= 2 * MCSE, fwer
