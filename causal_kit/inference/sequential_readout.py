@@ -8,6 +8,8 @@ confidence interval at this look's boundary), with
 * ``details["sequential"]``: method, tuning, look number, planned looks, boundary, decision and
   the fixed-horizon numbers it replaced;
 * ``tables["sequential"]``: one row per look (earlier looks from the registry, then this one);
+* ``tables["comparisons"]``: per-arm always-valid intervals and p-values in ``ci_low``, ``ci_high``,
+  ``p_value`` and ``relative_ci_*`` (the fixed-horizon values they replace in ``fixed_*``);
 * diagnostics: the always-valid sample-ratio check and a ``sequential_look`` check that flags an
   unplanned extra look.
 
@@ -251,8 +253,13 @@ def sequential_ab(
                 f"boundary |z| >= {boundary:.4g}; interval is the repeated confidence interval")
     low, high, p = np.atleast_1d(low), np.atleast_1d(high), np.atleast_1d(p)
     rlow, rhigh = np.atleast_1d(rlow), np.atleast_1d(rhigh)
-    comp["seq_ci_low"], comp["seq_ci_high"], comp["seq_p_value"] = low, high, p
-    comp["seq_relative_ci_low"], comp["seq_relative_ci_high"] = rlow, rhigh
+    # the comparisons table carries the always-valid numbers (plots and reports read it); the
+    # fixed-horizon ones it replaces stay beside them as fixed_*
+    for col in ("ci_low", "ci_high", "p_value", "relative_ci_low", "relative_ci_high", "p_holm"):
+        comp[f"fixed_{col}"] = comp[col]
+    comp["ci_low"], comp["ci_high"], comp["p_value"] = low, high, p
+    comp["relative_ci_low"], comp["relative_ci_high"] = rlow, rhigh
+    comp["p_holm"] = np.minimum(1.0, p * (k_arms - 1))  # Bonferroni, matching alpha / (arms - 1)
     i = int(np.flatnonzero(comp["arm"].astype(str).to_numpy() == head)[0])
     ci, rci, p_head = (float(low[i]), float(high[i])), (float(rlow[i]), float(rhigh[i])), float(p[i])
     decision = _decide(ci, cfg.futility_margin, look.final, boundary is not None, p_head, tuning)

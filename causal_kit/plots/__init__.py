@@ -21,7 +21,7 @@ __all__ = ["PLOTTERS", "plot_result", "kinds_for", "register_plotter"]
 
 #: method name -> plot module
 PLOTTERS: dict[str, str] = {
-    "ab": "causal_kit.plots.ab",
+    "ab": "causal_kit.plots.sequential",  # the A/B figures, plus "looks" for a sequential readout
     "did": "causal_kit.plots.did",
     "event_study": "causal_kit.plots.did",
     "staggered_did": "causal_kit.plots.did",

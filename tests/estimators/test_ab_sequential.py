@@ -45,7 +45,9 @@ def test_confidence_sequence_readout(data):
     assert "valid at any look" in res.inference
     table = res.tables["sequential"]
     assert list(table["look"]) == [1] and table["decision"].iloc[0] == "stop_efficacy"
-    assert {"seq_ci_low", "seq_p_value", "seq_relative_ci_low"} <= set(res.tables["comparisons"].columns)
+    comp = res.tables["comparisons"].iloc[0]
+    assert (comp["ci_low"], comp["ci_high"], comp["p_value"]) == (res.ci[0], res.ci[1], res.p_value)
+    assert (comp["fixed_ci_low"], comp["fixed_ci_high"]) == fixed.ci
     srm = next(d for d in res.diagnostics if d.name == "sample_ratio_mismatch")
     assert "always-valid" in srm.message and srm.status == "pass"
     assert ck.EffectEstimate.from_json(res.to_json()).details["sequential"]["decision"] == "stop_efficacy"
@@ -195,3 +197,21 @@ def test_missing_tuning_and_non_binary_proportion(data):
     spec = _spec(method="msprt", mixture_sd=0.1, metric="proportion")
     with pytest.raises(DataError, match=r"column 'y' \(spec.outcome\) has 10000 value\(s\) other than 0/1"):
         ck.estimate(data, spec)
+
+
+def test_sequential_result_plots_and_renders_after_json_round_trip(data):
+    spec = _spec(method="alpha_spending", looks=[2500, 5000, 10_000])
+    prior = [{"look": 1, "key": 2500, "n_obs": 2500, "estimate": 0.2, "ci_low": -0.5, "ci_high": 0.9,
+              "p_value": 0.6, "boundary_z": 3.9, "decision": "continue"}]
+    res = ABTest(prior_looks=prior).fit(data.iloc[:5000], spec)
+    back = ck.EffectEstimate.from_json(res.to_json())
+    assert back.plot_kinds() == ("effect", "arms", "looks")
+    fig = back.plot("looks")
+    assert len(fig.data) == 2 and list(fig.data[1].y) == pytest.approx([0.2, res.estimate])
+    assert "2 of 3 planned looks" in fig.layout.title.text
+    fixed = ck.estimate(data, spec.update(sequential=None))
+    assert fixed.plot_kinds() == ("effect", "arms")
+    from causal_kit import report
+
+    html = report.render(back)
+    assert "<html" in html.lower()
