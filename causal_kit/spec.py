@@ -170,6 +170,12 @@ class PlanConfig(_Frozen):
         "readout",
         description="Final design simulated with the readout estimators' own inference, or fast approximate t-tests.",
     )
+    looks: tuple[int, ...] = Field(
+        (), description="Group-sequential readout: post periods at each planned look, e.g. [7, 14, 21, 28]."
+    )
+    look_every: int | None = Field(
+        None, ge=1, description="Group-sequential readout: a look every this many periods up to the duration."
+    )
 
 
 #: Estimators whose readout supports ``spec.sequential`` (always-valid / group-sequential inference).

@@ -292,7 +292,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
     )
     cols = list(dict.fromkeys([spec.unit, spec.time, spec.outcome] + ([cfg.cost_column] if cfg.cost_column else [])))
     currency = spec.report.currency if spec.report is not None else None
-    return DesignResult(
+    result = DesignResult(
         method=method, spec=spec, spec_hash=spec.spec_hash, assignment=assignment, power_curve=power_curve,
         duration_table=duration_table.drop(columns=["type1_error"]), estimator_ranking=ranking,
         mde=float(row["mde"]), mde_absolute=float(row["mde_absolute"]), target_power=cfg.target_power,
@@ -310,6 +310,11 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
             "inference_by_estimator": modes,
         },
     )
+    if cfg.looks or cfg.look_every:  # group-sequential looks (design/sequential.py)
+        from .sequential import with_looks
+
+        result = with_looks(result, history, cfg)
+    return result
 
 
 def _inference_note(modes: dict[str, str], readout: list[str], spec: ExperimentSpec) -> str:

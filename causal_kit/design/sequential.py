@@ -36,7 +36,7 @@ from ..errors import DataError, SpecError
 
 __all__ = [
     "LookSimulation", "CalibratedBoundary", "SequentialDesign",
-    "simulate_looks", "calibrate_boundary", "compare_boundaries", "plan_looks",
+    "simulate_looks", "calibrate_boundary", "compare_boundaries", "plan_looks", "with_looks",
 ]
 
 Shape = Literal["pocock", "obrien_fleming"]
@@ -373,3 +373,39 @@ def plan_looks(history: Any, spec: Any, *, treated: Sequence[Any], looks: Sequen
     sim = simulate_looks(Y, design, looks=L, pre_periods=P, estimator=est, n_windows=n_windows, alpha=spec.alpha,
                          inference=inference, spec=spec, units=units, times=times, n_jobs=n_jobs, progress=progress)
     return compare_boundaries(sim, spec.alpha, effects=effects, shape=shape)
+
+
+def with_looks(design: Any, history: Any, cfg: Any) -> Any:
+    """Add group-sequential looks to a planned geo design (called by ``design.plan`` for ``plan.looks``).
+
+    The looks are ``plan.looks``, or one every ``plan.look_every`` periods up to the recommended
+    duration (which is always the last look). Adds ``tables["sequential_boundaries"]``,
+    ``tables["sequential_operating"]`` and ``details["sequential"]``.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> from causal_kit.datasets import simulate_geo_panel
+    >>> history = simulate_geo_panel(n_geos=20, n_days=200, seed=3)
+    >>> spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date",
+    ...     treatment="treated", plan={"n_treated": 6, "duration": 21, "n_candidates": 1, "n_windows": 6,
+    ...     "candidate_estimators": ["did"], "look_every": 7, "inference": "approximate"})
+    >>> ck.design.plan(history, spec).tables["sequential_boundaries"]["periods"].tolist()
+    [7, 14, 21]
+    """
+    from dataclasses import replace
+
+    duration = int(design.recommended_duration)
+    if cfg.looks:
+        looks = [int(v) for v in cfg.looks]
+    else:
+        looks = list(range(int(cfg.look_every), duration + 1, int(cfg.look_every)))
+        if not looks or looks[-1] != duration:
+            looks.append(duration)
+    readout_ok = design.method in ("did", "synthetic_control", "sdid") and cfg.inference == "readout"
+    out = plan_looks(history, design.spec, treated=design.treated_units, looks=looks,
+                     pre_periods=int(design.details["pre_periods"]), estimator=design.method,
+                     n_windows=cfg.n_windows, inference="readout" if readout_ok else "approximate",
+                     effects=cfg.effect_grid, n_jobs=cfg.n_jobs, progress=False)
+    tables = {**design.tables, "sequential_boundaries": out.boundaries, "sequential_operating": out.operating}
+    return replace(design, tables=tables, details={**design.details, "sequential": out.details})

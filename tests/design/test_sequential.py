@@ -100,3 +100,18 @@ def test_named_errors():
     ab = ck.ExperimentSpec(name="a", design="ab", outcome="kpi", treatment="treated")
     with pytest.raises(SpecError, match="plans did, synthetic_control or sdid readouts"):
         plan_looks(history, ab, treated=[], looks=[7])
+
+
+def test_plan_with_look_every_adds_sequential_tables_and_round_trips():
+    history = simulate_geo_panel(n_geos=20, n_days=240, seed=3)
+    spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date", treatment="treated",
+                             plan={"n_treated": 6, "duration": 28, "n_candidates": 1, "n_windows": 8,
+                                   "candidate_estimators": ["did"], "look_every": 10})
+    design = ck.design.plan(history, spec, progress=False)
+    bounds = design.tables["sequential_boundaries"]
+    assert bounds["periods"].tolist() == [10, 20, 28]  # the planned duration is always the last look
+    assert design.details["sequential"]["inference"].startswith("the readout estimator 'did'")
+    op = design.tables["sequential_operating"]
+    assert set(op["method"]) == {"obrien_fleming", "pocock", "calibrated", "fixed_horizon"}
+    back = type(design).from_json(design.to_json())
+    assert back.tables["sequential_operating"].shape == op.shape
