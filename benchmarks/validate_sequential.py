@@ -65,6 +65,18 @@ def main() -> None:
     add("naive z-test, CUPED (A/A)", S._naive_any(est_c, se_c), ">= 0.20")
     add("confidence sequence, CUPED (A/A)",
         S._rejects_any(always_valid_p_value(est_c, se_c, n_c, rho=cs_rho(10_000))), f"<= {alpha + 2 * mcse:.4f}")
+    from causal_kit.inference.anytime_regression import anytime_valid_coefficient
+
+    rng = np.random.default_rng(8)
+    (n1, s1, c1), (n0, s0, c0) = (S._bivariate_arm(rng, np.array([2.0, 2.0]), cov) for _ in range(2))
+    nn, ss, cc = n1 + n0, s1 + s0, c1 + c0
+    xtx = np.empty((S.K, runs, 3, 3))
+    xtx[..., 0, 0], xtx[..., 0, 1], xtx[..., 0, 2] = nn, n1, ss[..., 1]
+    xtx[..., 1, 1], xtx[..., 1, 2], xtx[..., 2, 2] = n1, s1[..., 1], cc[..., 1, 1]
+    xtx[..., 1, 0], xtx[..., 2, 0], xtx[..., 2, 1] = xtx[..., 0, 1], xtx[..., 0, 2], xtx[..., 1, 2]
+    xty = np.stack([ss[..., 0], s1[..., 0], cc[..., 0, 1]], axis=-1)
+    p_reg = anytime_valid_coefficient(xtx, xty, cc[..., 0, 0], nn, 1, alpha)[4]
+    add("anytime-valid regression (Lindon), y ~ t + x (A/A)", S._rejects_any(p_reg), f"<= {alpha + 2 * mcse:.4f}")
     rng = np.random.default_rng(11)
     looks, d = S._looks()
     x1 = rng.binomial(d[:, None], 0.1, size=(S.K, runs)).cumsum(0)

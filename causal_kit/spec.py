@@ -188,10 +188,12 @@ class SequentialConfig(_Frozen):
     ``confidence_sequence`` (default) reports the asymptotic confidence sequence of Waudby-Smith et
     al. and its always-valid p-value, tuned to be tightest at ``planned_n`` units (or by ``rho``);
     ``msprt`` the mixture SPRT with normal mixture sd ``mixture_sd`` on the effect's scale;
+    ``regression`` the anytime-valid regression t-test of Lindon et al. (treatment coefficient in
+    ``y ~ 1 + treatment + covariates``, prior scale ``prior_scale``);
     ``alpha_spending`` Lan-DeMets group-sequential boundaries over the planned ``looks``.
     """
 
-    method: Literal["confidence_sequence", "msprt", "alpha_spending"] = Field(
+    method: Literal["confidence_sequence", "msprt", "regression", "alpha_spending"] = Field(
         "confidence_sequence", description="Always-valid method of the readout."
     )
     planned_n: int | None = Field(
@@ -199,6 +201,7 @@ class SequentialConfig(_Frozen):
     )
     rho: float | None = Field(None, gt=0.0, description="Confidence-sequence tuning, instead of planned_n.")
     mixture_sd: float | None = Field(None, gt=0.0, description="mSPRT: sd of the normal mixture over effects.")
+    prior_scale: float = Field(1.0, gt=0.0, description="regression: prior scale phi of the anytime-valid t-test.")
     metric: Literal["mean", "proportion"] = Field(
         "mean", description="mSPRT: 'proportion' uses the plug-in Bernoulli variance of a 0/1 outcome."
     )

@@ -236,6 +236,15 @@ def sequential_ab(
             rlow, rhigh = np.full(rel.shape, np.nan), np.full(rel.shape, np.nan)
         tuning = {"mixture_sd": tau, "metric": cfg.metric}
         note = f"mixture SPRT ({cfg.metric}s), normal mixture sd={tau:.6g}, valid at any look"
+    elif cfg.method == "regression":
+        est, se, low, high, p = _regression(frame, spec, comp["arm"].tolist(), control, alpha, cfg.prior_scale)
+        comp["estimate"], comp["se"] = est, se  # the regression coefficient the interval is centred on
+        base = comp["baseline"].to_numpy(float)
+        # relative interval: the coefficient's interval over the control mean (its own noise ignored)
+        rlow, rhigh = low / np.abs(base), high / np.abs(base)
+        tuning = {"prior_scale": cfg.prior_scale}
+        note = (f"anytime-valid regression t-test (Lindon et al.), prior scale {cfg.prior_scale:.6g}, "
+                "valid at any look")
     else:
         n_hist = [int(q["n_obs"]) for q in look.prior] + [look.n]
         fractions = _information_fractions(cfg, look, n_hist, time_keys)
@@ -276,14 +285,38 @@ def sequential_ab(
         "futility_margin": cfg.futility_margin,
         "fixed_horizon_ci": list(result.ci), "fixed_horizon_p_value": result.p_value,
     }
-    table = _look_table(look, info, ci, p_head, result)
+    table = _look_table(look, info, float(est[i]), ci, p_head)
     diagnostics = _diagnostics(result, spec, look, n_by_arm, arms, expected_split)
     details = {**result.details, "sequential": info}
     return replace(
-        result, ci=ci, p_value=p_head, relative_ci=rci, inference=f"{result.inference}; {note}",
+        result, estimate=float(est[i]), se=float(se[i]), ci=ci, p_value=p_head, relative_ci=rci, inference=f"{result.inference}; {note}",
         details=details, diagnostics=diagnostics,
         tables={**result.tables, "comparisons": comp, "sequential": table},
     )
+
+
+def _regression(frame: pd.DataFrame, spec: Any, arms: list[str], control: str, alpha: float,
+                phi: float) -> tuple[np.ndarray, ...]:
+    """Per arm: the treatment coefficient of ``y ~ 1 + arm + centred covariates`` on arm + control rows."""
+    from .anytime_regression import anytime_valid_coefficient
+
+    if spec.outcome is None:
+        raise SpecError("sequential.method 'regression' needs spec.outcome (not a ratio metric).")
+    cols = list(dict.fromkeys(([spec.pre_covariate] if spec.pre_covariate else []) + list(spec.covariates)))
+    y = frame[spec.outcome].to_numpy(dtype=float)
+    label = frame[spec.treatment].astype(str).to_numpy()
+    covs = frame[cols].to_numpy(dtype=float) if cols else np.empty((len(frame), 0))
+    est, se, low, high, p = (np.empty(len(arms)) for _ in range(5))
+    for i, arm in enumerate(arms):
+        keep = (label == arm) | (label == control)
+        X = np.column_stack([np.ones(int(keep.sum())), (label[keep] == arm).astype(float), covs[keep]])
+        X[:, 2:] -= X[:, 2:].mean(axis=0)
+        if np.linalg.matrix_rank(X) < X.shape[1]:
+            raise DataError(f"the covariates {cols} are collinear with the arm indicator or each other; "
+                            "drop redundant covariates.")
+        est[i], se[i], low[i], high[i], p[i] = anytime_valid_coefficient(
+            X.T @ X, X.T @ y[keep], y[keep] @ y[keep], X.shape[0], 1, alpha, phi=phi)
+    return est, se, low, high, p
 
 
 def _decide(ci: tuple[float, float], margin: float | None, final: bool, spending: bool, p: float,
@@ -299,8 +332,8 @@ def _decide(ci: tuple[float, float], margin: float | None, final: bool, spending
     return "final" if final else "continue"
 
 
-def _look_table(look: _Look, info: dict[str, Any], ci: tuple[float, float], p: float,
-                result: EffectEstimate) -> pd.DataFrame:
+def _look_table(look: _Look, info: dict[str, Any], estimate: float, ci: tuple[float, float],
+                p: float) -> pd.DataFrame:
     rows = []
     for q in look.prior:
         rows.append({
@@ -311,7 +344,7 @@ def _look_table(look: _Look, info: dict[str, Any], ci: tuple[float, float], p: f
             "current": False,
         })
     rows.append({
-        "look": look.number, "look_key": str(info["look_key"]), "n_obs": look.n, "estimate": result.estimate,
+        "look": look.number, "look_key": str(info["look_key"]), "n_obs": look.n, "estimate": estimate,
         "ci_low": ci[0], "ci_high": ci[1], "p_value": p, "boundary_z": _float(info["boundary_z"]),
         "decision": info["decision"], "current": True,
     })

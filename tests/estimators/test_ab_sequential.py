@@ -215,3 +215,15 @@ def test_sequential_result_plots_and_renders_after_json_round_trip(data):
 
     html = report.render(back)
     assert "<html" in html.lower()
+
+
+def test_regression_method_matches_anytime_valid_ols(data):
+    from causal_kit.inference.anytime_regression import anytime_valid_ols
+
+    res = ck.estimate(data, _spec(method="regression", prior_scale=0.5))
+    X = np.column_stack([np.ones(len(data)), data["treat"], data["pre"] - data["pre"].mean()])
+    est, se, low, high, p = anytime_valid_ols(data["y"].to_numpy(), X, 1, phi=0.5)
+    assert (res.estimate, res.se) == pytest.approx((est, se), rel=1e-9)
+    assert res.ci == pytest.approx((low, high), rel=1e-9) and res.p_value == pytest.approx(p, rel=1e-9)
+    assert res.tables["sequential"]["estimate"].iloc[0] == pytest.approx(est)
+    assert "Lindon" in res.inference and res.details["sequential"]["prior_scale"] == 0.5

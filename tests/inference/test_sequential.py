@@ -221,3 +221,22 @@ def test_alpha_spending_aa_family_wise_error(kind):
     b = spending_boundaries(n[every, 0] / n[-1, 0], ALPHA, kind)
     fwer = float((np.abs(est[every] / se[every]) >= b[:, None]).any(axis=0).mean())
     assert abs(fwer - ALPHA) <= 2 * MCSE, fwer
+
+
+def test_anytime_regression_aa_type_one_error():
+    """Regression-adjusted (Lindon et al.) test of the treatment in y ~ 1 + t + x, 30 looks."""
+    from causal_kit.inference.anytime_regression import anytime_valid_coefficient
+
+    rng = np.random.default_rng(8)
+    cov = np.array([[1.0, 0.7], [0.7, 1.0]])
+    (n1, s1, c1), (n0, s0, c0) = (_bivariate_arm(rng, np.array([2.0, 2.0]), cov) for _ in range(2))
+    n, s, c = n1 + n0, s1 + s0, c1 + c0
+    xtx = np.empty((K, R, 3, 3))
+    xtx[..., 0, 0], xtx[..., 0, 1], xtx[..., 0, 2] = n, n1, s[..., 1]
+    xtx[..., 1, 1], xtx[..., 1, 2], xtx[..., 2, 2] = n1, s1[..., 1], c[..., 1, 1]
+    xtx[..., 1, 0], xtx[..., 2, 0], xtx[..., 2, 1] = xtx[..., 0, 1], xtx[..., 0, 2], xtx[..., 1, 2]
+    xty = np.stack([s[..., 0], s1[..., 0], c[..., 0, 1]], axis=-1)
+    est, se, low, high, p = anytime_valid_coefficient(xtx, xty, c[..., 0, 0], n, 1, ALPHA)
+    assert _naive_any(est, se) >= 0.20
+    assert _rejects_any(p) <= LIMIT
+    assert np.array_equal((low > 0) | (high < 0), p <= ALPHA)

@@ -4,6 +4,11 @@
   ``SequentialTwoSidedTTest`` on ``ab_cuped_sim`` (numbers made by ``make_gbstats_sequential.py``
   beside this file and pasted here), tolerance 1e-6 absolute. CUPED relative lift is not
   compared: gbstats divides by the *unadjusted* control mean, causal_kit by the adjusted one.
+* Anytime-valid regression t-test (Lindon et al. 2024) and the Dirichlet-multinomial SRM test
+  (Lindon and Malek 2022): the authors' ``savvi`` package (``LinearRegression``, ``Multinomial``
+  with k = 100), numbers made by ``make_savvi_sequential.py`` beside this file. savvi fits by
+  recursive least squares from a ``1e6 * I`` prior, which moves its numbers by about 1e-9
+  relative; tolerance 1e-6 relative. savvi's p-value is ``1 / BF`` uncapped; ours is capped at 1.
 * Lan-DeMets and classic boundaries: Jennison and Turnbull (2000), Table 2.1 (Pocock ``C_P``) and
   Table 2.3 (O'Brien-Fleming ``C_B``), two-sided alpha 0.05, equally spaced looks, published to
   3 decimals; Lan-DeMets O'Brien-Fleming and Pocock-type bounds for 5 equally spaced looks as
@@ -17,6 +22,8 @@ import numpy as np
 import pytest
 
 import causal_kit as ck
+from causal_kit.inference.anytime_regression import anytime_valid_ols
+from causal_kit.inference.sequential_srm import sequential_srm_p_value
 from causal_kit.inference.alpha_spending import constant_boundaries, crossing_probabilities, spending_boundaries
 
 # (kind, scale, tuning, alpha, estimate, ci_low, ci_high, p_value) from gbstats 0.8.0
@@ -106,3 +113,36 @@ def test_boundaries_hold_by_monte_carlo():
     for kind in ("obrien_fleming", "pocock"):
         crossed = (np.abs(z) >= spending_boundaries(t, 0.05, kind)).any(axis=1).mean()
         assert abs(crossed - 0.05) < 3 * mcse
+
+
+# (phi, rows, estimate, ci_low, ci_high, p_value) from savvi LinearRegression on [1, treat, pre] -> y
+SAVVI_REGRESSION = [
+    (1.0, 1000, 0.47272061452003794, -0.17798658934461126, 1.123427818384687, 0.7520204562487524),
+    (1.0, 4000, 0.3007136331882558, -0.04448592818816427, 0.6459131945646759, 0.23636893769696254),
+    (1.0, 10000, 0.2560278177722425, 0.03255206506282307, 0.4795035704816619, 0.005783174780977389),
+    (0.5, 1000, 0.47272061452003794, -0.19666961129787403, 1.1421108403379499, 1.0559869760882314),
+    (0.5, 4000, 0.3007136331882558, -0.05355896232106322, 0.6549862286975747, 0.33337446939624676),
+    (0.5, 10000, 0.2560278177722425, 0.02703527764161595, 0.485020357902869, 0.008163002814844715),
+]
+
+
+@pytest.mark.parametrize("phi, rows, est, low, high, p", SAVVI_REGRESSION)
+def test_anytime_regression_matches_savvi(data, phi, rows, est, low, high, p):
+    df = data.iloc[:rows]
+    X = np.column_stack([np.ones(rows), df["treat"], df["pre"]])
+    e, _, lo, hi, pv = anytime_valid_ols(df["y"].to_numpy(), X, 1, phi=phi)
+    assert (e, lo, hi) == pytest.approx((est, low, high), rel=1e-6)
+    assert pv == pytest.approx(min(p, 1.0), rel=1e-6)
+
+
+# (counts, expected shares, p) from savvi Multinomial(k=100): p = 1 / BF, uncapped
+SAVVI_SRM = [
+    ([5000, 5000], [0.5, 0.5], 10.074781943411992),
+    ([5150, 4850], [0.5, 0.5], 0.1168917697658948),
+    ([3100, 3000, 3500], [0.3, 0.3, 0.4], 5.533702515891917e-10),
+]
+
+
+@pytest.mark.parametrize("counts, shares, p", SAVVI_SRM)
+def test_sequential_srm_matches_savvi(counts, shares, p):
+    assert sequential_srm_p_value(counts, shares, concentration=100.0) == pytest.approx(min(p, 1.0), rel=1e-6)
