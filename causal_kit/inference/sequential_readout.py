@@ -78,6 +78,13 @@ class _Look:
         planned = [look_order(v) for v in cfg.looks]
         here = look_order(key)
         where = f"spec.time {time_column!r}" if time_column else "the number of units"
+        kinds = {type(v) for v in planned + [here] + [look_order(q["key"]) for q in prior]}
+        if len(kinds) > 1:
+            raise SpecError(
+                f"sequential looks are keyed by {where} (this look: {_key_text(key)!r}), but the planned or earlier "
+                f"looks are of another kind ({[_key_text(v) for v in cfg.looks]}); give spec.sequential.looks as "
+                + ("end periods of spec.time." if time_column else "cumulative unit counts.")
+            )
         if planned and here > planned[-1]:
             raise DataError(
                 f"this look ({where} = {_key_text(key)}) is after the last planned look "
@@ -106,8 +113,10 @@ class _Look:
         self.n_planned = len(planned) or None
         self.planned_index = planned.index(here) + 1 if here in planned else None
         self.unplanned = bool(planned) and self.planned_index is None
-        if not prior and self.planned_index is not None:
-            self.number = self.planned_index  # no registry history: trust the plan's numbering
+        self.earlier_planned = [v for v, o in zip(cfg.looks, planned) if o < here]
+        if not prior and planned:
+            # no registry history: trust the plan's numbering (earlier planned looks were taken)
+            self.number = len(self.earlier_planned) + 1
         self.final = bool(planned) and here == planned[-1]
 
 
@@ -246,7 +255,15 @@ def sequential_ab(
         note = (f"anytime-valid regression t-test (Lindon et al.), prior scale {cfg.prior_scale:.6g}, "
                 "valid at any look")
     else:
-        n_hist = [int(q["n_obs"]) for q in look.prior] + [look.n]
+        assumed = False
+        if look.prior:
+            n_hist = [int(q["n_obs"]) for q in look.prior] + [look.n]
+        elif not time_keys:
+            n_hist = [int(look_order(v)) for v in look.earlier_planned] + [look.n]
+        else:  # earlier planned looks taken, information unknown: assume equal steps up to this look
+            m = len(look.earlier_planned)
+            n_hist = [look.n * (j + 1) / (m + 1) for j in range(m)] + [look.n]
+            assumed = m > 0
         fractions = _information_fractions(cfg, look, n_hist, time_keys)
         bounds = spending_boundaries(fractions, alpha, cfg.spending)
         boundary = float(bounds[-1])
@@ -257,6 +274,7 @@ def sequential_ab(
         # nominal p-value of this look, to be compared with the boundary's nominal level
         p = 2.0 * norm.sf(np.abs(est / se))
         tuning = {"spending": cfg.spending, "information_fraction": fractions[-1], "information_fractions": fractions,
+                  "earlier_information_assumed": assumed,
                   "nominal_alpha": float(2.0 * norm.sf(boundary))}
         note = (f"group-sequential Lan-DeMets {cfg.spending.replace('_', '-')} spending, look {look.number}, "
                 f"boundary |z| >= {boundary:.4g}; interval is the repeated confidence interval")

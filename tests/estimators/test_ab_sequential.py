@@ -80,7 +80,7 @@ def test_planned_look_numbering_and_final(data):
 def test_unplanned_look_is_flagged(data):
     res = ck.estimate(data.iloc[:7000], _spec(planned_n=10_000, looks=[2500, 5000, 10_000]))
     seq = res.details["sequential"]
-    assert seq["unplanned_look"] and seq["look"] == 1 and not seq["final_look"]
+    assert seq["unplanned_look"] and seq["look"] == 3 and not seq["final_look"]  # after planned looks 1 and 2
     diag = next(d for d in res.diagnostics if d.name == "sequential_look")
     assert diag.status == "warn" and "not one of the planned looks" in diag.message
     assert "unplanned extra look" in res.inference
@@ -227,3 +227,25 @@ def test_regression_method_matches_anytime_valid_ols(data):
     assert res.ci == pytest.approx((low, high), rel=1e-9) and res.p_value == pytest.approx(p, rel=1e-9)
     assert res.tables["sequential"]["estimate"].iloc[0] == pytest.approx(est)
     assert "Lindon" in res.inference and res.details["sequential"]["prior_scale"] == 0.5
+
+
+def test_date_keyed_looks_and_kind_mismatch():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"treat": rng.integers(0, 2, 4000), "y": rng.normal(size=4000),
+                       "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 14, 4000), unit="D")})
+    spec = ck.ExperimentSpec(name="d", design="ab", outcome="y", treatment="treat", time="day",
+                             sequential={"planned_n": 8000, "looks": ["2024-01-07", "2024-01-14", "2024-01-21"]})
+    seq = ck.estimate(df, spec).details["sequential"]
+    assert (seq["look"], seq["look_key"], seq["unplanned_look"]) == (2, "2024-01-14T00:00:00", False)
+    with pytest.raises(SpecError, match="give spec.sequential.looks as end periods of spec.time"):
+        ck.estimate(df, spec.update(sequential={"planned_n": 8000, "looks": [7, 14]}))
+
+
+def test_alpha_spending_without_history_assumes_the_planned_looks(data):
+    spec = _spec(method="alpha_spending", looks=[2500, 5000, 10_000])
+    seq = ck.estimate(data.iloc[:5000], spec).details["sequential"]
+    assert seq["look"] == 2 and seq["information_fractions"] == pytest.approx([0.25, 0.5])
+    assert seq["boundary_z"] == pytest.approx(spending_boundaries([0.25, 0.5], 0.05)[-1])
+    unplanned = ck.estimate(data.iloc[:7000], spec).details["sequential"]
+    assert unplanned["look"] == 3 and unplanned["unplanned_look"]
+    assert unplanned["boundary_z"] == pytest.approx(spending_boundaries([0.25, 0.5, 0.7], 0.05)[-1])
