@@ -304,7 +304,7 @@ def sequential_ab(
         "fixed_horizon_ci": list(result.ci), "fixed_horizon_p_value": result.p_value,
     }
     table = _look_table(look, info, float(est[i]), ci, p_head)
-    diagnostics = _diagnostics(result, spec, look, n_by_arm, arms, expected_split)
+    diagnostics = _diagnostics(result, spec, look, n_by_arm, arms, expected_split, cfg.method)
     details = {**result.details, "sequential": info}
     return replace(
         result, estimate=float(est[i]), se=float(se[i]), ci=ci, p_value=p_head, relative_ci=rci, inference=f"{result.inference}; {note}",
@@ -378,7 +378,7 @@ def _float(value: Any) -> float:
 
 
 def _diagnostics(result: EffectEstimate, spec: Any, look: _Look, n_by_arm: dict[str, int], arms: pd.DataFrame,
-                 expected_split: Mapping[Any, float] | None) -> tuple[Diagnostic, ...]:
+                 expected_split: Mapping[Any, float] | None, method: str) -> tuple[Diagnostic, ...]:
     labels = list(arms["arm"])
     if expected_split is None:
         shares = np.full(len(labels), 1.0 / len(labels))
@@ -402,10 +402,12 @@ def _diagnostics(result: EffectEstimate, spec: Any, look: _Look, n_by_arm: dict[
                          None, float(p_srm), threshold, "randomization")
     out = [srm if d.name == "sample_ratio_mismatch" else d for d in result.diagnostics]
     if look.unplanned:
+        how = ("it is handled conservatively: counted as a look, spending alpha at its actual information, and "
+               "later boundaries account for it." if method == "alpha_spending" else
+               "the always-valid interval is unaffected (valid at any look); it is recorded as an extra look.")
         out.append(Diagnostic(
             "sequential_look", "warn",
-            f"Look {look.number} (key {_key_text(look.key)}) is not one of the planned looks; it is handled "
-            "conservatively (counted as a look, spending at its actual information) and later boundaries account for it.",
+            f"Look {look.number} (key {_key_text(look.key)}) is not one of the planned looks; {how}",
             assumption="inference"))
     elif look.n_planned:
         out.append(Diagnostic(
