@@ -16,7 +16,12 @@ import pytest
 
 from causal_kit.errors import DataError, SpecError
 from causal_kit.inference.msprt import msprt, msprt_proportions
-from causal_kit.inference.sequential import always_valid_p_value, confidence_sequence, cs_halfwidth, cs_rho
+from causal_kit.inference.sequential import (
+    always_valid_p_value,
+    confidence_sequence,
+    cs_halfwidth,
+    cs_rho,
+)
 from causal_kit.inference.sequential_srm import sequential_srm_p_value, srm_bayes_factor
 
 R, K, N_MAX, ALPHA = 2000, 30, 20_000, 0.05

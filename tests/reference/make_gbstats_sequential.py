@@ -9,7 +9,11 @@ import sys
 import numpy as np
 import pandas as pd
 from gbstats.frequentist.tests import SequentialConfig, SequentialTwoSidedTTest
-from gbstats.models.statistics import RegressionAdjustedStatistic, SampleMeanStatistic, compute_theta
+from gbstats.models.statistics import (
+    RegressionAdjustedStatistic,
+    SampleMeanStatistic,
+    compute_theta,
+)
 
 
 def mean_stat(v):

@@ -22,9 +22,13 @@ import numpy as np
 import pytest
 
 import causal_kit as ck
+from causal_kit.inference.alpha_spending import (
+    constant_boundaries,
+    crossing_probabilities,
+    spending_boundaries,
+)
 from causal_kit.inference.anytime_regression import anytime_valid_ols
 from causal_kit.inference.sequential_srm import sequential_srm_p_value
-from causal_kit.inference.alpha_spending import constant_boundaries, crossing_probabilities, spending_boundaries
 
 # (kind, scale, tuning, alpha, estimate, ci_low, ci_high, p_value) from gbstats 0.8.0
 GBSTATS = [

@@ -9,7 +9,12 @@ import pytest
 
 import causal_kit as ck
 from causal_kit.datasets import simulate_geo_panel
-from causal_kit.design.sequential import calibrate_boundary, compare_boundaries, plan_looks, simulate_looks
+from causal_kit.design.sequential import (
+    calibrate_boundary,
+    compare_boundaries,
+    plan_looks,
+    simulate_looks,
+)
 from causal_kit.errors import DataError, SpecError
 from causal_kit.inference.alpha_spending import spending_boundaries
 
