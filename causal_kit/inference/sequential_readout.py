@@ -224,7 +224,9 @@ def sequential_ab(
     elif cfg.method == "msprt":
         tau = float(cfg.mixture_sd)
         if cfg.metric == "proportion":
-            y = frame[spec.outcome].to_numpy(dtype=float) if spec.outcome else np.array([np.nan])
+            if spec.outcome is None:
+                raise SpecError("sequential.metric 'proportion' needs spec.outcome (a 0/1 column), not a ratio metric.")
+            y = frame[spec.outcome].to_numpy(dtype=float)
             bad = int((~np.isin(y, (0.0, 1.0))).sum())
             if bad:
                 raise DataError(
@@ -276,7 +278,8 @@ def sequential_ab(
         tuning = {"spending": cfg.spending, "information_fraction": fractions[-1], "information_fractions": fractions,
                   "earlier_information_assumed": assumed,
                   "nominal_alpha": float(2.0 * norm.sf(boundary))}
-        note = (f"group-sequential Lan-DeMets {cfg.spending.replace('_', '-')} spending, look {look.number}, "
+        of = f" of {look.n_planned}" if look.n_planned else ""
+        note = (f"group-sequential Lan-DeMets {cfg.spending.replace('_', '-')} spending, look {look.number}{of}, "
                 f"boundary |z| >= {boundary:.4g}; interval is the repeated confidence interval")
     low, high, p = np.atleast_1d(low), np.atleast_1d(high), np.atleast_1d(p)
     rlow, rhigh = np.atleast_1d(rlow), np.atleast_1d(rhigh)
@@ -300,6 +303,9 @@ def sequential_ab(
         "planned_looks": [_key_text(v) for v in cfg.looks], "planned_look_index": look.planned_index,
         "unplanned_look": look.unplanned, "rerun_of_previous_look": look.rerun, "final_look": look.final,
         "boundary_z": boundary, "z": float(est[i] / se[i]), "decision": decision,
+        # always-valid p-values stay valid as a running minimum over the looks
+        "p_value_running_min": (None if boundary is not None else
+                                float(np.nanmin([p_head] + [_float(q.get("p_value")) for q in look.prior]))),
         "futility_margin": cfg.futility_margin,
         "fixed_horizon_ci": list(result.ci), "fixed_horizon_p_value": result.p_value,
     }

@@ -41,7 +41,7 @@ def test_confidence_sequence_readout(data):
     assert res.ci == pytest.approx(confidence_sequence(fixed.estimate, fixed.se, res.n_obs, rho=cs_rho(20_000)))
     assert seq["rho"] == pytest.approx(cs_rho(20_000)) and seq["planned_n"] == 20_000
     assert seq["decision"] == "stop_efficacy" and seq["look"] == 1 and seq["n_looks_planned"] is None
-    assert seq["fixed_horizon_ci"] == list(fixed.ci)
+    assert seq["fixed_horizon_ci"] == list(fixed.ci) and seq["p_value_running_min"] == res.p_value
     assert "valid at any look" in res.inference
     table = res.tables["sequential"]
     assert list(table["look"]) == [1] and table["decision"].iloc[0] == "stop_efficacy"
@@ -100,7 +100,7 @@ def test_alpha_spending_readout_with_prior_looks(data):
     assert s2["look"] == 2 and s2["boundary_z"] == pytest.approx(spending_boundaries([0.25, 0.5], 0.05)[-1])
     assert list(second.tables["sequential"]["look"]) == [1, 2]
     assert list(second.tables["sequential"]["current"]) == [False, True]
-    assert "boundary |z| >=" in second.inference
+    assert "look 2 of 3, boundary |z| >=" in second.inference
     # re-running the same look is not a new look
     again = ABTest(prior_looks=prior).fit(data.iloc[:2500], spec)
     assert again.details["sequential"]["look"] == 1 and again.details["sequential"]["rerun_of_previous_look"]
