@@ -56,14 +56,28 @@ def estimate(
 
     spec = as_spec(spec)
     data = to_pandas(data)  # convert polars / pyarrow once, not once per estimator
+    # earlier looks of a sequential study: the A/B estimator takes them, panel readouts get them below
+    looks = options.pop("prior_looks", None) if spec.sequential is not None else None
     if not spec.estimators:
-        estimator = get_estimator(DEFAULT_FOR_DESIGN[spec.design], **{**spec.options, **options})
-        return _with_cost(estimator.fit(data, spec), data, spec)
+        method = DEFAULT_FOR_DESIGN[spec.design]
+        extra = {"prior_looks": looks} if method == "ab" and looks is not None else {}
+        estimator = get_estimator(method, **{**spec.options, **options, **extra})
+        return _with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec)
     results = []
     for choice in spec.estimators:
-        estimator = get_estimator(choice.method, **choice.options)
-        results.append(_with_cost(estimator.fit(data, spec), data, spec))
+        extra = {"prior_looks": looks} if choice.method == "ab" and looks is not None else {}
+        estimator = get_estimator(choice.method, **{**choice.options, **extra})
+        results.append(_with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec))
     return results
+
+
+def _panel_looks(result: EffectEstimate, data: Any, spec: ExperimentSpec, looks: Any) -> EffectEstimate:
+    """Group-sequential readout of a DiD / SC / SDID result when the spec says ``sequential:``."""
+    if spec.sequential is None or result.method == "ab":
+        return result
+    from .inference.sequential_panel import sequential_panel
+
+    return sequential_panel(result, spec, data, prior_looks=looks)
 
 
 def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:

@@ -179,7 +179,8 @@ class PlanConfig(_Frozen):
 
 
 #: Estimators whose readout supports ``spec.sequential`` (always-valid / group-sequential inference).
-SEQUENTIAL_METHODS: tuple[str, ...] = ("ab",)
+SEQUENTIAL_METHODS: tuple[str, ...] = ("ab", "did", "synthetic_control", "sdid")
+_PANEL_SEQUENTIAL = ("alpha_spending", "calibrated")
 
 
 class SequentialConfig(_Frozen):
@@ -190,10 +191,13 @@ class SequentialConfig(_Frozen):
     ``msprt`` the mixture SPRT with normal mixture sd ``mixture_sd`` on the effect's scale;
     ``regression`` the anytime-valid regression t-test of Lindon et al. (treatment coefficient in
     ``y ~ 1 + treatment + covariates``, prior scale ``prior_scale``);
-    ``alpha_spending`` Lan-DeMets group-sequential boundaries over the planned ``looks``.
+    ``alpha_spending`` Lan-DeMets group-sequential boundaries over the planned ``looks``;
+    ``calibrated`` (DiD / SC / SDID) the ``boundaries`` calibrated on history by
+    ``causal_kit.design.sequential.plan_looks``, one per planned look. Panel readouts take
+    ``alpha_spending`` or ``calibrated`` with ``looks`` given as end periods of ``spec.time``.
     """
 
-    method: Literal["confidence_sequence", "msprt", "regression", "alpha_spending"] = Field(
+    method: Literal["confidence_sequence", "msprt", "regression", "alpha_spending", "calibrated"] = Field(
         "confidence_sequence", description="Always-valid method of the readout."
     )
     planned_n: int | None = Field(
@@ -208,6 +212,9 @@ class SequentialConfig(_Frozen):
     looks: tuple[TimeValue, ...] = Field(
         (), description="Planned looks: data end periods (spec.time) or cumulative unit counts, increasing."
     )
+    boundaries: tuple[float, ...] = Field(
+        (), description="calibrated: z boundary at each planned look (from causal_kit.design.sequential)."
+    )
     spending: Literal["obrien_fleming", "pocock"] = Field(
         "obrien_fleming", description="alpha_spending: Lan-DeMets spending function."
     )
@@ -221,8 +228,15 @@ class SequentialConfig(_Frozen):
             raise ValueError("sequential: give 'planned_n' or 'rho', not both")
         if self.method == "msprt" and self.mixture_sd is None:
             raise ValueError("sequential.method 'msprt' needs 'mixture_sd' (the effect size it is tuned to)")
-        if self.method == "alpha_spending" and len(self.looks) < 1:
-            raise ValueError("sequential.method 'alpha_spending' needs the planned 'looks'")
+        if self.method in _PANEL_SEQUENTIAL and len(self.looks) < 1:
+            raise ValueError(f"sequential.method {self.method!r} needs the planned 'looks'")
+        if self.method == "calibrated" and len(self.boundaries) != len(self.looks):
+            raise ValueError(
+                f"sequential.method 'calibrated' needs one boundary per planned look: got {len(self.boundaries)} "
+                f"boundaries for {len(self.looks)} looks"
+            )
+        if any(b <= 0 for b in self.boundaries):
+            raise ValueError("sequential.boundaries must be positive z values")
         try:
             increasing = all(a < b for a, b in zip(self.looks, self.looks[1:]))
         except TypeError:
@@ -342,9 +356,16 @@ class ExperimentSpec(_Frozen):
             unsupported = [m for m in methods if m not in SEQUENTIAL_METHODS]
             if unsupported:
                 raise ValueError(
-                    f"sequential: is not supported by {unsupported}; it works with {list(SEQUENTIAL_METHODS)} "
-                    "(panel designs: plan group-sequential boundaries with causal_kit.design.sequential)"
+                    f"sequential: is not supported by {unsupported}; it works with {list(SEQUENTIAL_METHODS)}"
                 )
+            panel = [m for m in methods if m != "ab"]
+            if panel and self.sequential.method not in _PANEL_SEQUENTIAL:
+                raise ValueError(
+                    f"sequential.method {self.sequential.method!r} is for A/B tests; {panel} readouts take "
+                    "'alpha_spending' or 'calibrated' (boundaries from causal_kit.design.sequential)"
+                )
+            if "ab" in methods and self.sequential.method == "calibrated":
+                raise ValueError("sequential.method 'calibrated' is for panel readouts (did, synthetic_control, sdid)")
         return self
 
     def __init__(self, **data: Any) -> None:

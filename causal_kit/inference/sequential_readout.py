@@ -97,8 +97,8 @@ class _Look:
             last_key = look_order(last["key"])
             if int(last["n_obs"]) > n:
                 raise DataError(
-                    f"the data shrank: this look has {n} units but look {last['look']} had {int(last['n_obs'])}; "
-                    "a later look must contain every unit of the earlier ones. Check the data extract."
+                    f"the data shrank: this look has {n} rows but look {last['look']} had {int(last['n_obs'])}; "
+                    "a later look must contain every row of the earlier ones. Check the data extract."
                 )
             if here == last_key and int(last["n_obs"]) == n:
                 self.rerun = True  # the same look run again (e.g. a retried job): not a new look

@@ -153,7 +153,7 @@ def test_look_not_after_previous_look(data):
 
 def test_data_shrank(data):
     prior = [{"look": 1, "key": 9000, "n_obs": 9000}]
-    with pytest.raises(DataError, match="the data shrank: this look has 5000 units but look 1 had 9000"):
+    with pytest.raises(DataError, match="the data shrank: this look has 5000 rows but look 1 had 9000"):
         ABTest(prior_looks=prior).fit(data.iloc[:5000], _spec(planned_n=10_000))
 
 
@@ -172,8 +172,11 @@ def test_look_after_planned_end(data):
 
 
 @pytest.mark.parametrize("fields, match", [
-    (dict(design="did", outcome="y", treatment="t", unit="u", time="p"), r"not supported by \['did'\]; it works with \['ab'\]"),
+    (dict(design="rdd", outcome="y", running="r", cutoff=0.0),
+     r"not supported by \['rdd'\]; it works with \['ab', 'did', 'synthetic_control', 'sdid'\]"),
     (dict(design="ab", outcome="y", treatment="t", estimators=["ab", "dml"]), r"not supported by \['dml'\]"),
+    (dict(design="did", outcome="y", treatment="t", unit="u", time="p"),
+     r"'confidence_sequence' is for A/B tests; \['did'\] readouts take 'alpha_spending' or 'calibrated'"),
 ])
 def test_sequential_on_unsupported_estimator(fields, match):
     with pytest.raises(SpecError, match=match):
@@ -185,6 +188,8 @@ def test_sequential_on_unsupported_estimator(fields, match):
     ({"method": "alpha_spending"}, "needs the planned 'looks'"),
     ({"planned_n": 10, "rho": 0.1}, "not both"),
     ({"looks": [1, "2024-01-01"]}, "mixes numbers and dates"),
+    ({"method": "calibrated", "looks": [10, 20], "boundaries": [2.5]}, "one boundary per planned look"),
+    ({"method": "calibrated", "looks": [10, 20], "boundaries": [2.5, 2.4]}, "'calibrated' is for panel readouts"),
 ])
 def test_bad_sequential_block(seq, match):
     with pytest.raises(SpecError, match=match):
