@@ -17,7 +17,10 @@ at *any* look stays at alpha. Two ways are offered and compared:
   of windows, so the estimate is honest).
 
 For each boundary and a grid of relative lifts, the power and the expected stopping time (in
-periods) are reported beside the fixed-horizon test at the last look. Lifts follow by linearity
+periods) are reported beside the fixed-horizon test at the last look. The calibrated boundaries
+(``boundaries["boundary_calibrated"]``) go into the readout spec as ``sequential: {method:
+calibrated, looks: [end period of each look], boundaries: [...]}``
+(:mod:`causal_kit.inference.sequential_panel`). Lifts follow by linearity
 (the estimate shifts by ``lift * baseline`` and the SE is held at its A/A value), as in
 :mod:`causal_kit.design.simulation`.
 """
