@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, SpecError
+from ..result import Diagnostic
 
 __all__ = [
     "LookSimulation", "CalibratedBoundary", "SequentialDesign",
@@ -43,6 +44,9 @@ __all__ = [
 ]
 
 Shape = Literal["pocock", "obrien_fleming"]
+
+#: Fewer A/A windows than this make the calibrated boundary a coarse quantile: the result says so.
+MIN_CALIBRATION_WINDOWS = 200
 
 
 @dataclass(frozen=True)
@@ -298,11 +302,16 @@ def compare_boundaries(sim: LookSimulation, alpha: float = 0.05, *,
     boundaries = pd.DataFrame({"look": np.arange(1, L.size + 1), "periods": L, "information_fraction": t,
                                **{f"boundary_{k}": v for k, v in bounds.items()}})
     n = sim.tau0.shape[0]
+    few = n < MIN_CALIBRATION_WINDOWS
     details = {
         "estimator": sim.estimator, "inference": sim.inference, "n_windows": n, "looks": L.tolist(),
         "pre_periods": sim.pre_periods, "alpha": alpha, "calibrated_c": cal.c, "calibrated_shape": shape,
         "calibrated_fwer_in_sample": cal.fwer_in_sample, "calibrated_fwer_cross_validated": cal.fwer_cross_validated,
         "fwer_mcse": float(np.sqrt(alpha * (1 - alpha) / n)),
+        "calibration_warning": (
+            f"only {n} historical windows: the calibrated boundary is the {1 - alpha:.0%} quantile of {n} values and "
+            f"its family-wise error is uncertain; use at least {MIN_CALIBRATION_WINDOWS} windows (a longer history, "
+            "or inference 'approximate' which is cheap enough for many windows)." if few else None),
         "note": ("alpha spending assumes Brownian z-statistics across looks (information proportional to post "
                  "periods); placebo-based SC/SDID and serially correlated panels can break that, so its "
                  "family-wise error is the effect == 0 row, measured on history, not assumed. Windows overlap, "
@@ -411,4 +420,14 @@ def with_looks(design: Any, history: Any, cfg: Any) -> Any:
                      n_windows=cfg.n_windows, inference="readout" if readout_ok else "approximate",
                      effects=cfg.effect_grid, n_jobs=cfg.n_jobs, progress=False)
     tables = {**design.tables, "sequential_boundaries": out.boundaries, "sequential_operating": out.operating}
-    return replace(design, tables=tables, details={**design.details, "sequential": out.details})
+    d = out.details
+    if d["calibration_warning"]:
+        diag = Diagnostic("sequential_calibration", "warn", d["calibration_warning"][0].upper()
+                          + d["calibration_warning"][1:], assumption="inference")
+    else:
+        diag = Diagnostic("sequential_calibration", "pass",
+                          f"The calibrated boundary held a family-wise error of {d['calibrated_fwer_cross_validated']:.3f} "
+                          f"out of sample over {d['n_windows']} historical windows (alpha {d['alpha']}).",
+                          statistic=d["calibrated_fwer_cross_validated"], threshold=d["alpha"], assumption="inference")
+    return replace(design, tables=tables, details={**design.details, "sequential": d},
+                   diagnostics=(*design.diagnostics, diag))

@@ -118,5 +118,7 @@ def test_plan_with_look_every_adds_sequential_tables_and_round_trips():
     assert design.details["sequential"]["inference"].startswith("the readout estimator 'did'")
     op = design.tables["sequential_operating"]
     assert set(op["method"]) == {"obrien_fleming", "pocock", "calibrated", "fixed_horizon"}
+    diag = next(d for d in design.diagnostics if d.name == "sequential_calibration")
+    assert diag.status == "warn" and "Only 8 historical windows" in diag.message
     back = type(design).from_json(design.to_json())
     assert back.tables["sequential_operating"].shape == op.shape
