@@ -245,3 +245,16 @@ def test_anytime_regression_aa_type_one_error():
     assert _naive_any(est, se) >= 0.20
     assert _rejects_any(p) <= LIMIT
     assert np.array_equal((low > 0) | (high < 0), p <= ALPHA)
+
+
+def test_relative_lift_sequence_simultaneous_coverage():
+    """The relative lift m1 / m0 - 1 with its delta-method SE, as the A/B readout reports it."""
+    rng = np.random.default_rng(21)
+    (n1, s1, q1), (n0, s0, q0) = _normal_arm(rng, 10.5, 3.0), _normal_arm(rng, 10.0, 3.0)
+    m1, m0 = s1 / n1, s0 / n0
+    v1, v0 = (q1 - n1 * m1**2) / (n1 - 1) / n1, (q0 - n0 * m0**2) / (n0 - 1) / n0
+    rel = m1 / m0 - 1
+    rel_se = np.sqrt(v1 / m0**2 + m1**2 * v0 / m0**4)
+    low, high = confidence_sequence(rel, rel_se, n1 + n0, ALPHA, planned_n=10_000)
+    covered = ((low <= 0.05) & (0.05 <= high)).all(axis=0).mean()
+    assert covered >= 1 - ALPHA - 2 * MCSE, covered
