@@ -326,6 +326,11 @@ def _regression(frame: pd.DataFrame, spec: Any, arms: list[str], control: str, a
 
     if spec.outcome is None:
         raise SpecError("sequential.method 'regression' needs spec.outcome (not a ratio metric).")
+    if spec.cluster is not None or spec.weights is not None:
+        raise SpecError(
+            "sequential.method 'regression' assumes independent, unweighted units; with spec.cluster or "
+            "spec.weights use method 'confidence_sequence', which takes the readout's robust SE."
+        )
     cols = list(dict.fromkeys(([spec.pre_covariate] if spec.pre_covariate else []) + list(spec.covariates)))
     y = frame[spec.outcome].to_numpy(dtype=float)
     label = frame[spec.treatment].astype(str).to_numpy()

@@ -232,6 +232,9 @@ def test_regression_method_matches_anytime_valid_ols(data):
     assert res.ci == pytest.approx((low, high), rel=1e-9) and res.p_value == pytest.approx(p, rel=1e-9)
     assert res.tables["sequential"]["estimate"].iloc[0] == pytest.approx(est)
     assert "Lindon" in res.inference and res.details["sequential"]["prior_scale"] == 0.5
+    clustered = data.assign(user=np.arange(len(data)) // 2)
+    with pytest.raises(SpecError, match="assumes independent, unweighted units"):
+        ck.estimate(clustered, _spec(method="regression").update(cluster="user"))
 
 
 def test_date_keyed_looks_and_kind_mismatch():
