@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
-from .report import fmt
+from . import _hooks, fmt
 from .result import EffectEstimate
 
 if TYPE_CHECKING:
@@ -188,9 +188,7 @@ class Comparison:
         return forest_figure(self.results)
 
     def _repr_html_(self) -> str:
-        from .report.notebook import results_card
-
-        return results_card(self.results, comparison=self)
+        return _hooks.call("results_card", self.results, comparison=self)
 
 
 def forest_figure(results: Sequence[EffectEstimate], labels: Sequence[str] | None = None,

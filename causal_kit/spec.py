@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import _hooks
 from ._typing import Aggregation, Design, NaAction
 from .errors import SpecError
 
@@ -378,9 +379,8 @@ class ExperimentSpec(_Frozen):
         >>> spec = ExperimentSpec(name="x", design="ab", outcome="y", treatment="treat")
         >>> spec.validate(datasets.load("ab_cuped_sim"))
         """
-        from ._data import validate_data
-
-        validate_data(data, self)
+        # The data layer sits above the spec; it registers this check when imported.
+        _hooks.call("validate_data", data, self)
 
 
 def _has_role(spec: ExperimentSpec, req: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .. import _hooks
 from ..errors import SpecError
 
 if TYPE_CHECKING:
@@ -75,3 +76,22 @@ def plot_result(result: EffectEstimate, kind: str | None = None) -> go.Figure:
             f"{', '.join(repr(k) for k in kinds)}. Got {kind!r} instead."
         )
     return module.plot(result, kind)
+
+
+def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
+    from .design import plot
+
+    return plot(design, kind)
+
+
+def _design_kinds(design: Any) -> tuple[str, ...]:
+    from .design import KINDS
+
+    return KINDS
+
+
+# Results and designs sit below this package; they plot themselves through these hooks.
+_hooks.register("plot_result", plot_result)
+_hooks.register("plot_kinds", kinds_for)
+_hooks.register("design_plot", _design_plot)
+_hooks.register("design_plot_kinds", _design_kinds)

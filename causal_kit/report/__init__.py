@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import _hooks
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -106,3 +108,34 @@ def render_history(history: pd.DataFrame, title: str | None = None, **kwargs: An
     from .html import render_history as _render_history
 
     return _render_history(history, title, **kwargs)
+
+
+def _summary_text(result: Any) -> str:
+    from .text import summary_text
+
+    return summary_text(result)
+
+
+def _result_card(result: Any) -> str:
+    from .notebook import result_card
+
+    return result_card(result)
+
+
+def _results_card(results: Any, comparison: Any = None) -> str:
+    from .notebook import results_card
+
+    return results_card(results, comparison=comparison)
+
+
+def _design_card(design: Any) -> str:
+    from .notebook import design_card
+
+    return design_card(design)
+
+
+# Results, comparisons and designs live on lower floors; they render through these hooks.
+_hooks.register("summary_text", _summary_text)
+_hooks.register("result_card", _result_card)
+_hooks.register("results_card", _results_card)
+_hooks.register("design_card", _design_card)
