@@ -1,4 +1,9 @@
-"""Number formatting: the only place where numbers become strings."""
+"""Number formatting: the only place where numbers become strings.
+
+Money is compact ("$28.2M"), counts have thousands separators, percents one decimal,
+p-values stop at "< 0.001", dates drop a midnight time, integer periods print as whole
+numbers ("2003", never "2,003.5"). Reports, cards, plots and the CLI all format through here.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import math
 
 __all__ = [
     "num", "pct", "money", "pvalue", "interval", "signed", "level", "count", "ratio", "amount",
-    "stat", "plain", "timestamp",
+    "stat", "plain", "timestamp", "compact", "date", "period", "effect", "symbol",
 ]
+
+#: Currency codes written as a symbol before the number.
+SYMBOLS = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3", "JPY": "\u00a5", "INR": "\u20b9", "AUD": "A$", "CAD": "C$"}
 
 
 def num(x: float | None, digits: int = 3) -> str:
@@ -37,22 +45,46 @@ def pct(x: float | None, digits: int = 1, sign: bool = False) -> str:
     return ("+" + s) if sign and x > 0 else s
 
 
-def money(x: float | None, currency: str | None = None, digits: int = 3) -> str:
-    """A money amount with its currency: 'USD 1,234' or '$1,234'."""
-    if currency in (None, ""):
+def symbol(currency: str | None) -> str:
+    """The symbol written for ``currency`` ('USD' -> '$'), or the code itself."""
+    return SYMBOLS.get(str(currency).upper(), str(currency)) if currency else ""
+
+
+def compact(x: float | None, digits: int = 3) -> str:
+    """A big number in compact form: 28243551 -> '28.2M', 7209 -> '7,209', 0.256 -> '0.256'."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    ax = abs(x)
+    if ax < 1e5:
         return num(x, digits)
-    body = num(abs(x) if x is not None else x, digits)
+    # Round to ``digits`` significant digits first, so 999,999 reads '1.00M', not '1000K'.
+    ax = float(f"{ax:.{digits}g}")
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if ax >= size:
+            decimals = max(0, digits - 1 - int(math.floor(math.log10(ax / size))))
+            return f"{'-' if x < 0 else ''}{ax / size:,.{decimals}f}{suffix}"
+    return num(x, digits)
+
+
+def money(x: float | None, currency: str | None = None, digits: int = 3) -> str:
+    """A compact money amount with its currency: '$28.2M', '$7,209', '-$1.53', '12.3K CHF'."""
+    if currency in (None, ""):
+        return compact(x, digits)
+    body = compact(abs(x) if x is not None else x, digits)
     sign = "-" if x is not None and x < 0 else ""
-    if len(currency) == 1:
-        return f"{sign}{currency}{body}"
-    return f"{sign}{body} {currency}"
+    sym = symbol(currency)
+    if len(sym) <= 2:
+        return f"{sign}{sym}{body}"
+    return f"{sign}{body} {sym}"
 
 
 def pvalue(p: float | None) -> str:
     """A p-value: '< 0.001' for tiny values, else three decimals."""
     if p is None or not math.isfinite(p):
         return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
 def interval(lo: float, hi: float, digits: int = 3, percent: bool = False) -> str:
@@ -82,8 +114,27 @@ def ratio(x: float | None, digits: int = 2) -> str:
 
 
 def amount(x: float | None, currency: str | None = None, is_money: bool = False, digits: int = 3) -> str:
-    """An amount in outcome units: money when ``is_money`` and a currency is given."""
-    return money(x, currency, digits) if is_money and currency else num(x, digits)
+    """An amount in outcome units: compact money when ``is_money`` and a currency is given."""
+    return money(x, currency, digits) if is_money and currency else compact(x, digits)
+
+
+def effect(x: float | None, model: object = None, relative: bool = False, sign: bool = True) -> str:
+    """An effect with its unit, read from an :class:`~causal_kit.outcome.OutcomeModel`.
+
+    '+52.3 orders', '-19.7 packs per capita', '+$1,759', or '-6.9%' for a relative change.
+    """
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if relative:
+        return pct(x, 1, sign=sign)
+    if model is not None and getattr(model, "is_money", False):
+        text = money(x, getattr(model, "currency", None))
+        return ("+" + text) if sign and x > 0 else text
+    text = signed(x) if sign else num(x)
+    if abs(x) >= 1e5:
+        text = (("+" if sign and x > 0 else "") + compact(x))
+    unit = getattr(model, "unit", "") if model is not None else ""
+    return f"{text} {unit}".strip()
 
 
 def stat(x: float | None, digits: int = 3) -> str:
@@ -92,12 +143,14 @@ def stat(x: float | None, digits: int = 3) -> str:
 
 
 def plain(value: object) -> str:
-    """Any scalar for display: floats via :func:`num`, everything else via ``str``."""
+    """Any scalar for display: floats via :func:`num`, dates via :func:`date`, else ``str``."""
     if isinstance(value, bool) or value is None:
         return "n/a" if value is None else str(value)
     if isinstance(value, int):
         return count(value) if abs(value) >= 10000 else str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return "n/a"
         return count(value) if value.is_integer() and abs(value) < 1e15 else num(value, 4)
     try:
         import numpy as np
@@ -106,13 +159,46 @@ def plain(value: object) -> str:
             return plain(int(value))
         if isinstance(value, np.floating):
             return plain(float(value))
+        if isinstance(value, np.datetime64):
+            return date(value)
     except ImportError:  # pragma: no cover - numpy is a dependency
         pass
+    from datetime import date as _date
+    from datetime import datetime
+
+    if isinstance(value, (_date, datetime)) or type(value).__name__ == "Timestamp":
+        return date(value)
     return str(value)
 
 
+def date(value: object) -> str:
+    """A date without a time part when the time is midnight: '2024-03-13' or '2024-03-13 09:30'."""
+    return timestamp(value)
+
+
+def period(value: object) -> str:
+    """A period label: whole numbers for integer periods (2003, never '2,003.0'), dates via :func:`date`."""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        import numpy as np
+
+        if isinstance(value, (int, np.integer)):
+            return str(int(value))
+        if isinstance(value, (float, np.floating)):
+            v = float(value)
+            return str(int(v)) if v.is_integer() else f"{v:g}"
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, str):
+        if "T00:00:00" in value or len(value) >= 10 and value[4:5] == "-":
+            return date(value)
+        return value
+    return plain(value)
+
+
 def timestamp(value: object) -> str:
-    """A date-time to the minute ('2024-01-08 09:30'); other values via ``str``."""
+    """A date-time to the minute ('2024-01-08 09:30'); the date alone at midnight; others via ``str``."""
     try:
         import pandas as pd
 

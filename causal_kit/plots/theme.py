@@ -45,8 +45,9 @@ _template = go.layout.Template(
                    automargin=True),
         yaxis=dict(showgrid=True, gridcolor=COLORS["grid"], zeroline=False, linecolor="#888", ticks="outside",
                    automargin=True),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0.0),
-        margin=dict(l=70, r=30, t=60, b=60),
+        # Legends sit under the plot so that they never cover the title, at any width.
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
+        margin=dict(l=60, r=20, t=60, b=60),
         hovermode="closest",
     )
 )

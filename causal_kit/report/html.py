@@ -22,8 +22,9 @@ import yaml
 from markupsafe import Markup
 
 from ..errors import SpecError
+from ..verdict import conclusion
 from . import fmt
-from .business import spec_of
+from .business import business_impact, spec_of
 from .summary import ASSUMPTION_LABELS, STATUS_LABELS, diagnostic_groups, executive_summary
 
 if TYPE_CHECKING:
@@ -167,34 +168,43 @@ def _lineage_view(lineage: Any, n_obs: int | None = None, n_dropped: int | None 
     return {"rows": rows, "versions": versions}
 
 
-def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = True) -> dict[str, Any]:
+def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = True, spec: Any = None) -> dict[str, Any]:
+    from .summary import effect_interval, effect_text, lift_basis, lift_interval, lift_text
+
     level = fmt.level(result.alpha)
+    impact = business_impact(result, spec_of(result, spec))
+    m = impact.model
+    # Leadership numbers in display units (the same text as the tiles); full precision in the appendix.
     numbers = [
-        ("Estimand", result.estimand),
-        ("Estimate", fmt.num(result.estimate, 4)),
-        ("Standard error", fmt.num(result.se, 4)),
-        (f"{level} confidence interval", fmt.interval(*result.ci, digits=4)),
-        ("p-value", fmt.pvalue(result.p_value)),
+        ("Estimand", result.estimand + (f" ({m.local})" if m.local else ""), ""),
+        ("Change (exp(effect) - 1 of the log outcome)" if impact.effect_is_relative else
+         f"Effect on {m.label}" + (f" ({m.per})" if m.per else ""), effect_text(impact, impact.effect), "effect"),
+        (f"{level} confidence interval", effect_interval(impact, level).split(" CI ", 1)[1].replace(" to ", " to "),
+         "effect_ci"),
+        ("p-value", fmt.pvalue(result.p_value), "p"),
     ]
-    if result.relative_lift is not None:
-        lo, hi = result.relative_lift_ci or (float("nan"), float("nan"))
-        numbers.append(("Relative lift", f"{fmt.pct(result.relative_lift, 1, sign=True)} {fmt.interval(lo, hi, percent=True)}"))
-    if result.baseline is not None:
-        numbers.append(("Counterfactual mean (baseline)", fmt.num(result.baseline, 4)))
-    numbers.append(("Observations", fmt.count(result.n_obs)))
+    if impact.lift is not None and impact.lift_ci is not None and not impact.effect_is_relative:
+        numbers.append((f"Lift ({lift_basis(impact)})", f"{lift_text(impact)} ({lift_interval(impact, level)})", "lift"))
+    numbers.append(("Observations", fmt.count(result.n_obs), ""))
     if result.n_units is not None:
-        numbers.append(("Units", fmt.count(result.n_units)))
+        numbers.append(("Units", fmt.count(result.n_units), ""))
+    precise = [
+        ("Estimate (model scale)", fmt.num(result.estimate, 6)),
+        ("Standard error", fmt.num(result.se, 6)),
+        (f"{level} CI (model scale)", fmt.interval(*result.ci, digits=6)),
+        ("p-value", f"{result.p_value:.3g}" if result.p_value == result.p_value else "n/a"),
+    ]
+    if result.baseline is not None:
+        precise.append(("Counterfactual mean (baseline)", fmt.num(result.baseline, 6)))
     if result.exposure is not None:
-        numbers.append(("Exposure (treated units or unit-periods)", fmt.plain(result.exposure)))
+        precise.append(("Exposure (treated units or unit-periods)", fmt.plain(result.exposure)))
     kinds = result.plot_kinds()
-    figures, notes = [], []
+    figures = []
     for k in kinds if all_kinds else kinds[:1]:
         fig = result.plot(k)
-        text = _placeholder_text(fig)
-        if text is None:
+        # A figure that only explains why it is empty, or shows nothing that varies, is left out.
+        if _placeholder_text(fig) is None and not _uninformative(fig):
             figures.append(figs.add(fig, k.replace("_", " ")))
-        else:
-            notes.append((k.replace("_", " "), text))
     tables = [_table_view(name, df) for name, df in result.tables.items()]
     return {
         "name": result.label or METHOD_TITLES.get(result.method, result.method),
@@ -202,16 +212,40 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
         "method_title": METHOD_TITLES.get(result.method, result.method),
         "estimand": result.estimand,
         "numbers": numbers,
+        "precise": precise,
         "figures": figures,
-        "figure_notes": notes,
+        "figure_notes": [],
         "diag_groups": diagnostic_groups(result.diagnostics),
         "worst": result.worst_status,
         "inference": result.inference,
         "tables": tables,
-        "details": [(str(k), fmt.plain(v)) for k, v in result.details.items() if not isinstance(v, (dict, list))],
+        "details": [(str(k), _detail_text(v)) for k, v in result.details.items()],
         "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
         "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
     }
+
+
+def _detail_text(value: Any) -> str:
+    """A method setting for the appendix: scalars as they are, short lists joined, long ones counted."""
+    if isinstance(value, dict):
+        items = [f"{k}: {fmt.plain(v) if not isinstance(v, (dict, list, tuple)) else '...'}" for k, v in value.items()]
+        return "; ".join(items[:8]) + (f"; ... ({fmt.count(len(items))} in all)" if len(items) > 8 else "")
+    if isinstance(value, (list, tuple)):
+        items = [fmt.plain(v) for v in value]
+        return ", ".join(items[:8]) + (f", ... ({fmt.count(len(items))} in all)" if len(items) > 8 else "")
+    return fmt.plain(value)
+
+
+def _uninformative(fig: go.Figure) -> bool:
+    """True for a bar chart whose bars are all equal (for example uniform time weights)."""
+    bars = [t for t in fig.data if getattr(t, "type", "") == "bar"]
+    if not bars or len(bars) != len(fig.data):
+        return False
+    values = []
+    for t in bars:
+        v = t.x if getattr(t, "orientation", None) == "h" else t.y
+        values.extend(float(x) for x in (v if v is not None else ()) if x is not None)
+    return len(values) > 1 and max(values) - min(values) <= 1e-9 * max(1.0, max(abs(x) for x in values))
 
 
 def _placeholder_text(fig: go.Figure) -> str | None:
@@ -231,33 +265,37 @@ def _summary_view(summary: Any) -> dict[str, Any]:
         "confidence": {"label": conf.label, "reason": conf.reason, "status": conf.status,
                        "sentence": conf.sentence},
         "recommendation": summary.recommendation,
-        "tiles": [{"label": a, "value": b, "sub": c} for a, b, c in summary.tiles],
+        "decision": getattr(summary, "decision", ""),
+        "decision_action": getattr(summary, "decision_action", ""),
+        "tiles": [{"label": t.label, "value": t.value, "sub": t.sub, "key": t.key, "muted": t.muted}
+                  for t in summary.tiles],
     }
 
 
 def _comparison_view(comparison: Any, figs: _Figures) -> dict[str, Any]:
+    from .summary import effect_interval, effect_text, lift_text
+
     t = comparison.table
     rows = []
     for r, agrees in zip(comparison.results, t["agrees"]):
-        lift = (f"{fmt.pct(r.relative_lift, 1, sign=True)} {fmt.interval(*r.relative_lift_ci, percent=True)}"
-                if r.relative_lift is not None and r.relative_lift_ci is not None else "n/a")
+        impact = business_impact(r)
+        level = fmt.level(r.alpha)
+        lift = (f"{lift_text(impact)} {fmt.interval(*impact.lift_ci, percent=True)}"
+                if impact.lift is not None and impact.lift_ci is not None else "n/a")
         rows.append({
             "name": r.label or METHOD_TITLES.get(r.method, r.method), "method": r.method,
-            "estimand": r.estimand, "estimate": fmt.num(r.estimate, 4), "se": fmt.num(r.se, 4),
-            "ci": fmt.interval(*r.ci, digits=4), "p": fmt.pvalue(r.p_value), "lift": lift,
+            "estimand": r.estimand, "estimate": effect_text(impact, impact.effect),
+            "ci": effect_interval(impact, level).split(" CI ", 1)[1], "p": fmt.pvalue(r.p_value), "lift": lift,
             "n": fmt.count(r.n_obs), "worst": r.worst_status, "worst_label": STATUS_LABELS[r.worst_status],
             "agrees": "yes" if bool(agrees) else "no",
         })
     v = comparison.verdict
     return {
         "rows": rows,
+        # Agreeing that nothing can be told is not good news: that badge stays grey, never green.
         "verdict": {"label": v.label, "message": v.message,
-                    "status": {"agree": "pass", "single": "not_applicable", "mixed": "warn"}.get(v.label, "fail")},
-        "checks": [
-            ("Same sign", "yes" if v.same_sign else "no"),
-            ("All intervals overlap", "yes" if v.overlap else "no"),
-            ("Spread of estimates / median SE", fmt.num(v.spread_ratio, 3)),
-        ],
+                    "status": ("not_applicable" if v.label == "agree" and conclusion(comparison.results[0].ci) == "null"
+                               else {"agree": "pass", "single": "not_applicable", "mixed": "warn"}.get(v.label, "fail"))},
         "figure": figs.add(comparison.plot(), "forest plot"),
         "level": fmt.level(comparison.results[0].alpha),
     }
@@ -381,19 +419,28 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
     for name in ("estimator_ranking", "duration_table"):
         df = getattr(design, name, None)
         if df is not None and len(df):
-            tables.append(_table_view(name, df))
+            tables.append(_table_view(name, _design_table(df, design.currency)))
     assignment = getattr(design, "assignment", None)
     cells = []
     if assignment is not None and len(assignment):
-        grouped = assignment.groupby("cell", sort=True)
-        for cell, g in grouped:
+        treated = assignment.loc[assignment["cell"] != "control"]
+        treated_cost = float(treated["cost"].sum()) if "cost" in treated and treated["cost"].notna().any() else None
+        for cell, g in assignment.groupby("cell", sort=True):
+            # The cells' spend is the headline cost (the recommended duration), split by each cell's share.
+            cost = "n/a"
+            if cell == "control":
+                cost = "none (not treated)"
+            elif design.cost is not None and treated_cost:
+                cost = fmt.money(design.cost * float(g["cost"].sum()) / treated_cost, design.currency)
             cells.append({
                 "cell": str(cell), "units": fmt.count(len(g)),
                 "kpi_share": fmt.pct(float(g["kpi_share"].sum())) if "kpi_share" in g else "n/a",
-                "cost": fmt.money(float(g["cost"].sum()), design.currency) if "cost" in g else "n/a",
+                "cost": cost, "list": ", ".join(str(u) for u in g["unit"].tolist()),
             })
-        tables.append(_table_view("assignment", assignment, max_rows=60))
+        tables.append(_table_view("assignment", assignment.drop(columns=["cost"], errors="ignore"), max_rows=60))
     for name, df in (getattr(design, "tables", None) or {}).items():
+        if name in ("windows", "pre_period_fit"):
+            continue  # drawn as a figure, or raw simulation bookkeeping
         tables.append(_table_view(name, df))
     lineage = getattr(design, "lineage", None)
     return {
@@ -404,11 +451,30 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
         "cells": cells,
         "tables": tables,
         "diag_groups": diagnostic_groups(tuple(design.diagnostics or ())),
-        "details": [(str(k), fmt.plain(v)) for k, v in (design.details or {}).items() if not isinstance(v, (dict, list))],
+        "details": [(str(k), _detail_text(v)) for k, v in (design.details or {}).items()],
+        "duration_word": "periods",
         "methods": [design.method] if design.method in METHOD_TITLES else [],
         "spec_yaml": _spec_yaml(spec_dict),
         "lineage": _lineage_view(lineage) if lineage is not None else None,
     }
+
+
+_PCT_COLUMNS = ("mde", "bias", "coverage", "type1_error", "aa_rate", "aa_ci_low", "aa_ci_high", "aa_mcse", "power",
+                "effect", "kpi_share")
+
+
+def _design_table(df: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+    """A design table as text for leaders: rates as percents, money compact, no raw floats."""
+    out = df.copy()
+    for col in out.columns:
+        name = str(col)
+        if name in _PCT_COLUMNS or name.endswith("_rate"):
+            out[col] = [fmt.pct(float(v), 1) if v == v and v is not None else "n/a" for v in out[col]]
+        elif name == "cost":
+            out[col] = [fmt.money(float(v), currency) if v == v and v is not None else "n/a" for v in out[col]]
+        elif name in ("mde_absolute", "rmse", "iroas_mde"):
+            out[col] = [fmt.num(float(v), 3) if v == v and v is not None else "n/a" for v in out[col]]
+    return out
 
 
 def _is_design(obj: Any) -> bool:
