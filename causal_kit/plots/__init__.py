@@ -75,13 +75,21 @@ def plot_result(result: EffectEstimate, kind: str | None = None) -> go.Figure:
             f"The 'kind' parameter of {result.method} plots must be one of "
             f"{', '.join(repr(k) for k in kinds)}. Got {kind!r} instead."
         )
-    return module.plot(result, kind)
+    from ..outcome import outcome_model
+    from .theme import finish
+
+    model = outcome_model(result=result)
+    label = f"{model.label} (log points)" if model.scale == "log" else model.label
+    return finish(module.plot(result, kind), outcome=result.outcome, label=label)
 
 
 def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
     from .design import plot
+    from .theme import finish
 
-    return plot(design, kind)
+    report = getattr(design.spec, "report", None)
+    label = getattr(report, "outcome_label", None) or ""
+    return finish(plot(design, kind), outcome=design.outcome or design.spec.outcome or "", label=label)
 
 
 def _design_kinds(design: Any) -> tuple[str, ...]:
