@@ -135,9 +135,28 @@ def _table_view(name: str, df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> 
         "name": name.replace("_", " "),
         "columns": [str(c) for c in frame.columns],
         "numeric": [bool(is_numeric_dtype(t) and not is_bool_dtype(t)) for t in frame.dtypes],
-        "rows": [[fmt.plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+        "rows": [[_cell(c, v) for c, v in zip(frame.columns, row)] for row in frame.itertuples(index=False, name=None)],
         "note": f"first {fmt.count(max_rows)} of {fmt.count(len(df))} rows" if len(df) > max_rows else "",
     }
+
+
+_P_COLUMNS = {"p", "p_value", "pvalue", "p_holm", "p_adj", "pval", "p_value_adj"}
+_PERIOD_COLUMNS = {"time", "period", "year", "date", "cohort", "start", "end", "first_treat", "g", "t"}
+
+
+def _cell(column: Any, value: Any) -> str:
+    """One table cell: p-values as p-values, periods as periods, everything else via :func:`fmt.plain`."""
+    name = str(column).lower()
+    if name in _P_COLUMNS or name.startswith("p_value"):
+        try:
+            return fmt.pvalue(float(value))
+        except (TypeError, ValueError):
+            return fmt.plain(value)
+    if name in _PERIOD_COLUMNS or name.endswith(("_time", "_period", "_date")):
+        return fmt.period(value)
+    if isinstance(value, str):
+        return fmt.period(value)
+    return fmt.plain(value)
 
 
 def _spec_yaml(spec_dict: Mapping[str, Any]) -> str:
@@ -219,7 +238,7 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
         "worst": result.worst_status,
         "inference": result.inference,
         "tables": tables,
-        "details": [(str(k), _detail_text(v)) for k, v in result.details.items()],
+        "details": [(str(k), _cell(k, v) if isinstance(v, float) else _detail_text(v)) for k, v in result.details.items()],
         "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
         "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
     }
@@ -227,12 +246,16 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
 
 def _detail_text(value: Any) -> str:
     """A method setting for the appendix: scalars as they are, short lists joined, long ones counted."""
+    if isinstance(value, (dict, list, tuple)) and not value:
+        return "none"
     if isinstance(value, dict):
         items = [f"{k}: {fmt.plain(v) if not isinstance(v, (dict, list, tuple)) else '...'}" for k, v in value.items()]
         return "; ".join(items[:8]) + (f"; ... ({fmt.count(len(items))} in all)" if len(items) > 8 else "")
     if isinstance(value, (list, tuple)):
         items = [fmt.plain(v) for v in value]
         return ", ".join(items[:8]) + (f", ... ({fmt.count(len(items))} in all)" if len(items) > 8 else "")
+    if isinstance(value, str):
+        return fmt.period(value)
     return fmt.plain(value)
 
 
@@ -498,7 +521,7 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
     }
 
 
-_PCT_COLUMNS = ("mde", "bias", "coverage", "type1_error", "aa_rate", "aa_ci_low", "aa_ci_high", "aa_mcse", "power",
+_PCT_COLUMNS = ("mde", "bias", "rmse", "coverage", "type1_error", "aa_rate", "aa_ci_low", "aa_ci_high", "aa_mcse", "power",
                 "effect", "kpi_share")
 
 
@@ -511,7 +534,9 @@ def _design_table(df: pd.DataFrame, currency: str | None) -> pd.DataFrame:
             out[col] = [fmt.pct(float(v), 1) if v == v and v is not None else "n/a" for v in out[col]]
         elif name == "cost":
             out[col] = [fmt.money(float(v), currency) if v == v and v is not None else "n/a" for v in out[col]]
-        elif name in ("mde_absolute", "rmse", "iroas_mde"):
+        elif out[col].dtype == bool:
+            out[col] = ["yes" if v else "no" for v in out[col]]
+        elif name in ("mde_absolute", "iroas_mde"):
             out[col] = [fmt.num(float(v), 3) if v == v and v is not None else "n/a" for v in out[col]]
     return out
 
