@@ -49,7 +49,8 @@ _template = go.layout.Template(
         yaxis=dict(showgrid=True, gridcolor=COLORS["grid"], zeroline=False, linecolor="#888", ticks="outside",
                    automargin=True),
         # Legends sit under the plot so that they never cover the title, at any width.
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0),
+        modebar=dict(orientation="v"),
         margin=dict(l=60, r=20, t=60, b=60),
         hovermode="closest",
     )

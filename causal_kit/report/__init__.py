@@ -9,6 +9,7 @@ package's ``templates`` folder; numbers become text only in :mod:`causal_kit.rep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,8 @@ __all__ = ["render", "save_html", "render_history"]
 
 
 def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
-           plotlyjs: str = "auto") -> str:
+           plotlyjs: str = "auto", design: Any = None, design_href: str | None = None,
+           links: Mapping[str, str] | None = None) -> str:
     """Render results or a design as one self-contained HTML page.
 
     Parameters
@@ -40,6 +42,13 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     plotlyjs : {"auto", "inline", "compressed"}
         How plotly.js is inlined: as is, gzip-compressed (unpacked by the browser), or
         ``"auto"``: as is unless the page would exceed about 5 MB.
+    design : DesignResult, optional
+        The locked design of the test: a readout then shows the planned MDE and power, the
+        markets, and says how long to extend against ``report.break_even``.
+    design_href : str, optional
+        Link to the design report, shown in the readout's context.
+    links : dict, optional
+        Portfolio: study name -> link to that study's own report.
 
     Returns
     -------
@@ -57,7 +66,8 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     """
     from .html import render as _render
 
-    return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs)
+    return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs, design=design, design_href=design_href,
+                   links=links)
 
 
 def save_html(obj: Any, path: str | Path, **kwargs: Any) -> Path:

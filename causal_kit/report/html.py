@@ -351,11 +351,26 @@ def _title(title: str | None, spec_dict: Mapping[str, Any], fallback: str) -> st
 
 
 # ---------------------------------------------------------------------- contexts
-def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: _Figures) -> dict[str, Any]:
+def _readout(results: Sequence[EffectEstimate], spec_dict: Mapping[str, Any], figs: _Figures, design: Any,
+             design_href: str | None, comparison: Any = None) -> dict[str, Any]:
+    """What every readout page shares: the summary, the context block and the cumulative chart."""
+    from .context import cumulative_figure, readout_context
+
+    summary = executive_summary(list(results), spec_dict, comparison, design=design)
+    cumulative = cumulative_figure(results[0], summary.impact) if summary.impact is not None else None
+    return {
+        "summary": _summary_view(summary),
+        "context": readout_context(results, spec_dict, design, design_href),
+        "cumulative": figs.add(cumulative, "cumulative incremental effect") if cumulative is not None else None,
+    }
+
+
+def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: _Figures, design: Any = None,
+                    design_href: str | None = None) -> dict[str, Any]:
     spec_dict = spec_of(result, spec)
     return {
         "page": _page(_title(title, spec_dict, "Effect report"), _subtitle(spec_dict, [result.label or result.method]), "effect"),
-        "summary": _summary_view(executive_summary(result, spec_dict)),
+        **_readout([result], spec_dict, figs, design, design_href),
         "results": [_result_view(result, figs)],
         "comparison": None,
         "methods": [result.method],
@@ -364,7 +379,7 @@ def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: 
 
 
 def _robustness_context(results: Sequence[EffectEstimate], title: str | None, spec: Any,
-                        figs: _Figures) -> dict[str, Any]:
+                        figs: _Figures, design: Any = None, design_href: str | None = None) -> dict[str, Any]:
     from ..compare import Comparison
 
     comparison = Comparison(results)
@@ -372,9 +387,9 @@ def _robustness_context(results: Sequence[EffectEstimate], title: str | None, sp
     return {
         "page": _page(_title(title, spec_dict, "Robustness report"),
                       _subtitle(spec_dict, [f"{len(results)} methods"]), "robustness"),
-        "summary": _summary_view(executive_summary(list(results), spec_dict, comparison)),
+        **_readout(results, spec_dict, figs, design, design_href, comparison),
         "comparison": _comparison_view(comparison, figs),
-        "results": [_result_view(r, figs) for r in results],
+        "results": [_result_view(r, figs, all_kinds=i == 0) for i, r in enumerate(results)],
         "methods": list(dict.fromkeys(r.method for r in results)),
         "spec_yaml": _spec_yaml(spec_dict),
     }
@@ -598,9 +613,10 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     figs = _Figures()
     if kind == "effect":
         result = obj if not isinstance(obj, (list, tuple)) else obj[0]
-        context, default = _effect_context(result, title, spec, figs), "effect_report.html"
+        context, default = _effect_context(result, title, spec, figs, design, design_href), "effect_report.html"
     elif kind == "robustness":
-        context, default = _robustness_context(list(obj), title, spec, figs), "robustness_report.html"
+        context = _robustness_context(list(obj), title, spec, figs, design, design_href)
+        default = "robustness_report.html"
     elif kind == "portfolio":
         context, default = _portfolio_context(list(obj), title, figs, links), "portfolio_report.html"
     else:
