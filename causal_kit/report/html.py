@@ -625,12 +625,12 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
 
 
 def render_history(history: pd.DataFrame, title: str | None = None, *, template: str | Path | None = None,
-                   plotlyjs: str = "auto") -> str:
-    """Render an estimate's history across registry runs, with its confidence ribbon.
+                   plotlyjs: str = "auto", planned_end: Any = None) -> str:
+    """Render a study's readouts across registry runs as a tracker.
 
     See :func:`causal_kit.report.render_history`.
     """
-    from .history import history_figure, history_rows
+    from .history import history_figure, history_rows, latest_verdict
 
     figs = _Figures()
     required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
@@ -642,10 +642,10 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
     context = {
         "page": _page(title or ("History of " + ", ".join(names) if names else "History"),
                       [f"{fmt.count(len(history))} runs"], "history"),
-        "history_fig": figs.add(history_figure(history), "history") if len(history) else None,
+        "history_fig": figs.add(history_figure(history, planned_end), "history") if len(history) else None,
+        "latest": latest_verdict(history) if len(history) else None,
+        "planned_end": fmt.date(planned_end) if planned_end is not None else "",
         "rows": history_rows(history),
         "methods": sorted({str(m) for m in history["method"]} & set(METHOD_TITLES)),
     }
     return _finish(_template(template, "history_report.html"), context, figs, plotlyjs)
-
-

@@ -173,3 +173,58 @@ def test_design_report_numbers_agree(small_design):
     ranking = re.search(r"estimator ranking.*?</table>", html, flags=re.S).group(0)
     assert not re.search(r">0\.\d{3,}<", ranking)
     assert "T00:00:00" not in text
+
+
+def _runs():
+    import pandas as pd
+
+    return pd.DataFrame({
+        "run_id": ["r1", "r2", "r1", "r2", "r3"],
+        "timestamp": ["2024-03-01T10:00:00", "2024-03-02T10:00:00", "2024-03-01T10:00:00", "2024-03-02T10:00:00",
+                      "2024-03-03T10:00:00"],
+        "data_end": ["2024-02-11", "2024-02-18", "2024-02-11", "2024-02-18", "2024-02-25"],
+        "name": "promo", "method": ["sdid", "sdid", "did", "did", "sdid"],
+        "estimate": [30.0, 45.0, 20.0, 50.0, 50.0], "ci_low": [-5.0, 10.0, -30.0, -10.0, -4.0],
+        "ci_high": [65.0, 80.0, 70.0, 110.0, 104.0], "p_value": [0.09, 0.01, 0.4, 0.1, 0.07],
+        "worst_status": ["pass", "pass", "warn", "warn", "pass"],
+        "report_path": ["/tmp/r1.html", "/tmp/r2.html", "/tmp/r1.html", "/tmp/r2.html", "/tmp/r3.html"],
+    })
+
+
+def test_history_is_a_tracker_over_the_data_period():
+    from causal_kit.report import render_history
+    from causal_kit.report.history import history_figure
+
+    runs = _runs()
+    fig = history_figure(runs, planned_end="2024-03-10")
+    # one panel per method (small multiples, no overlapping bands), dated by the data, not the run time
+    assert fig.layout.yaxis2 is not None and fig.layout.xaxis2.title.text == "Data through"
+    assert str(fig.data[3].x[-1])[:10] == "2024-02-25"  # panels: did, then sdid
+    html = render_history(runs, "promo", planned_end="2024-03-10")
+    text = _text(html)
+    # the latest run's interval includes zero: its verdict is not green
+    assert "Latest readout: sdid with data through 2024-02-25" in text
+    assert badge_status(html, "verdict") == ["not_applicable"] and "Inconclusive" in text
+    assert 'href="file:///tmp/r3.html"' in html and "planned the test to end on 2024-03-10" in text
+
+
+def test_history_says_when_the_data_period_is_unknown():
+    from causal_kit.report.history import history_figure
+
+    fig = history_figure(_runs().drop(columns="data_end"))
+    assert "did not record their data period" in fig.layout.xaxis2.title.text
+
+
+def test_portfolio_has_money_decisions_totals_and_every_lift():
+    iv, rd = fit_case("iv"), fit_case("rdd")
+    ab = fit_case("ab")
+    spec = _spec(ab, outcome_label="spend", outcome_kind="amount", currency="USD", outcome_is_currency=True,
+                 exposure=5_000.0, cost=500.0, break_even=0.01, title="Checkout redesign")
+    ab = ab.with_updates(lineage=type(ab.lineage)(**{**ab.lineage.to_dict(), "spec": spec}))
+    html = render([ab, iv, rd], title="Q3", links={"contract-ab": "ab.html"})
+    text = _text(html)
+    assert "Checkout redesign" in text and 'href="ab.html"' in html
+    assert "Total spend $500" in text and "Ship" in text
+    fig = [f for f in re.findall(r'data-ck-fig="[^"]+">(.*?)</script>', html, flags=re.S) if "Lift of each study" in f][0]
+    for name in ("Checkout redesign", "contract-iv", "contract-rdd"):  # the log-outcome IV has a lift too
+        assert name in fig
