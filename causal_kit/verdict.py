@@ -276,7 +276,8 @@ class Decision:
 
 def decision(value: float, ci: tuple[float, float], break_even: float, metric: str = "lift", *,
              alpha: float = 0.05, duration_table: Any = None, duration: int | None = None) -> Decision:
-    """Ship if the interval clears the break-even, stop if it lies below it, else extend.
+    """Ship if the interval clears the break-even, stop if it lies below it (or the estimate is below
+    it with P(above) < 20% or would need over four times the data), else extend.
 
     Parameters
     ----------
@@ -312,8 +313,8 @@ def decision(value: float, ci: tuple[float, float], break_even: float, metric: s
         return Decision("stop", metric, break_even, value, lo, hi, p)
     gap = abs(value - break_even)
     factor = (z * se / gap) ** 2 if gap > 0 and se > 0 else math.inf
-    if value < break_even and factor > 4:
-        # Even four times the data would likely not lift the interval above break-even.
+    if value < break_even and (p < 0.2 or factor > 4):
+        # Below break-even and unlikely to reach it, or only with more than four times the data.
         return Decision("stop", metric, break_even, value, lo, hi, p, factor)
     extend_to = None
     if duration_table is not None and metric == "lift" and len(duration_table) and gap > 0:

@@ -228,3 +228,16 @@ def test_portfolio_has_money_decisions_totals_and_every_lift():
     fig = [f for f in re.findall(r'data-ck-fig="[^"]+">(.*?)</script>', html, flags=re.S) if "Lift of each study" in f][0]
     for name in ("Checkout redesign", "contract-iv", "contract-rdd"):  # the log-outcome IV has a lift too
         assert name in fig
+
+
+def test_decision_line_against_break_even(small_design):
+    ab = fit_case("ab")  # lift +2.6% [1.4%, 3.9%]
+    ship = _text(render(ab, spec=_spec(ab, break_even=0.01)))
+    assert "Ship: the whole interval of the lift lies above the break-even" in ship
+    extend = render(ab, spec=_spec(ab, break_even=0.02), design=small_design, design_href="design.html")
+    text = _text(extend)
+    assert re.search(r"Extend: the interval straddles the break-even \(against a break-even lift of \+2\.0%; "
+                     r"P\(effect above break-even\) = \d+% under the normal approximation\); extend the test", text)
+    assert "Planned MDE" in text and 'href="design.html"' in extend
+    stop = _text(render(ab, spec=_spec(ab, break_even=0.08)))
+    assert "Stop: the lift is unlikely to reach the break-even" in stop
