@@ -79,6 +79,12 @@ def design_summary(design: Any) -> dict[str, Any]:
     if type1 is not None and alpha is not None and aa is not None and aa["low"] > alpha and status != "fail":
         status, label = "warn", "Moderate"
         reason = f"the false-positive rate {aa['text']} is above the nominal {fmt.pct(alpha)}"
+    elif (alpha is not None and aa is not None and aa["high"] is not None and aa["high"] > 2 * alpha
+          and status == "pass"):
+        # Too few A/A windows to confirm the false-positive rate: not a clean bill of health.
+        status, label = "warn", "Moderate"
+        reason += (f"; the false-positive rate is known only to within {fmt.pct(aa['low'])} to {fmt.pct(aa['high'])}"
+                   f" from {aa['windows_text']}: simulate more windows to confirm it")
     recommendation = (
         f"If a lift smaller than {fmt.pct(mde)} would still matter, extend the test or add units before "
         "launching; otherwise the plan is adequate." if mde is not None

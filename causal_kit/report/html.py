@@ -440,7 +440,8 @@ def _portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures
             "name": report.get("title") or name, "id": name, "anchor": anchor, "href": links.get(name, ""),
             "question": summary["question"], "answer": summary["answer"],
             "effect": tiles["effect"]["value"], "effect_sub": tiles["effect"]["sub"],
-            "lift": tiles["lift"]["value"] if "lift" in tiles else "",
+            "lift": tiles["lift"]["value"] if "lift" in tiles else (
+                tiles["effect"]["value"] if impact is not None and impact.effect_is_relative else ""),
             "cost": fmt.money(impact.cost, impact.currency) if impact is not None and impact.cost is not None else "n/a",
             "money": money, "decision": summary["decision_action"] or "", "decision_text": summary["decision"],
             "confidence": summary["confidence"], "method": primary.label or primary.method,
@@ -630,7 +631,7 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
 
     See :func:`causal_kit.report.render_history`.
     """
-    from .history import history_figure, history_rows, latest_verdict
+    from .history import data_period, history_figure, history_rows, latest_verdict
 
     figs = _Figures()
     required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
@@ -645,6 +646,7 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
         "history_fig": figs.add(history_figure(history, planned_end), "history") if len(history) else None,
         "latest": latest_verdict(history) if len(history) else None,
         "planned_end": fmt.date(planned_end) if planned_end is not None else "",
+        "period_title": "data through" if data_period(history)[1].startswith("Data") else "run time",
         "rows": history_rows(history),
         "methods": sorted({str(m) for m in history["method"]} & set(METHOD_TITLES)),
     }
