@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import SpecError
 from . import _hooks, fmt
+from .errors import SpecError
 from .outcome import business_impact
 from .result import EffectEstimate
 from .verdict import agreement

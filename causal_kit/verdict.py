@@ -222,7 +222,8 @@ def verdict(results: EffectEstimate | Sequence[EffectEstimate]) -> Verdict:
     Examples
     --------
     >>> import causal_kit as ck
-    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat",
+    ...                          pre_covariate="pre")
     >>> verdict(ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)).label
     'Robust'
     """

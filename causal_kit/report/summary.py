@@ -131,7 +131,8 @@ def confidence(results: Sequence[EffectEstimate], comparison: Comparison | None 
     Examples
     --------
     >>> import causal_kit as ck
-    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat",
+    ...                          pre_covariate="pre")
     >>> confidence([ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)]).label
     'Robust'
     """

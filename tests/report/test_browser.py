@@ -3,7 +3,6 @@ no network request, its figures draw, and a screenshot lands in test-artifacts/.
 
 from __future__ import annotations
 
-import base64
 import re
 import warnings
 from pathlib import Path

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import warnings
 
 import pytest
 
