@@ -113,9 +113,14 @@ def history_figure(history: pd.DataFrame, planned_end: Any = None) -> go.Figure:
 
 def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
     """The verdict of the latest run of the first method, from its interval and diagnostics."""
-    df = history.copy()
+    df = history.copy().reset_index(drop=True)
     df["_x"] = data_period(df)[0]
-    last = df.sort_values(["_x", "timestamp"]).iloc[-1]
+    newest = df.loc[df["_x"] == df["_x"].max()]
+    newest = newest.loc[newest["timestamp"].astype(str) == newest["timestamp"].astype(str).max()]
+    # The headline method is the spec's design when recorded, else the run's first row.
+    design = _spec_of_row(newest.iloc[0]).get("design")
+    preferred = newest.loc[newest["method"] == design] if design else newest.iloc[:0]
+    last = (preferred if len(preferred) else newest).iloc[0]
     diags = []
     raw = last.get("diagnostics") if "diagnostics" in last else None
     if isinstance(raw, str) and raw:
@@ -127,9 +132,15 @@ def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
     if not diags and str(last["worst_status"]) in STATUS_LABELS:
         diags = [Diagnostic("checks", last["worst_status"], "")]
     v = verdict_from(diags, (float(last["ci_low"]), float(last["ci_high"])))
+    est, lo, hi, is_lift = _values(df)
+    if is_lift:
+        effect = f"Lift {fmt.pct(float(last[est]), 1, sign=True)}"
+        ci = fmt.interval(float(last[lo]), float(last[hi]), percent=True)
+    else:
+        effect = f"Effect {fmt.signed(float(last[est]))}"
+        ci = fmt.interval(float(last[lo]), float(last[hi]))
     return {"label": v.label, "status": v.status, "method": str(last["method"]), "run": str(last["run_id"]),
-            "when": fmt.date(last["_x"]), "effect": fmt.signed(float(last["estimate"])),
-            "ci": fmt.interval(float(last["ci_low"]), float(last["ci_high"]))}
+            "when": fmt.date(last["_x"]), "effect": effect, "ci": ci}
 
 
 def _link(path: Any) -> str:

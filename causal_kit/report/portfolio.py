@@ -10,7 +10,7 @@ from ..errors import SpecError
 from ..outcome import business_impact, spec_of
 from . import fmt
 from .html import _comparison_view, _Figures, _page, _result_view, _spec_yaml, _summary_view
-from .summary import executive_summary
+from .summary import executive_summary, singular
 
 __all__ = ["portfolio_context"]
 
@@ -42,7 +42,7 @@ def portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures,
                 money += " (not established)"
         elif impact is not None and impact.cost_per_unit is not None and impact.cost_per_unit_ci is not None:
             lo, hi = impact.cost_per_unit_ci
-            money = (f"{fmt.money(impact.cost_per_unit, impact.currency)} per {impact.model.unit or 'unit'} "
+            money = (f"{fmt.money(impact.cost_per_unit, impact.currency)} per {singular(impact.model.unit)} "
                      f"[{fmt.money(lo, impact.currency)}, {fmt.money(hi, impact.currency)}]")
         elif impact is not None and impact.cost is not None:
             money = impact.cost_note or "n/a"

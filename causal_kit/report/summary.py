@@ -148,6 +148,13 @@ def confidence_from(diagnostics: Sequence[Diagnostic], comparison: Comparison | 
     return verdict_from(diagnostics, ci, agree)
 
 
+def singular(unit: str) -> str:
+    """'orders' -> 'order' for 'per order' and 'each incremental order'; other words as they are."""
+    if unit.endswith("s") and not unit.endswith(("ss", "us", "is")) and " " not in unit:
+        return unit[:-1]
+    return unit or "unit"
+
+
 def _where(impact: BusinessImpact) -> str:
     return f" {impact.model.local}" if impact.model.local else ""
 
@@ -220,7 +227,7 @@ def _business_sentences(result: EffectEstimate, impact: BusinessImpact) -> list[
                        f"{fmt.ratio(impact.iroas_ci[0])} to {fmt.ratio(impact.iroas_ci[1])}){tail}.")
         elif impact.cost_per_unit is not None and impact.cost_per_unit_ci is not None:
             ci = impact.cost_per_unit_ci
-            out.append(f"{spend}, each incremental {m.unit or 'unit'} cost {fmt.money(impact.cost_per_unit, cur)} "
+            out.append(f"{spend}, each incremental {singular(m.unit)} cost {fmt.money(impact.cost_per_unit, cur)} "
                        f"({level} CI {fmt.money(ci[0], cur)} to {fmt.money(ci[1], cur)}).")
         else:
             out.append(f"The spend was {fmt.money(impact.cost, cur)}; the cost per incremental unit is "
@@ -306,7 +313,7 @@ def _tiles(result: EffectEstimate, impact: BusinessImpact) -> list[Tile]:
                           "iroas", muted=not impact.money_established))
     elif impact.cost_per_unit is not None and impact.cost_per_unit_ci is not None:
         ci = impact.cost_per_unit_ci
-        tiles.append(Tile(f"Cost per incremental {m.unit or 'unit'}", fmt.money(impact.cost_per_unit, cur),
+        tiles.append(Tile(f"Cost per incremental {singular(m.unit)}", fmt.money(impact.cost_per_unit, cur),
                           f"{level} CI {fmt.money(ci[0], cur)} to {fmt.money(ci[1], cur)}", "cost_per_unit"))
     tiles.append(Tile("p-value", fmt.pvalue(result.p_value), f"n = {fmt.count(result.n_obs)} observations", "p"))
     return tiles
