@@ -135,3 +135,23 @@ def test_placeholder_figures_become_notes():
     fig = go.Figure(go.Scatter(x=[0], y=[0], mode="text", text=["Run with cate='x' to get this figure."]))
     assert _placeholder_text(fig) == "Run with cate='x' to get this figure."
     assert _placeholder_text(go.Figure(go.Scatter(x=[0, 1], y=[1, 2]))) is None
+
+
+def test_design_false_positive_rate_reads_the_planner_interval_when_present():
+    import pandas as pd
+
+    from causal_kit.report.design import aa_rate, design_summary
+
+    ranking = pd.DataFrame({
+        "estimator": ["geo_matched_pairs", "sdid"], "bias": [0.0, 0.01], "rmse": [0.1, 0.12],
+        "coverage": [0.95, 0.93], "type1_error": [0.0, 0.06], "mde": [0.05, 0.06], "recommended": [True, False],
+        "aa_rate": [0.0, 0.06], "aa_mcse": [0.0, 0.017], "aa_ci_low": [0.0, 0.03], "aa_ci_high": [0.091, 0.1],
+        "aa_windows": [40, 40]})
+    d = stand_in_design(estimator_ranking=ranking, type1_error=0.0)
+    aa = aa_rate(d)
+    assert (aa["low"], aa["high"], aa["n"]) == (0.0, 0.091, 40)
+    tile = {t["label"]: t for t in design_summary(d)["tiles"]}["False-positive rate"]
+    assert tile["value"] == "0.0%" and tile["sub"] == "95% CI 0.0% to 9.1%; 40 historical windows"
+    # Without the planner's columns: a Wilson interval from the number of windows, never a bare "0.0%".
+    fallback = aa_rate(stand_in_design(type1_error=0.0, tables={"windows": pd.DataFrame({"start": range(10)})}))
+    assert fallback["n"] == 10 and fallback["low"] == 0.0 and fallback["high"] == pytest.approx(0.2775, abs=1e-3)
