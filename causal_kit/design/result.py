@@ -126,7 +126,8 @@ class DesignResult:
             f"  duration          : {self.recommended_duration} periods",
             f"  MDE at {self.target_power:.0%} power : {_pct(self.mde)} lift "
             f"({_num(self.mde_absolute)} {self.outcome or 'KPI'} per period)",
-            f"  A/A type-I error  : {_pct(self.type1_error)} (alpha {self.alpha:g})",
+            f"  A/A type-I error  : {_pct(self.type1_error)} (alpha {self.alpha:g}"
+            + (f"; {len(self.tables['windows'])} historical windows)" if "windows" in self.tables else ")"),
         ]
         if self.cost is not None:
             cur = f" {self.currency}" if self.currency else ""
