@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..plots.theme import COLORS, PALETTE, band_color, finish
 from ..result import Diagnostic
-from ..verdict import verdict_from
+from ..verdict import decision, verdict_from
 from . import fmt
 from .summary import STATUS_LABELS
 
@@ -139,8 +139,15 @@ def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
     else:
         effect = f"Effect {fmt.signed(float(last[est]))}"
         ci = fmt.interval(float(last[lo]), float(last[hi]))
+    decision_text = ""
+    report = _spec_of_row(last).get("report") or {}
+    if is_lift and report.get("break_even") is not None and (report.get("break_even_metric") or "lift") == "lift":
+        d = decision(float(last[est]), (float(last[lo]), float(last[hi])), float(report["break_even"]),
+                     alpha=float(last["alpha"]) if "alpha" in last and last["alpha"] == last["alpha"] else 0.05)
+        decision_text = (f"{d.action.capitalize()} against a break-even lift of {fmt.pct(d.break_even, 1, sign=True)}: "
+                         f"P(lift above break-even) = {fmt.pct(d.prob_above, 0)} under the normal approximation.")
     return {"label": v.label, "status": v.status, "method": str(last["method"]), "run": str(last["run_id"]),
-            "when": fmt.date(last["_x"]), "effect": effect, "ci": ci}
+            "when": fmt.date(last["_x"]), "effect": effect, "ci": ci, "decision": decision_text}
 
 
 def _link(path: Any) -> str:

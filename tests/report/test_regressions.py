@@ -208,6 +208,15 @@ def test_history_is_a_tracker_over_the_data_period():
     assert 'href="file:///tmp/r3.html"' in html and "planned the test to end on 2024-03-10" in text
 
 
+def test_history_shows_the_latest_decision_when_the_spec_states_a_break_even():
+    from causal_kit.report import render_history
+
+    runs = _runs().assign(lift=0.05, lift_low=0.01, lift_high=0.09,
+                          spec="name: promo\ndesign: sdid\nreport: {break_even: 0.02}\n")
+    text = _text(render_history(runs, "promo"))
+    assert "Extend against a break-even lift of +2.0%: P(lift above break-even) = 93% under the normal approximation" in text
+
+
 def test_history_says_when_the_data_period_is_unknown():
     from causal_kit.report.history import history_figure
 
