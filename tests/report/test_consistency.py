@@ -9,6 +9,7 @@ a green "agree" badge or a cost-per-unit tile.
 from __future__ import annotations
 
 import html as html_lib
+import json
 import re
 
 import pytest
@@ -71,6 +72,12 @@ def test_robustness_and_portfolio_rows_repeat_the_headline(method):
     page = render([result, other])
     check_effect_page(page, result)
     assert marked(page, "cmp-effect")[0] == marked(page, "tile-effect")[0]
+    # The forest chart plots the very number of the tile (a % change for log outcomes).
+    impact = business_impact(result)
+    forest = next(json.loads(f) for f in re.findall(r'data-ck-fig="[^"]+">(.*?)</script>', page, flags=re.S)
+                  if "Estimates with" in f)
+    scale = 100 if impact.effect_is_relative else 1
+    assert forest["data"][0]["x"][0] == pytest.approx(scale * impact.effect)
     if result.ci[0] <= 0 <= result.ci[1]:
         assert badge_status(page, "agreement") != ["pass"]
     folio = render([[result], [fit_case("ab")]], title="folio")
