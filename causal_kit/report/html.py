@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import gzip
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -226,6 +227,8 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
             figures.append(figs.add(fig, k.replace("_", " ")))
     tables = [_table_view(name, df) for name, df in result.tables.items()]
     return {
+        "segments": _segments_view(result, impact),
+        "level": level,
         "name": result.label or METHOD_TITLES.get(result.method, result.method),
         "method": result.method,
         "method_title": METHOD_TITLES.get(result.method, result.method),
@@ -242,6 +245,26 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
         "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
         "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
     }
+
+
+def _segments_view(result: EffectEstimate, impact: Any) -> list[dict[str, str]]:
+    """Effects by segment in the outcome's units, when the method reports them (``segments`` table)."""
+    table = result.tables.get("segments")
+    if table is None or not len(table) or not {"segment", "level", "estimate", "ci_low", "ci_high"} <= set(table):
+        return []
+    m, rel = impact.model, impact.effect_is_relative
+    convert = (lambda v: math.expm1(v)) if rel else (lambda v: v)
+    words = {"positive": "increase", "negative": "decrease", "null": "no detectable effect"}
+    rows = []
+    for r in table.itertuples(index=False):
+        lo, hi = convert(float(r.ci_low)), convert(float(r.ci_high))
+        rows.append({
+            "segment": f"{r.segment} = {fmt.period(r.level)}", "n": fmt.count(getattr(r, "n", None)),
+            "effect": fmt.effect(convert(float(r.estimate)), m, relative=rel),
+            "ci": f"{fmt.effect(lo, m, relative=rel)} to {fmt.effect(hi, m, relative=rel)}",
+            "conclusion": words[conclusion((lo, hi))],
+        })
+    return rows
 
 
 def _detail_text(value: Any) -> str:

@@ -250,3 +250,21 @@ def test_decision_line_against_break_even(small_design):
     assert "Planned MDE" in text and 'href="design.html"' in extend
     stop = _text(render(ab, spec=_spec(ab, break_even=0.08)))
     assert "Stop: the lift is unlikely to reach the break-even" in stop
+
+
+def test_segment_breakdown_in_outcome_units():
+    from cases import SIPP_REPORT, SIPP_X
+
+    from causal_kit.estimators.dml import DML
+
+    spec = ck.ExperimentSpec(name="seg", design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X,
+                             report=SIPP_REPORT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = DML(learner_y="linear", learner_d="linear", n_folds=2, refute=False, segments=["marr"]).fit(
+            ck.datasets.load("sipp401k"), spec)
+    text = _text(render(result))
+    seg = result.tables["segments"]
+    assert "Effect by segment" in text
+    for level, est in zip(seg["level"], seg["estimate"]):
+        assert f"marr = {level}" in text and ck.report.fmt.money(abs(est), "USD") in text
