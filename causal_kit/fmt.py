@@ -46,12 +46,24 @@ def pct(x: float | None, digits: int = 1, sign: bool = False) -> str:
 
 
 def symbol(currency: str | None) -> str:
-    """The symbol written for ``currency`` ('USD' -> '$'), or the code itself."""
+    """The symbol written for ``currency`` ('USD' -> '$'), or the code itself.
+
+    Examples
+    --------
+    >>> symbol("USD"), symbol("CHF")
+    ('$', 'CHF')
+    """
     return SYMBOLS.get(str(currency).upper(), str(currency)) if currency else ""
 
 
 def compact(x: float | None, digits: int = 3) -> str:
-    """A big number in compact form: 28243551 -> '28.2M', 7209 -> '7,209', 0.256 -> '0.256'."""
+    """A big number in compact form: 28243551 -> '28.2M', 7209 -> '7,209', 0.256 -> '0.256'.
+
+    Examples
+    --------
+    >>> compact(28_243_551), compact(7209), compact(0.256)
+    ('28.2M', '7,209', '0.256')
+    """
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
     ax = abs(x)
@@ -67,7 +79,13 @@ def compact(x: float | None, digits: int = 3) -> str:
 
 
 def money(x: float | None, currency: str | None = None, digits: int = 3) -> str:
-    """A compact money amount with its currency: '$28.2M', '$7,209', '-$1.53', '12.3K CHF'."""
+    """A compact money amount with its currency: '$28.2M', '$7,209', '-$1.53', '123K CHF'.
+
+    Examples
+    --------
+    >>> money(28_243_551, "USD"), money(-1.53, "USD"), money(123_456, "CHF")
+    ('$28.2M', '-$1.53', '123K CHF')
+    """
     if currency in (None, ""):
         return compact(x, digits)
     body = compact(abs(x) if x is not None else x, digits)
@@ -121,7 +139,13 @@ def amount(x: float | None, currency: str | None = None, is_money: bool = False,
 def effect(x: float | None, model: object = None, relative: bool = False, sign: bool = True) -> str:
     """An effect with its unit, read from an :class:`~causal_kit.outcome.OutcomeModel`.
 
-    '+52.3 orders', '-19.7 packs per capita', '+$1,759', or '-6.9%' for a relative change.
+    '+52.3 orders', '-19.7 packs', '+$1,759', or '-6.9%' for a relative change.
+
+    Examples
+    --------
+    >>> from causal_kit.outcome import OutcomeModel
+    >>> effect(52.3, OutcomeModel("count", "orders", unit="orders")), effect(-0.069, relative=True)
+    ('+52.3 orders', '-6.9%')
     """
     if x is None or not math.isfinite(x):
         return "n/a"
@@ -172,12 +196,24 @@ def plain(value: object) -> str:
 
 
 def date(value: object) -> str:
-    """A date without a time part when the time is midnight: '2024-03-13' or '2024-03-13 09:30'."""
+    """A date without a time part when the time is midnight: '2024-03-13' or '2024-03-13 09:30'.
+
+    Examples
+    --------
+    >>> date("2024-03-13T00:00:00.000000"), date("2024-03-13T09:30:00")
+    ('2024-03-13', '2024-03-13 09:30')
+    """
     return timestamp(value)
 
 
 def period(value: object) -> str:
-    """A period label: whole numbers for integer periods (2003, never '2,003.0'), dates via :func:`date`."""
+    """A period label: whole numbers for integer periods (2003, never '2,003.0'), dates via :func:`date`.
+
+    Examples
+    --------
+    >>> period(2003.0), period("2024-04-30T00:00:00.000000")
+    ('2003', '2024-04-30')
+    """
     if isinstance(value, bool):
         return str(value)
     try:

@@ -137,7 +137,19 @@ def cumulative_figure(result: EffectEstimate, impact: BusinessImpact) -> go.Figu
 
 def readout_context(results: Sequence[EffectEstimate], spec: Mapping[str, Any], design: Any = None,
                     design_href: str | None = None) -> dict[str, Any]:
-    """The context block of a readout: window, plan, markets and banners (text only)."""
+    """The context block of a readout: window, plan, markets and banners (text only).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from causal_kit import EffectEstimate
+    >>> traj = pd.DataFrame({"time": [1987, 1988, 1989, 1990], "gap": [0.1, -0.2, -3.0, -5.0],
+    ...                      "post": [False, False, True, True]})
+    >>> res = EffectEstimate("sdid", "ATT", -4.0, 1.0, (-6.0, -2.0), 0.001, 0.05, 4,
+    ...                      tables={"trajectories": traj})
+    >>> readout_context([res], {})["rows"]
+    [('Test window', '1989 to 1990'), ('Data through', '1990')]
+    """
     primary = results[0]
     rows = _window(primary, spec) + _plan(design, design_href) + _markets(primary, design)
     return {"rows": rows, "banners": banners(results), "design_href": design_href or ""}

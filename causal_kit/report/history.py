@@ -75,6 +75,15 @@ def history_figure(history: pd.DataFrame, planned_end: Any = None) -> go.Figure:
     """Small multiples: one panel per (study, method), each with its interval as a band.
 
     Runs whose diagnostics failed are marked with an open symbol.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a", "b"], "timestamp": ["2024-01-02", "2024-01-09"],
+    ...                      "data_end": ["2024-01-01", "2024-01-08"], "name": "ab", "method": "ab",
+    ...                      "estimate": [0.2, 0.25], "ci_low": [-0.1, 0.15], "ci_high": [0.5, 0.35],
+    ...                      "p_value": [0.2, 0.001], "worst_status": "pass"})
+    >>> len(history_figure(runs).data)  # a band and a line for the one method
+    2
     """
     from plotly.subplots import make_subplots
 
@@ -112,7 +121,17 @@ def history_figure(history: pd.DataFrame, planned_end: Any = None) -> go.Figure:
 
 
 def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
-    """The verdict of the latest run of the first method, from its interval and diagnostics."""
+    """The verdict of the latest run of the headline method, from its interval and diagnostics.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a", "b"], "timestamp": ["2024-01-02", "2024-01-09"],
+    ...                      "data_end": ["2024-01-01", "2024-01-08"], "name": "ab", "method": "ab",
+    ...                      "estimate": [0.2, 0.25], "ci_low": [-0.1, 0.15], "ci_high": [0.5, 0.35],
+    ...                      "p_value": [0.2, 0.001], "worst_status": "pass"})
+    >>> latest_verdict(runs)["label"]
+    'Robust'
+    """
     df = history.copy().reset_index(drop=True)
     df["_x"] = data_period(df)[0]
     newest = df.loc[df["_x"] == df["_x"].max()]
@@ -157,7 +176,17 @@ def _link(path: Any) -> str:
 
 
 def history_rows(history: pd.DataFrame) -> list[dict[str, Any]]:
-    """The run table as text, newest data first."""
+    """The run table as text, newest data first.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a", "b"], "timestamp": ["2024-01-02", "2024-01-09"],
+    ...                      "data_end": ["2024-01-01", "2024-01-08"], "name": "ab", "method": "ab",
+    ...                      "estimate": [0.2, 0.25], "ci_low": [-0.1, 0.15], "ci_high": [0.5, 0.35],
+    ...                      "p_value": [0.2, 0.001], "worst_status": "pass"})
+    >>> [r["period"] for r in history_rows(runs)]
+    ['2024-01-08', '2024-01-01']
+    """
     df = history.copy()
     df["_x"] = data_period(df)[0]
     est, lo, hi, is_lift = _values(df)
