@@ -277,7 +277,8 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
     if args.out:
         from . import report
 
-        path = _write_text(args.out, report.render_history(frame, title=f"{args.name}: readout history"))
+        path = _write_text(args.out, report.render_history(frame, title=f"{args.name}: readout history",
+                                                           planned_end=args.planned_end))
     shown = ["timestamp", "run_id", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
     if not out.quiet and not out.machine:
         with_pd_options = frame.loc[:, shown].to_string(index=False)
@@ -393,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", parents=[common], help="list a study's runs from the registry")
     p.add_argument("name", help="study name (spec.name)")
     p.add_argument("--out", metavar="HTML", help="write the history report here")
+    p.add_argument("--planned-end", metavar="DATE", default=None, help="the design's planned end date, marked on the chart")
     p.set_defaults(func=_cmd_history)
 
     p = sub.add_parser("registry", parents=[common], help="manage the results registry")

@@ -29,3 +29,18 @@ def test_portfolio_command_links_each_study(tmp_path, capsys):
 def test_portfolio_command_names_a_missing_file(tmp_path, capsys):
     code = main(["portfolio", str(tmp_path / "nope.json"), "--out", str(tmp_path / "p.html")])
     assert code != 0 and "nope.json" in capsys.readouterr().err
+
+
+def test_history_command_marks_the_planned_end(tmp_path, capsys):
+    data = tmp_path / "ab.csv"
+    ck.datasets.load("ab_cuped_sim").to_csv(data, index=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: cuped\ndesign: ab\noutcome: y\ntreatment: treat\npre_covariate: pre\n")
+    reg = tmp_path / "reg.duckdb"
+    for _ in range(2):
+        assert main(["estimate", str(spec), "--data", str(data), "--registry", str(reg)]) == 0
+    out = tmp_path / "h.html"
+    assert main(["history", "cuped", "--registry", str(reg), "--out", str(out), "--planned-end", "2024-03-10"]) == 0
+    html = out.read_text()
+    assert "The design planned the test to end on 2024-03-10." in html
+    assert "run time" in html  # the registry does not record the data period: said so, not hidden
