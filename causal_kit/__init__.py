@@ -35,6 +35,10 @@ _LAZY = {
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
+# Upper layers register the services lower objects call (rendering, plotting, data checks);
+# these packages are light at import (plotly, jinja2 and scipy load only when used).
+from . import _data, plots, report  # noqa: E402,F401
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import _hooks
 from .errors import DataError, RowsDroppedWarning
 
 if TYPE_CHECKING:
@@ -280,3 +281,7 @@ def prepare(
         dropped_reasons=reasons,
         fingerprint=fingerprint(df.loc[:, used]),
     )
+
+
+# ExperimentSpec.validate(data) lives on a lower floor; it reaches this check through the hook.
+_hooks.register("validate_data", validate_data)

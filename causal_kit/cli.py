@@ -1,4 +1,4 @@
-"""The ``causal-kit`` command line: estimate, design, report, history, registry, schema, demo.
+"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, demo.
 
 Built for people and for schedulers (cron, Airflow). Every run can append to the results
 registry; ``--json`` (before the command) prints one machine-readable JSON object on
@@ -18,6 +18,7 @@ Examples
     causal-kit estimate geo_test.yaml --data "duckdb://sales.duckdb?query=SELECT * FROM weekly"
     causal-kit design geo_test.yaml --history sales_2023.csv --out design.html
     causal-kit history geo_test --out history.html
+    causal-kit portfolio promo.json checkout.json --out portfolio.html
     causal-kit --json estimate geo_test.yaml --data sales.parquet --fail-on-diagnostic
 """
 
@@ -256,6 +257,28 @@ def _cmd_report(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _cmd_portfolio(args: argparse.Namespace, out: _Output) -> int:
+    from . import report
+    from .outcome import spec_of
+    from .result import EffectEstimate
+
+    studies, links = [], {}
+    for name in args.results:
+        obj = _read_result(name)
+        if not isinstance(obj, (list, EffectEstimate)):
+            raise DataError(f"result file {name!r} holds a design; a portfolio takes effect results (--json of estimate).")
+        studies.append(obj)
+        first = obj[0] if isinstance(obj, list) else obj
+        page = Path(name).with_suffix(".html")
+        if page.is_file():
+            # Link each study to its own report when one sits beside its JSON.
+            links[str(spec_of(first).get("name") or first.method)] = page.name
+    path = _write_text(args.out, report.render(studies, title=args.title, links=links))
+    out.say(f"report: {path}")
+    out.emit({"command": "portfolio", "status": "ok", "report": str(path), "studies": len(studies)})
+    return EXIT_OK
+
+
 def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
     registry = _registry(args, required=True)
     frame = registry.history(args.name)
@@ -265,7 +288,8 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
     if args.out:
         from . import report
 
-        path = _write_text(args.out, report.render_history(frame, title=f"{args.name}: readout history"))
+        path = _write_text(args.out, report.render_history(frame, title=f"{args.name}: readout history",
+                                                           planned_end=args.planned_end))
     shown = ["timestamp", "run_id", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
     if not out.quiet and not out.machine:
         with_pd_options = frame.loc[:, shown].to_string(index=False)
@@ -372,9 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="HTML", help="write the HTML report here")
     p.set_defaults(func=_cmd_report)
 
+    p = sub.add_parser("portfolio", parents=[common], help="render several studies' result JSON as one portfolio")
+    p.add_argument("results", nargs="+", help="result JSON files written by estimate --json, one per study")
+    p.add_argument("--out", required=True, metavar="HTML", help="write the portfolio report here")
+    p.add_argument("--title", default=None, help="page title")
+    p.set_defaults(func=_cmd_portfolio)
+
     p = sub.add_parser("history", parents=[common], help="list a study's runs from the registry")
     p.add_argument("name", help="study name (spec.name)")
     p.add_argument("--out", metavar="HTML", help="write the history report here")
+    p.add_argument("--planned-end", metavar="DATE", default=None, help="the design's planned end date, marked on the chart")
     p.set_defaults(func=_cmd_history)
 
     p = sub.add_parser("registry", parents=[common], help="manage the results registry")

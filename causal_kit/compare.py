@@ -2,8 +2,8 @@
 
 :func:`compare` takes the results of several methods run on one spec (what
 ``causal_kit.estimate`` returns when ``spec.estimators`` is set) and says whether they tell
-the same story: the same sign, overlapping intervals, and a spread of point estimates that is
-small relative to their standard errors.
+the same story: the same conclusion (all significant with one sign, or all null) with
+overlapping intervals. The rules live in :mod:`causal_kit.verdict`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from . import _hooks, fmt
 from .errors import SpecError
-from .report import fmt
+from .outcome import business_impact
 from .result import EffectEstimate
+from .verdict import agreement
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -41,10 +43,10 @@ class Verdict:
     ----------
     label : {"agree", "mixed", "disagree", "single"}
     message : str
-        One plain sentence, e.g. "3 of 3 methods agree: same sign, overlapping intervals."
+        One plain sentence, e.g. "3 of 3 methods reach the same conclusion: a decrease."
     n_methods, n_agree : int
-        How many methods were compared, and how many agree with the consensus (the median
-        estimate lies in their interval and they share its sign).
+        How many methods were compared, and how many reach the headline's (first method's)
+        conclusion.
     same_sign : bool
         Every point estimate has the sign of the median estimate.
     overlap : bool
@@ -65,58 +67,39 @@ class Verdict:
         return self.message
 
 
-def _agrees(est: np.ndarray, lo: np.ndarray, hi: np.ndarray, center: float) -> np.ndarray:
-    """A method agrees with the consensus when it shares its sign and its interval holds it."""
-    return (np.sign(est) == np.sign(center)) & (lo <= center) & (center <= hi)
+_WORDS = {"positive": "an increase", "negative": "a decrease", "null": "no detectable effect"}
 
 
 def _verdict(results: Sequence[EffectEstimate]) -> Verdict:
+    """The agreement verdict; the conclusion rules live in :func:`causal_kit.verdict.agreement`."""
     est = np.array([r.estimate for r in results], dtype=float)
     se = np.array([r.se for r in results], dtype=float)
-    lo = np.array([r.ci[0] for r in results], dtype=float)
-    hi = np.array([r.ci[1] for r in results], dtype=float)
+    agree = agreement([r.ci for r in results], est.tolist())
     n = len(results)
-    if n == 1:
-        return Verdict("single", "Only one method was run; there is nothing to compare it with.",
-                       1, 1, True, True, 0.0)
-    center = float(np.median(est))
-    sign = np.sign(center)
-    same_sign = bool(np.all(np.sign(est) == sign)) if sign != 0 else False
-    overlap = bool(lo.max() <= hi.min())
     finite_se = se[np.isfinite(se) & (se > 0)]
     scale = float(np.median(finite_se)) if finite_se.size else math.nan
     spread = float(est.max() - est.min())
     spread_ratio = spread / scale if scale and math.isfinite(scale) else math.inf
-    agrees = _agrees(est, lo, hi, center)
-    n_agree = int(agrees.sum())
-    # Two methods whose intervals both exclude zero on opposite sides contradict each other.
-    opposite = bool(np.any(lo > 0) and np.any(hi < 0))
-    outliers = [r.label or r.method for r, ok in zip(results, agrees) if not ok]
-    if same_sign and overlap and spread_ratio <= SPREAD_THRESHOLD and n_agree == n:
-        label: Agreement = "agree"
-        message = (f"{n} of {n} methods agree: same sign, overlapping intervals, and point "
-                   f"estimates within {fmt.num(SPREAD_THRESHOLD, 1)} standard errors of each other.")
-    elif opposite or not overlap:
-        label = "disagree"
-        reasons = []
-        if opposite:
-            reasons.append("some intervals lie on opposite sides of zero")
-        if not overlap:
-            reasons.append("the intervals do not all overlap")
-        message = (f"The methods disagree: {' and '.join(reasons)}; {n_agree} of {n} agree with the "
-                   "median estimate.")
+    if n == 1:
+        return Verdict("single", "Only one method was run; there is nothing to compare it with.",
+                       1, 1, True, True, 0.0)
+    head = agree.conclusions[0]
+    others = [r.label or r.method for r, ok in zip(results, agree.agrees) if not ok]
+    if agree.label == "agree":
+        message = f"{n} of {n} methods reach the same conclusion: {_WORDS[head]}."
+    elif agree.label == "disagree":
+        message = ("The methods disagree: some find a significant increase and others a significant decrease; "
+                   f"{agree.n_agree} of {n} reach the headline's conclusion ({_WORDS[head]}).")
     else:
-        label = "mixed"
         reasons = []
-        if not same_sign:
-            reasons.append("the point estimates differ in sign")
-        if spread_ratio > SPREAD_THRESHOLD:
-            reasons.append(f"they spread over more than {fmt.num(SPREAD_THRESHOLD, 1)} standard errors")
-        if outliers:
-            reasons.append(f"the interval of {', '.join(outliers)} excludes the median estimate")
-        message = (f"The methods partly agree: the intervals overlap, but {' and '.join(reasons)}; "
-                   f"{n_agree} of {n} agree with the median estimate.")
-    return Verdict(label, message, n, n_agree, same_sign, overlap, spread_ratio)
+        if others:
+            reasons.append(f"{', '.join(others)} reach{'es' if len(others) == 1 else ''} a different conclusion")
+        if not agree.overlap:
+            reasons.append("the intervals do not all overlap, so the methods differ on the size")
+        message = (f"The methods partly agree: {' and '.join(reasons)}; {agree.n_agree} of {n} reach the "
+                   f"headline's conclusion ({_WORDS[head]}).")
+    return Verdict(agree.label, message, n, agree.n_agree, agree.same_sign, agree.overlap,  # type: ignore[arg-type]
+                   spread_ratio)
 
 
 class Comparison:
@@ -127,7 +110,7 @@ class Comparison:
     results : tuple of EffectEstimate
     table : pandas.DataFrame
         One row per method: the columns of ``EffectEstimate.tidy()`` plus ``worst_status``
-        (the most severe diagnostic) and ``agrees`` (with the consensus).
+        (the most severe diagnostic) and ``agrees`` (reaches the headline's conclusion).
     verdict : Verdict
         Agreement of the methods; ``str(verdict)`` is a plain sentence.
 
@@ -156,10 +139,8 @@ class Comparison:
         self.results = items
         self.verdict = _verdict(items)
         table = pd.concat([r.tidy() for r in items], ignore_index=True)
-        center = float(np.median(table["estimate"]))
         table["worst_status"] = [r.worst_status for r in items]
-        table["agrees"] = _agrees(table["estimate"].to_numpy(float), table["ci_low"].to_numpy(float),
-                                  table["ci_high"].to_numpy(float), center)
+        table["agrees"] = list(agreement([r.ci for r in items]).agrees)
         self.table = table
 
     def __len__(self) -> int:
@@ -188,9 +169,7 @@ class Comparison:
         return forest_figure(self.results)
 
     def _repr_html_(self) -> str:
-        from .report.notebook import results_card
-
-        return results_card(self.results, comparison=self)
+        return _hooks.call("results_card", self.results, comparison=self)
 
 
 def forest_figure(results: Sequence[EffectEstimate], labels: Sequence[str] | None = None,
@@ -203,15 +182,17 @@ def forest_figure(results: Sequence[EffectEstimate], labels: Sequence[str] | Non
     from .plots.theme import COLORS, new_figure
 
     names = list(labels) if labels is not None else [r.label or r.method for r in results]
+    impacts = [business_impact(r) for r in results]
     if relative:
-        est = [100 * (r.relative_lift or math.nan) for r in results]
-        cis = [tuple(100 * v for v in (r.relative_lift_ci or (math.nan, math.nan))) for r in results]
+        # The same lift as every tile and table: exp(b) - 1 for log outcomes, else over the baseline.
+        est = [100 * (i.lift if i.lift is not None else math.nan) for i in impacts]
+        cis = [tuple(100 * v for v in (i.lift_ci or (math.nan, math.nan))) for i in impacts]
         x_title = "Lift (%)"
     else:
-        est = [r.estimate for r in results]
-        cis = [r.ci for r in results]
-        outcomes = {r.outcome for r in results if r.outcome}
-        x_title = f"Effect on {outcomes.pop()}" if len(outcomes) == 1 else "Effect (outcome units)"
+        est = [i.effect * (100 if i.effect_is_relative else 1) for i in impacts]
+        cis = [tuple(v * (100 if i.effect_is_relative else 1) for v in i.effect_ci) for i in impacts]
+        titles = {i.model.axis_title for i in impacts}
+        x_title = titles.pop() if len(titles) == 1 else "Effect (outcome units)"
     alphas = {r.alpha for r in results}
     level = f"{fmt.level(alphas.pop())} CI" if len(alphas) == 1 else "CI"
     fig = new_figure(title=title or f"Estimates with {level}", x_title=x_title,

@@ -53,6 +53,9 @@ def demo_spec(cost: float, duration: int):
             "owner": "Growth analytics",
             "currency": "USD",
             "outcome_label": "orders",
+            "outcome_kind": "count",
+            "unit_label": "orders",
+            "per": "per market-day",
             "cost": cost,
         },
         plan={
@@ -146,7 +149,7 @@ def run(
             + f"  95% CI [{r.ci[0]:.2f}, {r.ci[1]:.2f}]")
 
     say("4/4 Writing the reports ...")
-    readout_path = report.save_html(results, out / "geo_readout.html")
+    readout_path = report.save_html(results, out / "geo_readout.html", design=design, design_href="geo_design.html")
     say(f"    design report:  {Path(design_path).resolve()}")
     say(f"    readout report: {Path(readout_path).resolve()}")
     return DemoOutput(Path(readout_path), Path(design_path), true_lift, treated)

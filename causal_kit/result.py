@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import _hooks
 from ._typing import Assumption, Status, check_option
 
 if TYPE_CHECKING:
@@ -245,9 +246,7 @@ class EffectEstimate:
 
     def summary(self) -> str:
         """A plain-text summary: the headline, the diagnostics and the lineage."""
-        from .report.text import summary_text
-
-        return summary_text(self)
+        return _hooks.call("summary_text", self)
 
     def __str__(self) -> str:
         return self.summary()
@@ -260,9 +259,7 @@ class EffectEstimate:
         )
 
     def _repr_html_(self) -> str:
-        from .report.notebook import result_card
-
-        return result_card(self)
+        return _hooks.call("result_card", self)
 
     def plot(self, kind: str | None = None) -> go.Figure:
         """A plotly figure of the result; ``kind`` picks among :meth:`plot_kinds`.
@@ -275,15 +272,11 @@ class EffectEstimate:
         >>> type(fig).__name__
         'Figure'
         """
-        from .plots import plot_result
-
-        return plot_result(self, kind)
+        return _hooks.call("plot_result", self, kind)
 
     def plot_kinds(self) -> tuple[str, ...]:
         """The plot kinds this result offers; the first is the default."""
-        from .plots import kinds_for
-
-        return kinds_for(self)
+        return tuple(_hooks.call("plot_kinds", self))
 
     def diagnostic(self, name: str) -> Diagnostic:
         """The diagnostic called ``name``; ``KeyError`` listing the names if absent."""

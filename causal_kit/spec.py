@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import _hooks
 from ._typing import Aggregation, Design, NaAction
 from .errors import SpecError
 
@@ -79,6 +80,26 @@ class ReportConfig(_Frozen):
     )
     cost: float | None = Field(None, description="Total spend of the intervention, for cost per unit / iROAS.")
     cost_column: str | None = Field(None, description="Column holding spend per row; summed over treated rows.")
+    outcome_kind: Literal["count", "amount", "rate", "mean", "index"] | None = Field(
+        None, description="What one outcome value is: a count (orders), an amount (money), a rate or share, a "
+        "mean per unit (spend per user) or an index. Totals are shown only for counts and amounts, or when "
+        "'exposure' is given. Inferred when not set.",
+    )
+    unit_label: str | None = Field(
+        None, description="Unit of one outcome value as read in text, e.g. 'orders', 'packs' or 'points'."
+    )
+    per: str | None = Field(None, description="What one outcome value is per, e.g. 'per market-day' or 'per user'.")
+    exposure: float | None = Field(
+        None, gt=0, description="How many 'per' units the effect applies to (e.g. users x weeks), to turn a rate "
+        "or a mean per unit into a total.",
+    )
+    break_even: float | None = Field(
+        None, description="The effect needed to pay back, in the units of 'break_even_metric', for the decision line.",
+    )
+    break_even_metric: Literal["lift", "effect", "incremental", "iroas"] = Field(
+        "lift", description="What 'break_even' is stated in: relative lift (0.02 is 2%), the effect in outcome "
+        "units, the incremental total, or iROAS.",
+    )
 
 
 class EstimatorChoice(_Frozen):
@@ -471,9 +492,8 @@ class ExperimentSpec(_Frozen):
         >>> spec = ExperimentSpec(name="x", design="ab", outcome="y", treatment="treat")
         >>> spec.validate(datasets.load("ab_cuped_sim"))
         """
-        from ._data import validate_data
-
-        validate_data(data, self)
+        # The data layer sits above the spec; it registers this check when imported.
+        _hooks.call("validate_data", data, self)
 
 
 def _has_role(spec: ExperimentSpec, req: Any) -> bool:

@@ -6,24 +6,31 @@ from typing import Any
 
 PROP99 = dict(outcome="PacksPerCapita", treatment="treated", unit="State", time="Year")
 MPDTA = dict(outcome="lemp", unit="countyreal", time="year", cohort="first.treat")
+#: How each bundled outcome reads (the spec's report block): what a user states about their KPI.
+PROP99_REPORT = dict(outcome_label="cigarette sales", outcome_kind="mean", unit_label="packs", per="per person per year")
+MPDTA_REPORT = dict(outcome_label="teen employment", outcome_scale="log")
+SIPP_REPORT = dict(outcome_label="net financial assets", outcome_kind="mean", currency="USD", per="per household",
+                   outcome_is_currency=True)
+CARD_REPORT = dict(outcome_label="wages", outcome_scale="log")
+SENATE_REPORT = dict(outcome_label="vote share", outcome_kind="rate", unit_label="points")
 SIPP_X = ["age", "inc", "educ", "fsize", "marr", "twoearn", "db", "pira", "hown"]
 CARD_X = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [f"reg66{i}" for i in range(2, 10)]
 
 #: method -> (dataset name, spec fields)
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "ab": ("ab_cuped_sim", dict(design="ab", outcome="y", treatment="treat", pre_covariate="pre")),
-    "did": ("mpdta", dict(design="did", **MPDTA)),
-    "event_study": ("mpdta", dict(design="event_study", **MPDTA)),
-    "staggered_did": ("mpdta", dict(design="staggered_did", **MPDTA)),
-    "sun_abraham": ("mpdta", dict(design="staggered_did", **MPDTA)),
-    "synthetic_control": ("california_prop99", dict(design="synthetic_control", **PROP99)),
-    "augmented_sc": ("california_prop99", dict(design="synthetic_control", **PROP99)),
-    "sdid": ("california_prop99", dict(design="sdid", **PROP99)),
-    "dml": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X)),
-    "ipw": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X)),
-    "psm": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X)),
-    "iv": ("card", dict(design="iv", outcome="lwage", endogenous=["educ"], instruments=["nearc4"], covariates=CARD_X)),
-    "rdd": ("senate", dict(design="rdd", outcome="vote", running="margin", cutoff=0.0, na_action="drop")),
+    "did": ("mpdta", dict(design="did", report=MPDTA_REPORT, **MPDTA)),
+    "event_study": ("mpdta", dict(design="event_study", report=MPDTA_REPORT, **MPDTA)),
+    "staggered_did": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
+    "sun_abraham": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
+    "synthetic_control": ("california_prop99", dict(design="synthetic_control", report=PROP99_REPORT, **PROP99)),
+    "augmented_sc": ("california_prop99", dict(design="synthetic_control", report=PROP99_REPORT, **PROP99)),
+    "sdid": ("california_prop99", dict(design="sdid", report=PROP99_REPORT, **PROP99)),
+    "dml": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X, report=SIPP_REPORT)),
+    "ipw": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X, report=SIPP_REPORT)),
+    "psm": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X, report=SIPP_REPORT)),
+    "iv": ("card", dict(design="iv", outcome="lwage", endogenous=["educ"], instruments=["nearc4"], covariates=CARD_X, report=CARD_REPORT)),
+    "rdd": ("senate", dict(design="rdd", outcome="vote", running="margin", cutoff=0.0, na_action="drop", report=SENATE_REPORT)),
 }
 
 

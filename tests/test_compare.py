@@ -31,26 +31,28 @@ def test_agree():
     v = ck.compare([_r(2.0, 1.0, 3.0), _r(2.2, 1.1, 3.3), _r(1.9, 0.9, 2.9)]).verdict
     assert v.label == "agree" and v.n_agree == 3 and v.same_sign and v.overlap
     assert v.spread_ratio == pytest.approx(0.3 / 0.5102, rel=1e-3)
-    assert str(v).startswith("3 of 3 methods agree")
+    assert str(v) == "3 of 3 methods reach the same conclusion: an increase."
 
 
-def test_mixed_when_a_precise_method_excludes_the_median():
-    # overlap [2.6, 2.7] is common, signs agree, but the third interval excludes the median 2.0
+def test_mixed_when_one_method_is_significant_and_the_others_null():
+    # the intervals overlap, but c concludes "increase" where a and b find nothing
     v = ck.compare([_r(2.0, 0.0, 4.0, label="a"), _r(1.8, -0.2, 3.8, label="b"), _r(2.65, 2.6, 2.7, label="c")]).verdict
     assert v.label == "mixed" and v.n_agree == 2
-    assert "the interval of c excludes the median estimate" in v.message
+    assert "c reaches a different conclusion" in v.message
 
 
-def test_mixed_when_spread_is_large_relative_to_se():
+def test_two_null_results_agree_on_their_conclusion_even_when_spread():
+    # "agree" means the same conclusion (here: no detectable effect), not similar point estimates
     v = ck.compare([_r(1.0, -9.0, 11.0, se=0.4), _r(2.5, -7.5, 12.5, se=0.4)]).verdict
-    assert v.spread_ratio > SPREAD_THRESHOLD and v.label == "mixed"
+    assert v.spread_ratio > SPREAD_THRESHOLD and v.label == "agree"
+    assert str(v) == "2 of 2 methods reach the same conclusion: no detectable effect."
 
 
-def test_disagree_on_opposite_signs_or_disjoint_intervals():
+def test_disagree_on_opposite_conclusions_and_mixed_on_disjoint_sizes():
     v = ck.compare([_r(2.0, 1.0, 3.0), _r(-2.0, -3.0, -1.0)]).verdict
-    assert v.label == "disagree" and "opposite sides of zero" in v.message
+    assert v.label == "disagree" and "significant decrease" in v.message
     v = ck.compare([_r(2.0, 1.5, 2.5), _r(4.0, 3.5, 4.5)]).verdict
-    assert v.label == "disagree" and "do not all overlap" in v.message
+    assert v.label == "mixed" and "differ on the size" in v.message
 
 
 def test_single_result():
@@ -81,4 +83,4 @@ def test_comparison_renders_as_robustness_report():
     from causal_kit.report import render
 
     html = render(ck.compare([_r(2.0, 1.0, 3.0, label="a"), _r(2.2, 1.1, 3.3, label="b")]), plotlyjs="compressed")
-    assert "Do the methods agree?" in html and "2 of 2 methods agree" in html
+    assert "Do the methods agree?" in html and "2 of 2 methods reach the same conclusion" in html

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .. import _hooks
 from ..result import Diagnostic, Lineage, _jsonable, _table_from_dict, _table_to_dict
 
 if TYPE_CHECKING:
@@ -125,7 +126,8 @@ class DesignResult:
             f"  duration          : {self.recommended_duration} periods",
             f"  MDE at {self.target_power:.0%} power : {_pct(self.mde)} lift "
             f"({_num(self.mde_absolute)} {self.outcome or 'KPI'} per period)",
-            f"  A/A type-I error  : {_pct(self.type1_error)} (alpha {self.alpha:g})",
+            f"  A/A type-I error  : {_pct(self.type1_error)} (alpha {self.alpha:g}"
+            + (f"; {len(self.tables['windows'])} historical windows)" if "windows" in self.tables else ")"),
         ]
         if self.cost is not None:
             cur = f" {self.currency}" if self.currency else ""
@@ -151,12 +153,8 @@ class DesignResult:
         )
 
     def _repr_html_(self) -> str:
-        try:
-            from ..report.notebook import design_card  # type: ignore[attr-defined]
-        except ImportError:
-            design_card = None
-        if design_card is not None:
-            return design_card(self)
+        if _hooks.provided("design_card"):
+            return _hooks.call("design_card", self)
         rows = "".join(
             f"<tr><td>{escape(str(r.estimator))}</td><td>{escape(_pct(r.mde))}</td>"
             f"<td>{escape(f'{r.coverage:.3f}')}</td><td>{escape(f'{r.type1_error:.3f}')}</td>"
@@ -177,15 +175,11 @@ class DesignResult:
 
     def plot(self, kind: str | None = None) -> go.Figure:
         """A plotly figure: ``"power_curve"`` (default), ``"pre_period_fit"`` or ``"mde_by_duration"``."""
-        from ..plots.design import plot
-
-        return plot(self, kind)
+        return _hooks.call("design_plot", self, kind)
 
     def plot_kinds(self) -> tuple[str, ...]:
         """The plot kinds this result offers; the first is the default."""
-        from ..plots.design import KINDS
-
-        return KINDS
+        return tuple(_hooks.call("design_plot_kinds", self))
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:

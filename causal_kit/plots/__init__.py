@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .. import _hooks
 from ..errors import SpecError
 
 if TYPE_CHECKING:
@@ -74,4 +75,31 @@ def plot_result(result: EffectEstimate, kind: str | None = None) -> go.Figure:
             f"The 'kind' parameter of {result.method} plots must be one of "
             f"{', '.join(repr(k) for k in kinds)}. Got {kind!r} instead."
         )
-    return module.plot(result, kind)
+    from ..outcome import outcome_model
+    from .theme import finish
+
+    model = outcome_model(result=result)
+    label = f"{model.label} (log points)" if model.scale == "log" else model.label
+    return finish(module.plot(result, kind), outcome=result.outcome, label=label)
+
+
+def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
+    from .design import plot
+    from .theme import finish
+
+    report = getattr(design.spec, "report", None)
+    label = getattr(report, "outcome_label", None) or ""
+    return finish(plot(design, kind), outcome=design.outcome or design.spec.outcome or "", label=label)
+
+
+def _design_kinds(design: Any) -> tuple[str, ...]:
+    from .design import KINDS
+
+    return KINDS
+
+
+# Results and designs sit below this package; they plot themselves through these hooks.
+_hooks.register("plot_result", plot_result)
+_hooks.register("plot_kinds", kinds_for)
+_hooks.register("design_plot", _design_plot)
+_hooks.register("design_plot_kinds", _design_kinds)

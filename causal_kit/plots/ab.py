@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats
 
-from ..report import fmt
+from .. import fmt
 from .effect import effect_figure
 from .theme import COLORS, PALETTE, new_figure
 

@@ -9,8 +9,11 @@ package's ``templates`` folder; numbers become text only in :mod:`causal_kit.rep
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .. import _hooks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +22,8 @@ __all__ = ["render", "save_html", "render_history"]
 
 
 def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
-           plotlyjs: str = "auto") -> str:
+           plotlyjs: str = "auto", design: Any = None, design_href: str | None = None,
+           links: Mapping[str, str] | None = None) -> str:
     """Render results or a design as one self-contained HTML page.
 
     Parameters
@@ -38,6 +42,13 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     plotlyjs : {"auto", "inline", "compressed"}
         How plotly.js is inlined: as is, gzip-compressed (unpacked by the browser), or
         ``"auto"``: as is unless the page would exceed about 5 MB.
+    design : DesignResult, optional
+        The locked design of the test: a readout then shows the planned MDE and power, the
+        markets, and says how long to extend against ``report.break_even``.
+    design_href : str, optional
+        Link to the design report, shown in the readout's context.
+    links : dict, optional
+        Portfolio: study name -> link to that study's own report.
 
     Returns
     -------
@@ -55,7 +66,8 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     """
     from .html import render as _render
 
-    return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs)
+    return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs, design=design, design_href=design_href,
+                   links=links)
 
 
 def save_html(obj: Any, path: str | Path, **kwargs: Any) -> Path:
@@ -106,3 +118,34 @@ def render_history(history: pd.DataFrame, title: str | None = None, **kwargs: An
     from .html import render_history as _render_history
 
     return _render_history(history, title, **kwargs)
+
+
+def _summary_text(result: Any) -> str:
+    from .text import summary_text
+
+    return summary_text(result)
+
+
+def _result_card(result: Any) -> str:
+    from .notebook import result_card
+
+    return result_card(result)
+
+
+def _results_card(results: Any, comparison: Any = None) -> str:
+    from .notebook import results_card
+
+    return results_card(results, comparison=comparison)
+
+
+def _design_card(design: Any) -> str:
+    from .notebook import design_card
+
+    return design_card(design)
+
+
+# Results, comparisons and designs live on lower floors; they render through these hooks.
+_hooks.register("summary_text", _summary_text)
+_hooks.register("result_card", _result_card)
+_hooks.register("results_card", _results_card)
+_hooks.register("design_card", _design_card)

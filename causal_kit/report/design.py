@@ -55,9 +55,10 @@ def design_summary(design: Any) -> dict[str, Any]:
         answer = (f"No tested duration reaches {fmt.pct(power, 0)} power; a larger test (more units or a longer "
                   "window) is needed.")
     business = []
-    if type1 is not None and alpha is not None:
-        business.append(f"On historical windows with no true effect, the planned analysis flagged an effect "
-                        f"{fmt.pct(type1)} of the time, against a nominal {fmt.pct(alpha)}.")
+    aa = aa_rate(design)
+    if aa is not None and alpha is not None:
+        business.append(f"On {aa['windows_text']} with no true effect, the planned analysis flagged an effect "
+                        f"{aa['text']}, against a nominal {fmt.pct(alpha)}.")
     if cost is not None:
         line = f"The treated cells cost {fmt.money(cost, cur)}"
         if iroas_mde is not None:
@@ -75,9 +76,15 @@ def design_summary(design: Any) -> dict[str, Any]:
     diags = list(getattr(design, "diagnostics", ()) or ())
     conf = confidence_from(diags)
     status, label, reason = conf.status, conf.label, conf.reason
-    if type1 is not None and alpha is not None and type1 > 2 * alpha and status != "fail":
+    if type1 is not None and alpha is not None and aa is not None and aa["low"] > alpha and status != "fail":
         status, label = "warn", "Moderate"
-        reason = f"the false-positive rate {fmt.pct(type1)} exceeds twice the nominal {fmt.pct(alpha)}"
+        reason = f"the false-positive rate {aa['text']} is above the nominal {fmt.pct(alpha)}"
+    elif (alpha is not None and aa is not None and aa["high"] is not None and aa["high"] > 2 * alpha
+          and status == "pass"):
+        # Too few A/A windows to confirm the false-positive rate: not a clean bill of health.
+        status, label = "warn", "Moderate"
+        reason += (f"; the false-positive rate is known only to within {fmt.pct(aa['low'])} to {fmt.pct(aa['high'])}"
+                   f" from {aa['windows_text']}: simulate more windows to confirm it")
     recommendation = (
         f"If a lift smaller than {fmt.pct(mde)} would still matter, extend the test or add units before "
         "launching; otherwise the plan is adequate." if mde is not None
@@ -87,7 +94,8 @@ def design_summary(design: Any) -> dict[str, Any]:
         ("Minimum detectable lift", fmt.pct(mde), f"{fmt.num(mde_abs)} {outcome} per period"),
         ("Recommended duration", fmt.plain(duration) if duration is not None else "n/a", "periods"),
         ("Power", fmt.pct(power, 0), f"at alpha {fmt.pct(alpha, 0)}"),
-        ("False-positive rate", fmt.pct(type1), "placebo simulations"),
+        ("False-positive rate", fmt.pct(type1) if aa is None else aa["value"],
+         "placebo simulations" if aa is None else f"{aa['ci']}; {aa['windows_text']}"),
     ]
     if cost is not None:
         tiles.append(("Cost", fmt.money(cost, cur),
@@ -99,5 +107,51 @@ def design_summary(design: Any) -> dict[str, Any]:
         "confidence": {"label": label, "reason": reason, "status": status,
                        "sentence": f"{label}: {reason}."},
         "recommendation": recommendation,
-        "tiles": [{"label": a, "value": b, "sub": c} for a, b, c in tiles],
+        "decision": "",
+        "decision_action": "",
+        "tiles": [{"label": a, "value": b, "sub": c, "key": "", "muted": False} for a, b, c in tiles],
     }
+
+
+def _wilson(rate: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    # Wilson's interval keeps a sensible width at 0 of n, where rate +/- z*SE collapses to a point.
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def aa_rate(design: Any) -> dict[str, Any] | None:
+    """The A/A false-positive rate of the planned method with its 95% interval and number of windows.
+
+    Reads ``aa_rate``/``aa_ci_low``/``aa_ci_high``/``aa_mcse`` from the method ranking when the
+    planner provides them; otherwise computes a Wilson interval from ``type1_error`` and the
+    number of simulated windows. Never a bare "0.0%".
+    """
+    rate = _get(design, "type1_error")
+    if rate is None:
+        return None
+    ranking = _get(design, "estimator_ranking")
+    low = high = None
+    n = None
+    if ranking is not None and len(ranking) and "estimator" in ranking:
+        row = ranking.loc[ranking["estimator"] == design.method]
+        if len(row):
+            row = row.iloc[0]
+            if "aa_rate" in row and row["aa_rate"] == row["aa_rate"]:
+                rate = float(row["aa_rate"])
+            if "aa_ci_low" in row and "aa_ci_high" in row and row["aa_ci_low"] == row["aa_ci_low"]:
+                low, high = float(row["aa_ci_low"]), float(row["aa_ci_high"])
+            for col in ("aa_windows", "n_windows", "n_simulations"):
+                if col in row and row[col] == row[col]:
+                    n = int(row[col])
+                    break
+    tables = getattr(design, "tables", None) or {}
+    if "windows" in tables and len(tables["windows"]):
+        n = len(tables["windows"])
+    if low is None and n:
+        low, high = _wilson(rate, n)
+    windows_text = f"{fmt.count(n)} historical windows" if n else "historical windows"
+    ci = f"95% CI {fmt.pct(low)} to {fmt.pct(high)}" if low is not None else "interval unknown"
+    return {"rate": rate, "low": low if low is not None else rate, "high": high, "n": n, "value": fmt.pct(rate),
+            "ci": ci, "windows_text": windows_text,
+            "text": f"{fmt.pct(rate)} of the time ({ci}, {windows_text})" if low is not None else fmt.pct(rate)}

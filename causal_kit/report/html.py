@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import gzip
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -22,8 +23,9 @@ import yaml
 from markupsafe import Markup
 
 from ..errors import SpecError
+from ..verdict import conclusion
 from . import fmt
-from .business import spec_of
+from .business import business_impact, spec_of
 from .summary import ASSUMPTION_LABELS, STATUS_LABELS, diagnostic_groups, executive_summary
 
 if TYPE_CHECKING:
@@ -134,9 +136,28 @@ def _table_view(name: str, df: pd.DataFrame, max_rows: int = MAX_TABLE_ROWS) -> 
         "name": name.replace("_", " "),
         "columns": [str(c) for c in frame.columns],
         "numeric": [bool(is_numeric_dtype(t) and not is_bool_dtype(t)) for t in frame.dtypes],
-        "rows": [[fmt.plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+        "rows": [[_cell(c, v) for c, v in zip(frame.columns, row)] for row in frame.itertuples(index=False, name=None)],
         "note": f"first {fmt.count(max_rows)} of {fmt.count(len(df))} rows" if len(df) > max_rows else "",
     }
+
+
+_P_COLUMNS = {"p", "p_value", "pvalue", "p_holm", "p_adj", "pval", "p_value_adj"}
+_PERIOD_COLUMNS = {"time", "period", "year", "date", "cohort", "start", "end", "first_treat", "g", "t"}
+
+
+def _cell(column: Any, value: Any) -> str:
+    """One table cell: p-values as p-values, periods as periods, everything else via :func:`fmt.plain`."""
+    name = str(column).lower()
+    if name in _P_COLUMNS or name.startswith("p_value"):
+        try:
+            return fmt.pvalue(float(value))
+        except (TypeError, ValueError):
+            return fmt.plain(value)
+    if name in _PERIOD_COLUMNS or name.endswith(("_time", "_period", "_date")):
+        return fmt.period(value)
+    if isinstance(value, str):
+        return fmt.period(value)
+    return fmt.plain(value)
 
 
 def _spec_yaml(spec_dict: Mapping[str, Any]) -> str:
@@ -167,51 +188,110 @@ def _lineage_view(lineage: Any, n_obs: int | None = None, n_dropped: int | None 
     return {"rows": rows, "versions": versions}
 
 
-def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = True) -> dict[str, Any]:
+def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = True, spec: Any = None) -> dict[str, Any]:
+    from .summary import effect_interval, effect_text, lift_basis, lift_interval, lift_text
+
     level = fmt.level(result.alpha)
+    impact = business_impact(result, spec_of(result, spec))
+    m = impact.model
+    # Leadership numbers in display units (the same text as the tiles); full precision in the appendix.
     numbers = [
-        ("Estimand", result.estimand),
-        ("Estimate", fmt.num(result.estimate, 4)),
-        ("Standard error", fmt.num(result.se, 4)),
-        (f"{level} confidence interval", fmt.interval(*result.ci, digits=4)),
-        ("p-value", fmt.pvalue(result.p_value)),
+        ("Estimand", result.estimand + (f" ({m.local})" if m.local else ""), ""),
+        ("Change (exp(effect) - 1 of the log outcome)" if impact.effect_is_relative else
+         f"Effect on {m.label}" + (f" ({m.per})" if m.per else ""), effect_text(impact, impact.effect), "effect"),
+        (f"{level} confidence interval", effect_interval(impact, level).split(" CI ", 1)[1].replace(" to ", " to "),
+         "effect_ci"),
+        ("p-value", fmt.pvalue(result.p_value), "p"),
     ]
-    if result.relative_lift is not None:
-        lo, hi = result.relative_lift_ci or (float("nan"), float("nan"))
-        numbers.append(("Relative lift", f"{fmt.pct(result.relative_lift, 1, sign=True)} {fmt.interval(lo, hi, percent=True)}"))
-    if result.baseline is not None:
-        numbers.append(("Counterfactual mean (baseline)", fmt.num(result.baseline, 4)))
-    numbers.append(("Observations", fmt.count(result.n_obs)))
+    if impact.lift is not None and impact.lift_ci is not None and not impact.effect_is_relative:
+        numbers.append((f"Lift ({lift_basis(impact)})", f"{lift_text(impact)} ({lift_interval(impact, level)})", "lift"))
+    numbers.append(("Observations", fmt.count(result.n_obs), ""))
     if result.n_units is not None:
-        numbers.append(("Units", fmt.count(result.n_units)))
+        numbers.append(("Units", fmt.count(result.n_units), ""))
+    precise = [
+        ("Estimate (model scale)", fmt.num(result.estimate, 6)),
+        ("Standard error", fmt.num(result.se, 6)),
+        (f"{level} CI (model scale)", fmt.interval(*result.ci, digits=6)),
+        ("p-value", f"{result.p_value:.3g}" if result.p_value == result.p_value else "n/a"),
+    ]
+    if result.baseline is not None:
+        precise.append(("Counterfactual mean (baseline)", fmt.num(result.baseline, 6)))
     if result.exposure is not None:
-        numbers.append(("Exposure (treated units or unit-periods)", fmt.plain(result.exposure)))
+        precise.append(("Exposure (treated units or unit-periods)", fmt.plain(result.exposure)))
     kinds = result.plot_kinds()
-    figures, notes = [], []
+    figures = []
     for k in kinds if all_kinds else kinds[:1]:
         fig = result.plot(k)
-        text = _placeholder_text(fig)
-        if text is None:
+        # A figure that only explains why it is empty, or shows nothing that varies, is left out.
+        if _placeholder_text(fig) is None and not _uninformative(fig):
             figures.append(figs.add(fig, k.replace("_", " ")))
-        else:
-            notes.append((k.replace("_", " "), text))
     tables = [_table_view(name, df) for name, df in result.tables.items()]
     return {
+        "segments": _segments_view(result, impact),
+        "level": level,
         "name": result.label or METHOD_TITLES.get(result.method, result.method),
         "method": result.method,
         "method_title": METHOD_TITLES.get(result.method, result.method),
         "estimand": result.estimand,
         "numbers": numbers,
+        "precise": precise,
         "figures": figures,
-        "figure_notes": notes,
+        "figure_notes": [],
         "diag_groups": diagnostic_groups(result.diagnostics),
         "worst": result.worst_status,
         "inference": result.inference,
         "tables": tables,
-        "details": [(str(k), fmt.plain(v)) for k, v in result.details.items() if not isinstance(v, (dict, list))],
+        "details": [(str(k), _cell(k, v) if isinstance(v, float) else _detail_text(v)) for k, v in result.details.items()],
         "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
         "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
     }
+
+
+def _segments_view(result: EffectEstimate, impact: Any) -> list[dict[str, str]]:
+    """Effects by segment in the outcome's units, when the method reports them (``segments`` table)."""
+    table = result.tables.get("segments")
+    if table is None or not len(table) or not {"segment", "level", "estimate", "ci_low", "ci_high"} <= set(table):
+        return []
+    m, rel = impact.model, impact.effect_is_relative
+    convert = (lambda v: math.expm1(v)) if rel else (lambda v: v)
+    words = {"positive": "increase", "negative": "decrease", "null": "no detectable effect"}
+    rows = []
+    for r in table.itertuples(index=False):
+        lo, hi = convert(float(r.ci_low)), convert(float(r.ci_high))
+        rows.append({
+            "segment": f"{r.segment} = {fmt.period(r.level)}", "n": fmt.count(getattr(r, "n", None)),
+            "effect": fmt.effect(convert(float(r.estimate)), m, relative=rel),
+            "ci": f"{fmt.effect(lo, m, relative=rel)} to {fmt.effect(hi, m, relative=rel)}",
+            "conclusion": words[conclusion((lo, hi))],
+        })
+    return rows
+
+
+def _detail_text(value: Any) -> str:
+    """A method setting for the appendix: scalars as they are, short lists joined, long ones counted."""
+    if isinstance(value, (dict, list, tuple)) and not value:
+        return "none"
+    if isinstance(value, dict):
+        items = [f"{k}: {fmt.plain(v) if not isinstance(v, (dict, list, tuple)) else '...'}" for k, v in value.items()]
+        return "; ".join(items[:8]) + (f"; ... ({fmt.count(len(items))} in all)" if len(items) > 8 else "")
+    if isinstance(value, (list, tuple)):
+        items = [fmt.plain(v) for v in value]
+        return ", ".join(items[:8]) + (f", ... ({fmt.count(len(items))} in all)" if len(items) > 8 else "")
+    if isinstance(value, str):
+        return fmt.period(value)
+    return fmt.plain(value)
+
+
+def _uninformative(fig: go.Figure) -> bool:
+    """True for a bar chart whose bars are all equal (for example uniform time weights)."""
+    bars = [t for t in fig.data if getattr(t, "type", "") == "bar"]
+    if not bars or len(bars) != len(fig.data):
+        return False
+    values = []
+    for t in bars:
+        v = t.x if getattr(t, "orientation", None) == "h" else t.y
+        values.extend(float(x) for x in (v if v is not None else ()) if x is not None)
+    return len(values) > 1 and max(values) - min(values) <= 1e-9 * max(1.0, max(abs(x) for x in values))
 
 
 def _placeholder_text(fig: go.Figure) -> str | None:
@@ -231,33 +311,37 @@ def _summary_view(summary: Any) -> dict[str, Any]:
         "confidence": {"label": conf.label, "reason": conf.reason, "status": conf.status,
                        "sentence": conf.sentence},
         "recommendation": summary.recommendation,
-        "tiles": [{"label": a, "value": b, "sub": c} for a, b, c in summary.tiles],
+        "decision": getattr(summary, "decision", ""),
+        "decision_action": getattr(summary, "decision_action", ""),
+        "tiles": [{"label": t.label, "value": t.value, "sub": t.sub, "key": t.key, "muted": t.muted}
+                  for t in summary.tiles],
     }
 
 
 def _comparison_view(comparison: Any, figs: _Figures) -> dict[str, Any]:
+    from .summary import effect_interval, effect_text, lift_text
+
     t = comparison.table
     rows = []
     for r, agrees in zip(comparison.results, t["agrees"]):
-        lift = (f"{fmt.pct(r.relative_lift, 1, sign=True)} {fmt.interval(*r.relative_lift_ci, percent=True)}"
-                if r.relative_lift is not None and r.relative_lift_ci is not None else "n/a")
+        impact = business_impact(r)
+        level = fmt.level(r.alpha)
+        lift = (f"{lift_text(impact)} {fmt.interval(*impact.lift_ci, percent=True)}"
+                if impact.lift is not None and impact.lift_ci is not None else "n/a")
         rows.append({
             "name": r.label or METHOD_TITLES.get(r.method, r.method), "method": r.method,
-            "estimand": r.estimand, "estimate": fmt.num(r.estimate, 4), "se": fmt.num(r.se, 4),
-            "ci": fmt.interval(*r.ci, digits=4), "p": fmt.pvalue(r.p_value), "lift": lift,
+            "estimand": r.estimand, "estimate": effect_text(impact, impact.effect),
+            "ci": effect_interval(impact, level).split(" CI ", 1)[1], "p": fmt.pvalue(r.p_value), "lift": lift,
             "n": fmt.count(r.n_obs), "worst": r.worst_status, "worst_label": STATUS_LABELS[r.worst_status],
             "agrees": "yes" if bool(agrees) else "no",
         })
     v = comparison.verdict
     return {
         "rows": rows,
+        # Agreeing that nothing can be told is not good news: that badge stays grey, never green.
         "verdict": {"label": v.label, "message": v.message,
-                    "status": {"agree": "pass", "single": "not_applicable", "mixed": "warn"}.get(v.label, "fail")},
-        "checks": [
-            ("Same sign", "yes" if v.same_sign else "no"),
-            ("All intervals overlap", "yes" if v.overlap else "no"),
-            ("Spread of estimates / median SE", fmt.num(v.spread_ratio, 3)),
-        ],
+                    "status": ("not_applicable" if v.label == "agree" and conclusion(comparison.results[0].ci) == "null"
+                               else {"agree": "pass", "single": "not_applicable", "mixed": "warn"}.get(v.label, "fail"))},
         "figure": figs.add(comparison.plot(), "forest plot"),
         "level": fmt.level(comparison.results[0].alpha),
     }
@@ -290,11 +374,26 @@ def _title(title: str | None, spec_dict: Mapping[str, Any], fallback: str) -> st
 
 
 # ---------------------------------------------------------------------- contexts
-def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: _Figures) -> dict[str, Any]:
+def _readout(results: Sequence[EffectEstimate], spec_dict: Mapping[str, Any], figs: _Figures, design: Any,
+             design_href: str | None, comparison: Any = None) -> dict[str, Any]:
+    """What every readout page shares: the summary, the context block and the cumulative chart."""
+    from .context import cumulative_figure, readout_context
+
+    summary = executive_summary(list(results), spec_dict, comparison, design=design)
+    cumulative = cumulative_figure(results[0], summary.impact) if summary.impact is not None else None
+    return {
+        "summary": _summary_view(summary),
+        "context": readout_context(results, spec_dict, design, design_href),
+        "cumulative": figs.add(cumulative, "cumulative incremental effect") if cumulative is not None else None,
+    }
+
+
+def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: _Figures, design: Any = None,
+                    design_href: str | None = None) -> dict[str, Any]:
     spec_dict = spec_of(result, spec)
     return {
         "page": _page(_title(title, spec_dict, "Effect report"), _subtitle(spec_dict, [result.label or result.method]), "effect"),
-        "summary": _summary_view(executive_summary(result, spec_dict)),
+        **_readout([result], spec_dict, figs, design, design_href),
         "results": [_result_view(result, figs)],
         "comparison": None,
         "methods": [result.method],
@@ -303,7 +402,7 @@ def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: 
 
 
 def _robustness_context(results: Sequence[EffectEstimate], title: str | None, spec: Any,
-                        figs: _Figures) -> dict[str, Any]:
+                        figs: _Figures, design: Any = None, design_href: str | None = None) -> dict[str, Any]:
     from ..compare import Comparison
 
     comparison = Comparison(results)
@@ -311,61 +410,11 @@ def _robustness_context(results: Sequence[EffectEstimate], title: str | None, sp
     return {
         "page": _page(_title(title, spec_dict, "Robustness report"),
                       _subtitle(spec_dict, [f"{len(results)} methods"]), "robustness"),
-        "summary": _summary_view(executive_summary(list(results), spec_dict, comparison)),
+        **_readout(results, spec_dict, figs, design, design_href, comparison),
         "comparison": _comparison_view(comparison, figs),
-        "results": [_result_view(r, figs) for r in results],
+        "results": [_result_view(r, figs, all_kinds=i == 0) for i, r in enumerate(results)],
         "methods": list(dict.fromkeys(r.method for r in results)),
         "spec_yaml": _spec_yaml(spec_dict),
-    }
-
-
-def _portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures) -> dict[str, Any]:
-    from ..compare import Comparison, forest_figure
-
-    rows, sections, primaries, names, methods = [], [], [], [], []
-    for item in studies:
-        results = [item] if not isinstance(item, (list, tuple)) else list(item)
-        if not results:
-            raise SpecError("a portfolio entry is an empty list; pass an EffectEstimate or a non-empty list.")
-        primary = results[0]
-        spec_dict = spec_of(primary)
-        comparison = Comparison(results) if len(results) > 1 else None
-        summary = _summary_view(executive_summary(results, spec_dict, comparison))
-        name = spec_dict.get("name") or primary.label or primary.method
-        primaries.append(primary)
-        names.append(str(name))
-        methods.extend(r.method for r in results)
-        rows.append({
-            "name": name, "question": summary["question"], "answer": summary["answer"],
-            "confidence": summary["confidence"], "method": primary.label or primary.method,
-            "n_methods": len(results),
-        })
-        sections.append({
-            "name": name, "summary": summary,
-            "result": _result_view(primary, figs, all_kinds=False),
-            "comparison": _comparison_view(comparison, figs) if comparison is not None else None,
-            "spec_yaml": _spec_yaml(spec_dict),
-        })
-    with_lift = [i for i, p in enumerate(primaries) if p.relative_lift is not None]
-    forest, forest_note = None, ""
-    if with_lift:
-        # Studies measure different outcomes, so they share a chart only as % lift.
-        forest = figs.add(forest_figure([primaries[i] for i in with_lift], labels=[names[i] for i in with_lift],
-                                        relative=True, median=False, title="Lift of each study"), "studies")
-        left_out = [names[i] for i in range(len(primaries)) if i not in with_lift]
-        if left_out:
-            forest_note = (f"Not in the chart (no baseline for a % lift; see their sections for effects in "
-                           f"outcome units): {', '.join(left_out)}.")
-    elif len({p.outcome for p in primaries}) == 1:
-        forest = figs.add(forest_figure(primaries, labels=names, median=False, title="Effect of each study"),
-                          "studies")
-    return {
-        "page": _page(title or "Portfolio of studies", [f"{len(studies)} studies"], "portfolio"),
-        "rows": rows,
-        "sections": sections,
-        "forest": forest,
-        "forest_note": forest_note,
-        "methods": list(dict.fromkeys(methods)),
     }
 
 
@@ -381,19 +430,28 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
     for name in ("estimator_ranking", "duration_table"):
         df = getattr(design, name, None)
         if df is not None and len(df):
-            tables.append(_table_view(name, df))
+            tables.append(_table_view(name, _design_table(df, design.currency)))
     assignment = getattr(design, "assignment", None)
     cells = []
     if assignment is not None and len(assignment):
-        grouped = assignment.groupby("cell", sort=True)
-        for cell, g in grouped:
+        treated = assignment.loc[assignment["cell"] != "control"]
+        treated_cost = float(treated["cost"].sum()) if "cost" in treated and treated["cost"].notna().any() else None
+        for cell, g in assignment.groupby("cell", sort=True):
+            # The cells' spend is the headline cost (the recommended duration), split by each cell's share.
+            cost = "n/a"
+            if cell == "control":
+                cost = "none (not treated)"
+            elif design.cost is not None and treated_cost:
+                cost = fmt.money(design.cost * float(g["cost"].sum()) / treated_cost, design.currency)
             cells.append({
                 "cell": str(cell), "units": fmt.count(len(g)),
                 "kpi_share": fmt.pct(float(g["kpi_share"].sum())) if "kpi_share" in g else "n/a",
-                "cost": fmt.money(float(g["cost"].sum()), design.currency) if "cost" in g else "n/a",
+                "cost": cost, "list": ", ".join(str(u) for u in g["unit"].tolist()),
             })
-        tables.append(_table_view("assignment", assignment, max_rows=60))
+        tables.append(_table_view("assignment", assignment.drop(columns=["cost"], errors="ignore"), max_rows=60))
     for name, df in (getattr(design, "tables", None) or {}).items():
+        if name in ("windows", "pre_period_fit"):
+            continue  # drawn as a figure, or raw simulation bookkeeping
         tables.append(_table_view(name, df))
     lineage = getattr(design, "lineage", None)
     return {
@@ -404,11 +462,32 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
         "cells": cells,
         "tables": tables,
         "diag_groups": diagnostic_groups(tuple(design.diagnostics or ())),
-        "details": [(str(k), fmt.plain(v)) for k, v in (design.details or {}).items() if not isinstance(v, (dict, list))],
+        "details": [(str(k), _detail_text(v)) for k, v in (design.details or {}).items()],
+        "duration_word": "periods",
         "methods": [design.method] if design.method in METHOD_TITLES else [],
         "spec_yaml": _spec_yaml(spec_dict),
         "lineage": _lineage_view(lineage) if lineage is not None else None,
     }
+
+
+_PCT_COLUMNS = ("mde", "bias", "rmse", "coverage", "type1_error", "aa_rate", "aa_ci_low", "aa_ci_high", "aa_mcse", "power",
+                "effect", "kpi_share")
+
+
+def _design_table(df: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+    """A design table as text for leaders: rates as percents, money compact, no raw floats."""
+    out = df.copy()
+    for col in out.columns:
+        name = str(col)
+        if name in _PCT_COLUMNS or name.endswith("_rate"):
+            out[col] = [fmt.pct(float(v), 1) if v == v and v is not None else "n/a" for v in out[col]]
+        elif name == "cost":
+            out[col] = [fmt.money(float(v), currency) if v == v and v is not None else "n/a" for v in out[col]]
+        elif out[col].dtype == bool:
+            out[col] = ["yes" if v else "no" for v in out[col]]
+        elif name in ("mde_absolute", "iroas_mde"):
+            out[col] = [fmt.num(float(v), 3) if v == v and v is not None else "n/a" for v in out[col]]
+    return out
 
 
 def _is_design(obj: Any) -> bool:
@@ -454,7 +533,8 @@ def _finish(template: jinja2.Template, context: dict[str, Any], figs: _Figures, 
 
 
 def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
-           plotlyjs: str = "auto") -> str:
+           plotlyjs: str = "auto", design: Any = None, design_href: str | None = None,
+           links: Mapping[str, str] | None = None) -> str:
     """Render a result, several results or a design as one self-contained HTML page.
 
     See :func:`causal_kit.report.render` for the parameters.
@@ -467,23 +547,26 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     figs = _Figures()
     if kind == "effect":
         result = obj if not isinstance(obj, (list, tuple)) else obj[0]
-        context, default = _effect_context(result, title, spec, figs), "effect_report.html"
+        context, default = _effect_context(result, title, spec, figs, design, design_href), "effect_report.html"
     elif kind == "robustness":
-        context, default = _robustness_context(list(obj), title, spec, figs), "robustness_report.html"
+        context = _robustness_context(list(obj), title, spec, figs, design, design_href)
+        default = "robustness_report.html"
     elif kind == "portfolio":
-        context, default = _portfolio_context(list(obj), title, figs), "portfolio_report.html"
+        from .portfolio import portfolio_context
+
+        context, default = portfolio_context(list(obj), title, figs, links), "portfolio_report.html"
     else:
         context, default = _design_context(obj, title, spec, figs), "design_report.html"
     return _finish(_template(template, default), context, figs, plotlyjs)
 
 
 def render_history(history: pd.DataFrame, title: str | None = None, *, template: str | Path | None = None,
-                   plotlyjs: str = "auto") -> str:
-    """Render an estimate's history across registry runs, with its confidence ribbon.
+                   plotlyjs: str = "auto", planned_end: Any = None) -> str:
+    """Render a study's readouts across registry runs as a tracker.
 
     See :func:`causal_kit.report.render_history`.
     """
-    from .history import history_figure, history_rows
+    from .history import data_period, history_figure, history_rows, latest_verdict
 
     figs = _Figures()
     required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
@@ -495,10 +578,11 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
     context = {
         "page": _page(title or ("History of " + ", ".join(names) if names else "History"),
                       [f"{fmt.count(len(history))} runs"], "history"),
-        "history_fig": figs.add(history_figure(history), "history") if len(history) else None,
+        "history_fig": figs.add(history_figure(history, planned_end), "history") if len(history) else None,
+        "latest": latest_verdict(history) if len(history) else None,
+        "planned_end": fmt.date(planned_end) if planned_end is not None else "",
+        "period_title": "data through" if data_period(history)[1].startswith("Data") else "run time",
         "rows": history_rows(history),
         "methods": sorted({str(m) for m in history["method"]} & set(METHOD_TITLES)),
     }
     return _finish(_template(template, "history_report.html"), context, figs, plotlyjs)
-
-

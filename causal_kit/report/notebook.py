@@ -37,11 +37,15 @@ def result_card(result: EffectEstimate) -> str:
     >>> "diagnostics" in result_card(res)
     True
     """
+    from ..outcome import business_impact
+    from .summary import effect_interval, effect_text
+
     level = fmt.level(result.alpha)
+    impact = business_impact(result)
+    # The same text as the report's tiles, from the one business translation.
     numbers = [
-        ("estimate", fmt.num(result.estimate, 4)),
-        ("se", fmt.num(result.se, 4)),
-        (f"{level} CI", fmt.interval(*result.ci, digits=4)),
+        ("effect", effect_text(impact, impact.effect)),
+        (f"{level} CI", effect_interval(impact, level).split(" CI ", 1)[1]),
         ("p", fmt.pvalue(result.p_value)),
         ("n", fmt.count(result.n_obs)),
     ]
@@ -73,11 +77,16 @@ def results_card(results: Sequence[EffectEstimate], comparison: Comparison | Non
     items = list(results)
     comparison = comparison if comparison is not None else Comparison(items)
     summary = executive_summary(items, comparison=comparison)
+    from ..outcome import business_impact
+    from .summary import effect_interval, effect_text
+
     rows = []
     for r, agrees in zip(items, comparison.table["agrees"]):
-        lift = (f"{fmt.pct(r.relative_lift, 1, sign=True)}" if r.relative_lift is not None else "n/a")
+        impact = business_impact(r)
+        lift = fmt.pct(impact.lift, 1, sign=True) if impact.lift is not None else "n/a"
         rows.append({
-            "name": r.label or r.method, "estimate": fmt.num(r.estimate, 4), "ci": fmt.interval(*r.ci, digits=4),
+            "name": r.label or r.method, "estimate": effect_text(impact, impact.effect),
+            "ci": effect_interval(impact, fmt.level(r.alpha)).split(" CI ", 1)[1],
             "p": fmt.pvalue(r.p_value), "lift": lift, "worst": r.worst_status, "agrees": "yes" if agrees else "no",
         })
     diags = [d for r in items for d in r.diagnostics]

@@ -1,9 +1,9 @@
-"""Executive summaries generated from the numbers: answer, confidence verdict, recommendation.
+"""Executive summaries generated from the numbers: answer, verdict, decision, recommendation.
 
 Nothing here is hand-written per study: every sentence is assembled from the result's
-estimate and interval, its diagnostics, the business translation
-(:mod:`causal_kit.report.business`) and, for several methods, the agreement verdict of
-:func:`causal_kit.compare`.
+estimate and interval, the semantic outcome model and business translation
+(:mod:`causal_kit.outcome`), and the one verdict function (:mod:`causal_kit.verdict`) that
+also colours every badge, so that sentences, tiles and badges cannot contradict each other.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..outcome import BusinessImpact, business_impact, spec_of
+from ..verdict import Decision, Verdict, agreement, decision, verdict, verdict_from
 from . import fmt
-from .business import BusinessImpact, business_impact, spec_of
 
 if TYPE_CHECKING:
     from ..compare import Comparison
     from ..result import Diagnostic, EffectEstimate
 
 __all__ = [
-    "ASSUMPTION_LABELS", "STATUS_LABELS", "Confidence", "ExecutiveSummary", "confidence", "confidence_from",
-    "diagnostic_groups", "executive_summary", "answer_sentence",
+    "ASSUMPTION_LABELS", "STATUS_LABELS", "Confidence", "ExecutiveSummary", "Tile", "confidence",
+    "confidence_from", "diagnostic_groups", "executive_summary", "answer_sentence", "decision_of",
 ]
 
 #: Plain-language names of the assumption groups in the diagnostics panel.
@@ -42,41 +43,21 @@ ASSUMPTION_LABELS: dict[str, str] = {
 
 STATUS_LABELS = {"pass": "pass", "warn": "warn", "fail": "fail", "not_applicable": "n.a."}
 
-# (pass, warn, fail) phrases per assumption, used in the one-line confidence verdict.
-_PHRASES: dict[str, tuple[str, str, str]] = {
-    "randomization": ("randomization checks pass", "a randomization check is borderline",
-                      "a randomization check fails"),
-    "parallel_trends": ("pre-trends pass", "pre-trends are borderline", "pre-trends fail"),
-    "fit": ("the pre-period fit is good", "the pre-period fit is mediocre", "the pre-period fit is poor"),
-    "overlap": ("overlap is good", "overlap is limited", "overlap is poor"),
-    "balance": ("covariates are balanced", "some covariates are imbalanced", "covariates are imbalanced"),
-    "instrument_strength": ("the instrument is strong", "the instrument is borderline weak",
-                            "the instrument is weak"),
-    "exclusion": ("exclusion checks pass", "an exclusion check is borderline", "an exclusion check fails"),
-    "manipulation": ("no sign of manipulation at the cutoff", "possible manipulation at the cutoff",
-                     "the running variable looks manipulated at the cutoff"),
-    "specification": ("specification checks pass", "the estimate moves with the specification",
-                      "the estimate depends on the specification"),
-    "sensitivity": ("the result is robust to moderate hidden bias", "the result is sensitive to hidden bias",
-                    "small hidden bias would overturn the result"),
-    "inference": ("inference checks pass", "the uncertainty estimate may be unreliable",
-                  "the uncertainty estimate is unreliable"),
-    "other": ("other checks pass", "another check is borderline", "another check fails"),
-}
 _ORDER = {"fail": 3, "warn": 2, "pass": 1, "not_applicable": 0}
+
+#: The verdict of :mod:`causal_kit.verdict` under its report name.
+Confidence = Verdict
 
 
 @dataclass(frozen=True)
-class Confidence:
-    """How far to trust the answer: ``label`` (Robust, Moderate, Fragile), reason and status."""
+class Tile:
+    """One headline tile: label, value, the line under it, a key naming the number, and whether it is greyed."""
 
     label: str
-    reason: str
-    status: str  # pass | warn | fail, for the badge colour
-
-    @property
-    def sentence(self) -> str:
-        return f"{self.label}: {self.reason}."
+    value: str
+    sub: str
+    key: str = ""
+    muted: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,10 +67,12 @@ class ExecutiveSummary:
     question: str
     answer: str
     business: tuple[str, ...]
-    confidence: Confidence
+    confidence: Verdict
     recommendation: str
     impact: BusinessImpact | None = None
-    tiles: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+    tiles: tuple[Tile, ...] = field(default_factory=tuple)
+    decision: str = ""
+    decision_action: str = ""
 
 
 def _worst(statuses: Sequence[str]) -> str:
@@ -116,6 +99,8 @@ def diagnostic_groups(diagnostics: Sequence[Diagnostic], method: str | Sequence[
         groups.setdefault(d.assumption, []).append((d, owner))
     out = []
     for assumption, items in groups.items():
+        if all(d.status == "not_applicable" for d, _ in items):
+            continue  # a group where nothing applies carries no information
         status = _worst([d.status for d, _ in items])
         out.append({
             "assumption": assumption,
@@ -140,177 +125,202 @@ def diagnostic_groups(diagnostics: Sequence[Diagnostic], method: str | Sequence[
     return out
 
 
-def _phrases(diagnostics: Sequence[Diagnostic]) -> dict[str, list[str]]:
-    by_group: dict[str, str] = {}
-    for d in diagnostics:
-        if d.status == "not_applicable":
-            continue
-        prev = by_group.get(d.assumption)
-        by_group[d.assumption] = d.status if prev is None else _worst([prev, d.status])
-    out: dict[str, list[str]] = {"pass": [], "warn": [], "fail": []}
-    for assumption, status in by_group.items():
-        phrases = _PHRASES.get(assumption, _PHRASES["other"])
-        out[status].append(phrases[("pass", "warn", "fail").index(status)])
-    return out
-
-
-def confidence(results: Sequence[EffectEstimate], comparison: Comparison | None = None) -> Confidence:
-    """Fold diagnostics (and agreement across methods) into Robust / Moderate / Fragile.
+def confidence(results: Sequence[EffectEstimate], comparison: Comparison | None = None) -> Verdict:
+    """The verdict (Robust, Moderate, Fragile, Inconclusive) of one or several methods.
 
     Examples
     --------
     >>> import causal_kit as ck
-    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat",
+    ...                          pre_covariate="pre")
     >>> confidence([ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)]).label
     'Robust'
     """
-    return confidence_from([d for r in results for d in r.diagnostics], comparison)
+    return verdict(list(results))
 
 
-def confidence_from(diagnostics: Sequence[Diagnostic], comparison: Comparison | None = None) -> Confidence:
-    """:func:`confidence` from a list of diagnostics (used for designs too)."""
-    phr = _phrases(diagnostics)
-    parts: list[str] = []
-    status = "pass"
-    if comparison is not None and comparison.verdict.label != "single":
-        v = comparison.verdict
-        if v.label == "agree":
-            parts.append(f"{v.n_agree} of {v.n_methods} methods agree")
-        elif v.label == "mixed":
-            parts.append(f"the methods only partly agree ({v.n_agree} of {v.n_methods})")
-            status = "warn"
-        else:
-            parts.append(f"the methods disagree ({v.n_agree} of {v.n_methods} agree)")
-            status = "fail"
-    if phr["fail"]:
-        status = "fail"
-        parts = phr["fail"] + parts
-    elif phr["warn"]:
-        status = _worst([status, "warn"])
-        parts = parts + phr["warn"]
-    parts += phr["pass"][: max(0, 3 - len(parts))]
-    if not diagnostics or not any(phr.values()):
-        parts.append("no assumption could be checked from the data")
-        status = _worst([status, "warn"])
-    reason = ", ".join(parts)
-    if status == "fail":
-        return Confidence("Fragile", reason + "; treat as directional", "fail")
-    if status == "warn":
-        return Confidence("Moderate", reason, "warn")
-    return Confidence("Robust", reason, "pass")
+def confidence_from(diagnostics: Sequence[Diagnostic], comparison: Comparison | None = None,
+                    ci: tuple[float, float] | None = None) -> Verdict:
+    """The verdict from diagnostics alone (designs), or with an interval and a comparison."""
+    agree = None
+    if comparison is not None and len(comparison.results) > 1:
+        agree = agreement([r.ci for r in comparison.results], [r.estimate for r in comparison.results])
+    return verdict_from(diagnostics, ci, agree)
+
+
+def singular(unit: str) -> str:
+    """'orders' -> 'order' for 'per order' and 'each incremental order'; other words as they are."""
+    if unit.endswith("s") and not unit.endswith(("ss", "us", "is")) and " " not in unit:
+        return unit[:-1]
+    return unit or "unit"
+
+
+def _where(impact: BusinessImpact) -> str:
+    return f" {impact.model.local}" if impact.model.local else ""
+
+
+def effect_text(impact: BusinessImpact, x: float, sign: bool = True) -> str:
+    """An effect value in the outcome's display units (the one place tiles and sentences get it)."""
+    return fmt.effect(x, impact.model, relative=impact.effect_is_relative, sign=sign)
+
+
+def effect_interval(impact: BusinessImpact, level: str) -> str:
+    """'95% CI -41.4 to +1.89 packs' (the unit once, at the end; money and percents keep their signs)."""
+    lo, hi = impact.effect_ci
+    m = impact.model
+    if impact.effect_is_relative or m.is_money or not m.unit:
+        return f"{level} CI {effect_text(impact, lo)} to {effect_text(impact, hi)}"
+    return f"{level} CI {fmt.signed(lo)} to {fmt.signed(hi)} {m.unit}"
+
+
+def lift_text(impact: BusinessImpact) -> str:
+    return fmt.pct(impact.lift, 1, sign=True) if impact.lift is not None else "n/a"
+
+
+def lift_interval(impact: BusinessImpact, level: str) -> str:
+    lo, hi = impact.lift_ci or (float("nan"), float("nan"))
+    return f"{level} CI {fmt.pct(lo, 1, sign=True)} to {fmt.pct(hi, 1, sign=True)}"
+
+
+def lift_basis(impact: BusinessImpact) -> str:
+    """What the lift is relative to, with the baseline's value: 'of the counterfactual mean 80.1'."""
+    if impact.effect_is_relative or impact.baseline is None:
+        return ""
+    where = {"at the cutoff": " just below the cutoff", "for compliers": " among compliers"}.get(impact.model.local, "")
+    return f"of the counterfactual mean {fmt.effect(impact.baseline, impact.model, sign=False)}{where}"
 
 
 def answer_sentence(result: EffectEstimate, impact: BusinessImpact) -> str:
-    """The answer with its interval, e.g. 'The treatment raised revenue by 4.1% (95% CI ...)'."""
+    """The answer with its interval, e.g. 'The treatment raised orders by 52.3 orders per market-day (...)'."""
     level = fmt.level(result.alpha)
-    label = impact.outcome_label
-    money = impact.outcome_is_currency
-
-    def amount(x: float) -> str:
-        return fmt.amount(x, impact.currency, money)
-
-    if impact.lift is not None and impact.lift_ci is not None:
-        size = fmt.pct(abs(impact.lift))
-        interval = f"{level} CI {fmt.pct(impact.lift_ci[0])} to {fmt.pct(impact.lift_ci[1])}"
-        signed = fmt.pct(impact.lift, sign=True)
-    else:
-        size = amount(abs(result.estimate))
-        interval = f"{level} CI {amount(result.ci[0])} to {amount(result.ci[1])}"
-        signed = fmt.signed(result.estimate) if not (money and impact.currency) else amount(result.estimate)
-    if result.significant:
+    label = impact.model.label
+    per = f" {impact.model.per}" if impact.model.per and not impact.effect_is_relative else ""
+    size = effect_text(impact, abs(impact.effect), sign=False)
+    interval = effect_interval(impact, level)
+    lift = ""
+    if impact.lift is not None and not impact.effect_is_relative and impact.baseline is not None:
+        lift = f"; that is {lift_text(impact)} {lift_basis(impact)}"
+    if result.ci[0] > 0 or result.ci[1] < 0:
         direction = "raised" if result.estimate > 0 else "lowered"
-        return f"The treatment {direction} {label} by {size} ({interval})."
-    return (f"The data cannot tell whether the treatment changed {label}: the estimate is {signed} "
-            f"({interval}), and the interval includes no change.")
-
-
-def _signed_amount(x: float, currency: str | None, money: bool) -> str:
-    text = fmt.amount(x, currency, money)
-    return text if text.startswith("-") or x <= 0 else "+" + text
+        return f"The treatment {direction} {label}{_where(impact)} by {size}{per} ({interval}){lift}."
+    return (f"The data cannot tell whether the treatment changed {label}{_where(impact)}: the estimate is "
+            f"{effect_text(impact, impact.effect)}{per} ({interval}), and the interval includes no change.")
 
 
 def _business_sentences(result: EffectEstimate, impact: BusinessImpact) -> list[str]:
     level = fmt.level(result.alpha)
     cur, money = impact.currency, impact.outcome_is_currency
+    m = impact.model
     out = []
     if impact.incremental is not None and impact.incremental_ci is not None:
         lo, hi = impact.incremental_ci
-        out.append(
-            f"Summed over the treated units and periods, that is {_signed_amount(impact.incremental, cur, money)} "
-            f"in {impact.outcome_label} ({level} CI {fmt.amount(lo, cur, money)} to {fmt.amount(hi, cur, money)})."
-        )
+        over = "over the treated units and periods" if m.summable else f"over the stated exposure of {fmt.compact(m.exposure)}"
+        sign = "+" if impact.incremental > 0 else ""
+        unit = "" if money and cur else f" {m.unit or m.label}"
+        out.append(f"Added up {over}, that is {sign}{fmt.amount(impact.incremental, cur, money)}{unit} "
+                   f"({level} CI {fmt.amount(lo, cur, money)} to {fmt.amount(hi, cur, money)}).")
     if impact.cost is not None:
+        spend = f"Against a spend of {fmt.money(impact.cost, cur)}"
         if impact.iroas is not None and impact.iroas_ci is not None:
-            out.append(
-                f"Against a spend of {fmt.money(impact.cost, cur)}, the incremental return on spend (iROAS) is "
-                f"{fmt.ratio(impact.iroas)} ({level} CI {fmt.ratio(impact.iroas_ci[0])} to "
-                f"{fmt.ratio(impact.iroas_ci[1])}) per unit of spend."
-            )
-        elif impact.cost_per_unit is not None:
+            tail = "" if impact.money_established else "; the interval includes zero, so the return is not established"
+            out.append(f"{spend}, the incremental return on spend (iROAS) is {fmt.ratio(impact.iroas)} ({level} CI "
+                       f"{fmt.ratio(impact.iroas_ci[0])} to {fmt.ratio(impact.iroas_ci[1])}){tail}.")
+        elif impact.cost_per_unit is not None and impact.cost_per_unit_ci is not None:
             ci = impact.cost_per_unit_ci
-            tail = (f" ({level} CI {fmt.money(ci[0], cur)} to {fmt.money(ci[1], cur)})" if ci is not None
-                    else "; its upper bound is open because the interval of the total includes zero")
-            out.append(
-                f"Against a spend of {fmt.money(impact.cost, cur)}, each incremental unit of "
-                f"{impact.outcome_label} cost {fmt.money(impact.cost_per_unit, cur)}{tail}."
-            )
-        elif impact.incremental is None:
-            out.append(
-                f"The spend was {fmt.money(impact.cost, cur)}; cost per incremental unit needs the treated "
-                "exposure, which this method does not report."
-            )
+            out.append(f"{spend}, each incremental {singular(m.unit)} cost {fmt.money(impact.cost_per_unit, cur)} "
+                       f"({level} CI {fmt.money(ci[0], cur)} to {fmt.money(ci[1], cur)}).")
         else:
-            out.append(
-                f"The spend was {fmt.money(impact.cost, cur)}; with no positive incremental total, a cost per "
-                "incremental unit is not defined."
-            )
+            out.append(f"The spend was {fmt.money(impact.cost, cur)}; the cost per incremental unit is "
+                       f"{impact.cost_note or 'not defined'}.")
     return out
 
 
-def recommendation(result: EffectEstimate, conf: Confidence) -> str:
-    """A neutral recommendation calibrated to significance and confidence."""
-    if result.significant:
-        if conf.label == "Robust":
-            return ("The evidence supports an effect in this direction; plan with the whole interval, "
-                    "using its conservative end as the downside case.")
-        if conf.label == "Moderate":
-            return ("The effect is likely real; review the flagged checks before relying on its exact size.")
+def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[str, Any],
+                design: Any = None) -> tuple[Decision | None, str]:
+    """The ship / stop / extend decision against ``report.break_even``, and its sentence."""
+    report = spec_dict.get("report") or {}
+    be = report.get("break_even")
+    if be is None:
+        return None, ""
+    metric = report.get("break_even_metric") or "lift"
+    scale = {"lift": (impact.lift, impact.lift_ci), "effect": (impact.effect, impact.effect_ci),
+             "incremental": (impact.incremental, impact.incremental_ci), "iroas": (impact.iroas, impact.iroas_ci)}
+    value, ci = scale.get(metric, (None, None))
+    if value is None or ci is None:
+        return None, (f"No decision line: the break-even is stated as {metric}, which this result cannot express.")
+    duration = getattr(design, "recommended_duration", None)
+    table = getattr(design, "duration_table", None)
+    d = decision(float(value), ci, float(be), metric, alpha=result.alpha, duration_table=table, duration=duration)
+    show = {"lift": lambda v: fmt.pct(v, 1, sign=True), "iroas": fmt.ratio,
+            "effect": lambda v: effect_text(impact, v),
+            "incremental": lambda v: fmt.amount(v, impact.currency, impact.outcome_is_currency)}[metric]
+    prob = (f"P(effect above break-even) = {fmt.pct(d.prob_above, 0)} under the normal approximation"
+            if d.prob_above == d.prob_above else "")
+    name = {"lift": "lift", "effect": "effect", "incremental": "incremental total", "iroas": "iROAS"}[metric]
+    head = f"against a break-even {name} of {show(d.break_even)}"
+    if d.action == "ship":
+        text = f"Ship: the whole interval of the {name} lies above the break-even ({head}; {prob})."
+    elif d.action == "stop":
+        text = f"Stop: the {name} is unlikely to reach the break-even ({head}; {prob})."
+    else:
+        if d.extend_to is not None:
+            how = f"extend the test to about {fmt.count(d.extend_to)} periods, where the planned MDE falls below the gap to break-even"
+        elif d.extend_factor is not None and d.extend_factor < 100:
+            how = (f"extend the test to about {fmt.num(max(d.extend_factor, 1.1), 2)} times its length for the "
+                   "interval to clear the break-even, if the effect holds (SE shrinking with the square root of the length)")
+        else:
+            how = "extend the test"
+        text = f"Extend: the interval straddles the break-even ({head}; {prob}); {how}."
+    return d, text
+
+
+def recommendation(result: EffectEstimate, conf: Verdict) -> str:
+    """A neutral recommendation calibrated to the verdict."""
+    if conf.label == "Robust":
+        return ("The evidence supports an effect in this direction; plan with the whole interval, "
+                "using its conservative end as the downside case.")
+    if conf.label == "Moderate":
+        return "The effect is likely real; review the flagged checks before relying on its exact size."
+    if conf.label == "Fragile":
+        if conf.conclusion == "null":
+            return "The result is inconclusive and some checks fail; do not read a direction into it."
         return ("Treat the result as directional only: resolve the failed checks or confirm with another "
                 "design before acting on its size.")
-    if conf.label == "Fragile":
-        return ("The result is inconclusive and some checks fail; do not read a direction into it.")
     return ("The data are consistent with no effect; effects outside the interval are unlikely, and a larger "
             "or longer study would be needed to detect a smaller one.")
 
 
-def _tiles(result: EffectEstimate, impact: BusinessImpact) -> list[tuple[str, str, str]]:
+def _tiles(result: EffectEstimate, impact: BusinessImpact) -> list[Tile]:
     level = fmt.level(result.alpha)
     cur, money = impact.currency, impact.outcome_is_currency
-    tiles = [(
-        f"Effect on {impact.outcome_label}",
-        fmt.amount(result.estimate, cur, money) if money else fmt.signed(result.estimate),
-        f"{level} CI {fmt.amount(result.ci[0], cur, money)} to {fmt.amount(result.ci[1], cur, money)}",
-    )]
-    if impact.lift is not None and impact.lift_ci is not None:
-        tiles.append(("Lift", fmt.pct(impact.lift, sign=True),
-                      f"{level} CI {fmt.pct(impact.lift_ci[0])} to {fmt.pct(impact.lift_ci[1])}"))
+    m = impact.model
+    where = f" {m.local}" if m.local else ""
+    if impact.effect_is_relative:
+        label = f"Change in {m.label}{where}"
+    else:
+        label = f"Effect on {m.label}{where}" + (f" ({m.per})" if m.per else "")
+    tiles = [Tile(label, effect_text(impact, impact.effect), effect_interval(impact, level), "effect")]
+    if impact.lift is not None and impact.lift_ci is not None and not impact.effect_is_relative:
+        tiles.append(Tile("Lift", lift_text(impact), f"{lift_interval(impact, level)}; {lift_basis(impact)}", "lift"))
     if impact.incremental is not None and impact.incremental_ci is not None:
-        tiles.append((f"Incremental {impact.outcome_label}", fmt.amount(impact.incremental, cur, money),
-                      f"{level} CI {fmt.amount(impact.incremental_ci[0], cur, money)} to "
-                      f"{fmt.amount(impact.incremental_ci[1], cur, money)}"))
+        lo, hi = impact.incremental_ci
+        tiles.append(Tile(f"Incremental {m.unit or m.label}", fmt.amount(impact.incremental, cur, money),
+                          f"{level} CI {fmt.amount(lo, cur, money)} to {fmt.amount(hi, cur, money)}", "total"))
     if impact.iroas is not None and impact.iroas_ci is not None:
-        tiles.append(("iROAS", fmt.ratio(impact.iroas),
-                      f"{level} CI {fmt.ratio(impact.iroas_ci[0])} to {fmt.ratio(impact.iroas_ci[1])}"))
-    elif impact.cost_per_unit is not None:
+        tiles.append(Tile("iROAS", fmt.ratio(impact.iroas),
+                          f"{level} CI {fmt.ratio(impact.iroas_ci[0])} to {fmt.ratio(impact.iroas_ci[1])}"
+                          + ("" if impact.money_established else "; not established (includes zero)"),
+                          "iroas", muted=not impact.money_established))
+    elif impact.cost_per_unit is not None and impact.cost_per_unit_ci is not None:
         ci = impact.cost_per_unit_ci
-        tiles.append(("Cost per incremental unit", fmt.money(impact.cost_per_unit, cur),
-                      f"{level} CI {fmt.money(ci[0], cur)} to {fmt.money(ci[1], cur)}" if ci else "upper bound open"))
-    tiles.append(("p-value", fmt.pvalue(result.p_value), f"n = {fmt.count(result.n_obs)} observations"))
+        tiles.append(Tile(f"Cost per incremental {singular(m.unit)}", fmt.money(impact.cost_per_unit, cur),
+                          f"{level} CI {fmt.money(ci[0], cur)} to {fmt.money(ci[1], cur)}", "cost_per_unit"))
+    tiles.append(Tile("p-value", fmt.pvalue(result.p_value), f"n = {fmt.count(result.n_obs)} observations", "p"))
     return tiles
 
 
 def executive_summary(results: EffectEstimate | Sequence[EffectEstimate], spec: Any = None,
-                      comparison: Comparison | None = None) -> ExecutiveSummary:
+                      comparison: Comparison | None = None, design: Any = None) -> ExecutiveSummary:
     """The executive summary of one result, or of several methods (the first is the headline).
 
     Examples
@@ -324,17 +334,12 @@ def executive_summary(results: EffectEstimate | Sequence[EffectEstimate], spec: 
     """
     items = [results] if not isinstance(results, Sequence) else list(results)
     primary = items[0]
-    if comparison is None and len(items) > 1:
-        from ..compare import Comparison
-
-        comparison = Comparison(items)
     spec_dict = spec_of(primary, spec)
     impact = business_impact(primary, spec_dict)
-    conf = confidence(items, comparison)
+    conf = verdict(items)
     question = spec_dict.get("question") or f"What effect did the treatment have on {impact.outcome_label}?"
     business = _business_sentences(primary, impact)
-    if comparison is not None and len(items) > 1:
-        business.append(str(comparison.verdict))
+    dec, dec_text = decision_of(primary, impact, spec_dict, design)
     return ExecutiveSummary(
         question=question,
         answer=answer_sentence(primary, impact),
@@ -343,4 +348,6 @@ def executive_summary(results: EffectEstimate | Sequence[EffectEstimate], spec: 
         recommendation=recommendation(primary, conf),
         impact=impact,
         tiles=tuple(_tiles(primary, impact)),
+        decision=dec_text,
+        decision_action=dec.action if dec is not None else "",
     )

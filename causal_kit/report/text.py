@@ -13,21 +13,11 @@ __all__ = ["headline", "summary_text"]
 
 
 def headline(result: EffectEstimate) -> str:
-    """One sentence with the effect and its interval, e.g. for report summaries."""
-    level = round(100 * (1 - result.alpha))
-    unit = result.outcome or "the outcome"
-    direction = "raised" if result.estimate > 0 else "lowered"
-    lift = result.relative_lift
-    lift_ci = result.relative_lift_ci
-    if lift is not None and lift_ci is not None:
-        return (
-            f"The treatment {direction} {unit} by {fmt.pct(abs(lift))} "
-            f"({level}% CI {fmt.pct(lift_ci[0])} to {fmt.pct(lift_ci[1])})."
-        )
-    return (
-        f"The treatment {direction} {unit} by {fmt.num(abs(result.estimate))} "
-        f"({level}% CI {fmt.num(result.ci[0])} to {fmt.num(result.ci[1])})."
-    )
+    """One sentence with the effect and its interval, in the outcome's units (the report's answer)."""
+    from ..outcome import business_impact
+    from .summary import answer_sentence
+
+    return answer_sentence(result, business_impact(result))
 
 
 def summary_text(result: EffectEstimate) -> str:
@@ -35,12 +25,10 @@ def summary_text(result: EffectEstimate) -> str:
     level = round(100 * (1 - result.alpha))
     lines = [
         f"{result.label or result.method} ({result.estimand})  outcome: {result.outcome}",
+        "  " + headline(result),
         f"  estimate {fmt.num(result.estimate, 5)}  se {fmt.num(result.se, 5)}  "
         f"{level}% CI {fmt.interval(*result.ci, digits=5)}  p {fmt.pvalue(result.p_value)}",
     ]
-    if result.relative_lift is not None:
-        lo, hi = result.relative_lift_ci or (float("nan"), float("nan"))
-        lines.append(f"  relative lift {fmt.pct(result.relative_lift, 2)}  {level}% CI {fmt.interval(lo, hi, percent=True)}")
     lines.append(f"  n_obs {result.n_obs}" + (f"  n_units {result.n_units}" if result.n_units else "")
                  + (f"  dropped {result.n_dropped}" if result.n_dropped else ""))
     if result.inference:

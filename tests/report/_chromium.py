@@ -178,6 +178,28 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
+    def set_width(self, width: int, height: int = 900) -> None:
+        """Resize the viewport (a phone at 390 px is emulated as mobile, with touch)."""
+        self.call("Emulation.setDeviceMetricsOverride", page=True, width=width, height=height,
+                  deviceScaleFactor=1, mobile=width < 600)
+
+    def evaluate(self, expression: str) -> Any:
+        return self.call("Runtime.evaluate", page=True, expression=expression, returnByValue=True)["result"].get("value")
+
+    def overflow(self) -> dict[str, Any]:
+        """Page width against the viewport, and the widest elements that stick out (for messages)."""
+        return self.evaluate(
+            "(() => { const w = window.innerWidth; const out = [];"
+            " document.querySelectorAll('body *').forEach(e => { const r = e.getBoundingClientRect();"
+            " if (r.right > w + 1 && out.length < 5 && !e.closest('.ck-scroll')) out.push(e.tagName + '.' + e.className + ' ' + Math.round(r.right)); });"
+            " return {scroll: document.documentElement.scrollWidth, inner: w, culprits: out}; })()"
+        )
+
+    def pdf(self) -> bytes:
+        """The page printed to PDF on A4 with the page's print CSS."""
+        data = self.call("Page.printToPDF", page=True, preferCSSPageSize=True, printBackground=True, timeout=60)["data"]
+        return base64.b64decode(data)
+
     def close(self) -> None:
         try:
             self.call("Browser.close", timeout=5)

@@ -3,7 +3,7 @@ no network request, its figures draw, and a screenshot lands in test-artifacts/.
 
 from __future__ import annotations
 
-import base64
+import re
 import warnings
 from pathlib import Path
 
@@ -54,21 +54,35 @@ def browser():
         yield b
 
 
-def _check(browser, html: str, name: str) -> dict:
+WIDTHS = (390, 768, 1400)  # phone, tablet, desktop
+
+
+def _check(browser, html: str, name: str, widths=WIDTHS) -> dict:
+    """Load the page at each width: no errors, no network, figures drawn, nothing wider than the viewport."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = ARTIFACTS / f"report-{name}.html"
     page.write_text(html, encoding="utf-8")
-    outcome = browser.load(page, ARTIFACTS / f"report-{name}.png")
-    assert outcome["errors"] == [], outcome["errors"]
-    assert outcome["requests"] == [], outcome["requests"]
-    assert outcome["loaded"] == ["True"]
-    assert outcome["drawn"] == ["True"], "figures were not drawn"
+    for width in widths:
+        browser.set_width(width)
+        outcome = browser.load(page, ARTIFACTS / f"report-{name}-{width}.png")
+        assert outcome["errors"] == [], outcome["errors"]
+        assert outcome["requests"] == [], outcome["requests"]
+        assert outcome["loaded"] == ["True"]
+        assert outcome["drawn"] == ["True"], "figures were not drawn"
+        fit = browser.overflow()
+        assert fit["scroll"] <= fit["inner"], (name, width, fit)
+    browser.set_width(1100)
     return outcome
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
 
 
 @pytest.mark.parametrize("method", sorted(ESTIMATORS))
 def test_effect_report_in_browser(browser, method):
-    _check(browser, render_case(method), f"effect-{method}")
+    # The narrowest and widest screens per method (every other report is checked at all three widths).
+    _check(browser, render_case(method), f"effect-{method}", widths=(390, 1400))
 
 
 def test_robustness_report_in_browser(browser):
@@ -104,8 +118,21 @@ def test_portfolio_design_and_history_in_browser(browser):
         "worst_status": ["warn", "pass", "pass", "pass"],
     })
     _check(browser, render_history(runs, "Checkout test: estimate across runs"), "history")
-    # Printing gives a PDF (print CSS: A4 pages, no modebar, details opened).
-    pdf = browser.call("Page.printToPDF", page=True, preferCSSPageSize=True, printBackground=True)["data"]
-    assert base64.b64decode(pdf)[:5] == b"%PDF-"
+    # Printing gives a PDF (print CSS: A4 pages, no modebar, collapsed sections stay collapsed).
+    pdf = browser.pdf()
+    assert pdf[:5] == b"%PDF-" and _pages(pdf) <= 3
     # The gzip-compressed plotly.js path (used for large reports) unpacks and draws too.
     _check(browser, render_history(runs, "Compressed", plotlyjs="compressed"), "history-compressed")
+
+
+def test_demo_readout_prints_in_six_pages(browser, tmp_path):
+    from causal_kit.demo import run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = run(tmp_path, n_geos=24, history_days=200, verbose=False)
+    for path, limit in ((out.readout_report, 6), (out.design_report, 7)):
+        _check(browser, path.read_text(encoding="utf-8"), path.stem)
+        pdf = browser.pdf()
+        (ARTIFACTS / f"{path.stem}.pdf").write_bytes(pdf)
+        assert _pages(pdf) <= limit, (path.name, _pages(pdf))

@@ -66,15 +66,17 @@ def test_environment_is_strict_and_escaping():
 def test_effect_report_summary_is_generated_from_numbers():
     spec = ExperimentSpec(name="promo", design="ab", outcome="orders", treatment="arm",
                           question="Did the promo raise orders?",
-                          report={"cost": 1000.0, "currency": "USD", "outcome_label": "orders", "owner": "Growth"})
+                          report={"cost": 1000.0, "currency": "USD", "outcome_label": "orders", "owner": "Growth",
+                                  "outcome_kind": "count", "unit_label": "orders", "per": "per user"})
     html = render(make_result(spec=spec))
     text = _text(html)
     assert "Did the promo raise orders?" in text
-    # 2 / 40 = 5.0% lift; CI 1/40 .. 3/40 = 2.5% .. 7.5%
-    assert "The treatment raised orders by 5.0% (95% CI 2.5% to 7.5%)." in text
-    # 2 * 500 = 1,000 incremental orders; cost 1000 / 1000 = 1 USD per order, CI 1000/1500 .. 1000/500
-    assert "that is +1,000 in orders (95% CI 500 to 1,500)" in text
-    assert "cost 1.00 USD" in text and "0.667 USD to 2.00 USD" in text
+    # effect 2 orders per user; 2 / 40 = 5.0% lift of the baseline 40, CI 1/40 .. 3/40 = 2.5% .. 7.5%
+    assert ("The treatment raised orders by 2.00 orders per user (95% CI +1.00 to +3.00 orders); that is +5.0% "
+            "of the counterfactual mean 40.0 orders.") in text
+    # 2 * 500 = 1,000 incremental orders; cost 1000 / 1000 = $1 per order, CI 1000/1500 .. 1000/500
+    assert "that is +1,000 orders (95% CI 500 to 1,500)" in text
+    assert "cost $1.00 ($0.667 to $2.00" in text.replace("95% CI ", "")
     assert "Robust" in text and "randomization checks pass" in text
     assert "owner: Growth" in text
     assert "A/B test." in text  # method paragraph from _methods.html
@@ -84,7 +86,7 @@ def test_effect_report_summary_is_generated_from_numbers():
 
 def test_iroas_when_outcome_is_money():
     spec = ExperimentSpec(name="rev", design="ab", outcome="revenue", treatment="arm",
-                          report={"cost": 250.0, "currency": "EUR", "outcome_is_currency": True})
+                          report={"cost": 250.0, "currency": "EUR", "outcome_is_currency": True, "outcome_kind": "amount"})
     text = _text(render(make_result(spec=spec)))
     # iROAS = 2 * 500 / 250 = 4.00, CI 500/250 .. 1500/250
     assert "(iROAS) is 4.00 (95% CI 2.00 to 6.00)" in text
@@ -106,9 +108,10 @@ def test_diagnostics_grouped_with_plain_names_and_all_statuses():
         Diagnostic("placebo", "not_applicable", "Needs more controls.", assumption="inference"),
     )
     text = _text(render(make_result(diagnostics=diags)))
-    for label in ("Parallel trends:", "Instrument strength:", "Manipulation:", "Inference:"):
+    for label in ("Parallel trends:", "Instrument strength:", "Manipulation:"):
         assert label in text
-    for status in ("pass", "warn", "fail", "n.a."):
+    assert "Inference:" not in text  # a group where nothing applies is left out
+    for status in ("pass", "warn", "fail"):
         assert status in text
     assert text.index("Manipulation:") < text.index("Parallel trends:")  # worst group first
 
@@ -182,7 +185,8 @@ def test_robustness_report_shows_comparison_and_verdict():
                for m, e in (("plain", 2.0), ("adjusted", 2.2), ("weighted", 1.9))]
     text = _text(render(results))
     assert "Do the methods agree?" in text
-    assert "3 of 3 methods agree" in text
+    assert "3 of 3 methods reach the same conclusion: an increase." in text
+    assert text.count("3 of 3 methods") == 1  # each sentence once
     assert "Robust" in text
     assert "plain" in text and "adjusted" in text and "weighted" in text
 
@@ -215,7 +219,7 @@ def test_design_report_and_card():
     text = _text(render(design))
     assert "How long should the geo test run?" in text
     assert "Run the test for 6 periods: it can then detect a lift of 5.0% (0.500 sales per period across the treated units) with 80% power" in text
-    assert "190 USD" in text and "1.70" in text
+    assert "$190" in text and "1.70" in text
     assert "recommended readout method is Difference-in-differences" in text
     assert "treatment" in text and "control" in text
     card = design_card(stand_in_design(question=XSS))
