@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..report import fmt
+from .. import fmt
 from . import ab
 from .theme import COLORS, band_color, new_figure
 
