@@ -87,7 +87,12 @@ def _missing_columns(df: pd.DataFrame, roles: dict[str, str]) -> None:
     missing = {role: col for role, col in roles.items() if col not in df.columns}
     if missing:
         role, col = next(iter(missing.items()))
-        close = [c for c in df.columns if str(c).lower() == str(col).lower()]
+        import difflib
+
+        names = [str(c) for c in df.columns]
+        close = [c for c in names if c.lower() == str(col).lower()] or difflib.get_close_matches(
+            str(col), names, n=1, cutoff=0.6
+        )
         hint = f" Did you mean {close[0]!r}?" if close else ""
         listed = ", ".join(f"{c!r} (spec.{r})" for r, c in missing.items())
         raise DataError(
@@ -104,8 +109,9 @@ def _col_list(df: pd.DataFrame, limit: int = 12) -> str:
 def _numeric_roles(spec: ExperimentSpec) -> dict[str, str]:
     names = ["outcome", "weights", "running", "pre_covariate", "numerator", "denominator", "fuzzy"]
     roles = {r: getattr(spec, r) for r in names if getattr(spec, r) is not None}
-    if spec.design in {"dml", "iv"}:
-        roles.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
+    roles.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
+    if spec.report is not None and spec.report.cost_column:
+        roles["report.cost_column"] = spec.report.cost_column
     if spec.design == "iv":
         roles.update({f"instruments[{i}]": c for i, c in enumerate(spec.instruments)})
         roles.update({f"endogenous[{i}]": c for i, c in enumerate(spec.endogenous)})
@@ -129,23 +135,133 @@ def _check_dtypes(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             )
 
 
-def _check_finite(df: pd.DataFrame, spec: ExperimentSpec) -> None:
-    for role, col in _numeric_roles(spec).items():
-        values = df[col].to_numpy()
-        if values.dtype.kind != "f":
+def magnitude_limit(n_rows: int) -> float:
+    """Largest absolute value a numeric column may hold for ``n_rows`` rows.
+
+    Sums of squares and cross-products over the rows must stay finite in float64 with room
+    for the design matrices built on them (a factor 1e4), so values whose squares (summed over
+    the rows) would overflow are refused rather than turned into infinite standard errors.
+    """
+    return float(np.sqrt(np.finfo(float).max / (max(n_rows, 1) * 1e4)))
+
+
+def check_values(df: pd.DataFrame, roles: dict[str, str]) -> None:
+    """Raise ``DataError`` for infinite values, or values too large to square, in numeric ``roles``.
+
+    ``roles`` maps a spec field (e.g. ``"outcome"`` or ``"plan.cost_column"``) to its column.
+    Non-numeric columns are skipped (their type is checked elsewhere).
+    """
+    limit = magnitude_limit(len(df))
+    for role, col in roles.items():
+        series = df[col]
+        if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
             continue
+        values = series.to_numpy(dtype=float, na_value=np.nan)
         bad = np.isinf(values)
         if bad.any():
             raise DataError(
-                f"column {col!r} (spec.{role}) has {int(bad.sum())} infinite values "
+                f"column {col!r} ({_field(role)}) has {int(bad.sum())} infinite values "
                 f"({rows_preview(df.index[bad])}). Replace them (e.g. with NaN and na_action: drop) "
                 "or fix the computation that produced them."
             )
+        huge = np.abs(values) > limit
+        if huge.any():
+            raise DataError(
+                f"column {col!r} ({_field(role)}) has {int(huge.sum())} values too large to compute with "
+                f"(|value| > {limit:.3g}, largest {np.nanmax(np.abs(values)):.3g}; "
+                f"{rows_preview(df.index[huge])}): their squares overflow float64. Rescale the column "
+                "(e.g. to thousands or millions) or fix the values."
+            )
+
+
+def _field(role: str) -> str:
+    return role if "." in role else f"spec.{role}"
+
+
+def _check_finite(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    check_values(df, _numeric_roles(spec))
+
+
+def _check_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """A constant outcome or covariate carries no information: refuse it by name.
+
+    A constant outcome would give a zero standard error and a p-value read from rounding
+    noise; a constant covariate is collinear with the intercept.
+    """
+    checks = {"outcome": spec.outcome} if spec.outcome is not None else {}
+    checks.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
+    for role, col in checks.items():
+        values = df[col].dropna()
+        if len(values) == 0:
+            continue
+        first = values.iloc[0]
+        if not (values != first).any():
+            what = (
+                "an effect cannot be estimated from an outcome that never varies (any p-value would "
+                "be rounding noise). Check the column and the filters that produced the data."
+                if role == "outcome" else
+                "it carries no information and is collinear with the intercept. Remove it from "
+                "spec.covariates."
+            )
+            raise DataError(
+                f"column {col!r} (spec.{role}) is constant: all {len(values)} non-missing rows equal "
+                f"{first!r}; {what}"
+            )
+
+
+def _check_weights(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.weights is None:
+        return
+    w = df[spec.weights]
+    if not pd.api.types.is_numeric_dtype(w):
+        return
+    neg = w < 0
+    if neg.any():
+        raise DataError(
+            f"column {spec.weights!r} (spec.weights) has {int(neg.sum())} negative weights "
+            f"({rows_preview(df.index[neg])}); observation weights must be zero or positive."
+        )
+    if not (w > 0).any():
+        raise DataError(f"column {spec.weights!r} (spec.weights) is zero in every row; no observation counts.")
+
+
+def mixed_types(series: pd.Series) -> list[str]:
+    """Names of the Python types mixed in an object column (e.g. ``['int', 'str']``), else []."""
+    if series.dtype != object:
+        return []
+    kinds = {type(v).__name__ for v in series.dropna().to_numpy()}
+    if len(kinds) <= 1 or kinds <= {"int", "float", "bool"}:
+        return []
+    return sorted(kinds)
+
+
+def unify_ids(series: pd.Series) -> pd.Series:
+    """Identifiers that mix numbers and text (``[5, "NYC"]``) as text, so they sort and compare.
+
+    Mixed ids are common (numbers for some stores, names for others); they are compared as
+    strings consistently. Other columns are returned unchanged.
+    """
+    if mixed_types(series):
+        return series.map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    return series
+
+
+def _check_time(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.time is None:
+        return
+    kinds = mixed_types(df[spec.time])
+    if kinds:
+        raise DataError(
+            f"column {spec.time!r} (spec.time) mixes value types ({', '.join(kinds)}), so its periods "
+            "have no order. Convert it to one type (numbers or dates) first."
+        )
 
 
 def _nan_mask(df: pd.DataFrame, roles: dict[str, str]) -> dict[str, pd.Series]:
     masks = {}
     for role, col in roles.items():
+        if role == "cohort":
+            continue  # a missing cohort means never treated (see spec.cohort)
         mask = df[col].isna()
         if mask.any():
             masks[role] = mask
@@ -232,8 +348,12 @@ def validate_data(data: Any, spec: ExperimentSpec) -> None:
                 "to drop those rows with a warning."
             )
     complete = df.loc[~np.logical_or.reduce(list(masks.values()))] if masks else df
+    _check_time(complete, spec)
+    _check_weights(complete, spec)
+    _check_variation(complete, spec)
     _check_treatment(complete, spec)
-    _check_panel(complete, spec)
+    ids = {c: unify_ids(complete[c]) for c in (spec.unit, spec.cluster) if c is not None}
+    _check_panel(complete.assign(**ids) if ids else complete, spec)
 
 
 def prepare(
@@ -257,8 +377,13 @@ def prepare(
     frame = df.loc[:, used]  # list indexing returns a new frame (copy-on-write in pandas >= 3)
     n_input = len(frame)
     reasons: dict[str, int] = {}
+    ids = {c: unify_ids(frame[c]) for c in (spec.unit, spec.cluster) if c is not None}
+    if any(ids[c] is not frame[c] for c in ids):
+        frame = frame.assign(**ids)
     if spec.na_action == "drop":
         mask = frame.isna()
+        if spec.cohort is not None:
+            mask[spec.cohort] = False  # a missing cohort means never treated, not a row to drop
         bad = mask.any(axis=1)
         if bad.any():
             for col in used:

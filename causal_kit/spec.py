@@ -197,7 +197,7 @@ class ExperimentSpec(_Frozen):
     question: str = Field("", description="The question in plain words, shown in reports.")
     design: Design = Field(..., description="The identification design.")
     alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level; CIs are 1 - alpha.")
-    seed: int = Field(0, ge=0, description="Seed for every random step.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for every random step (0 to 2**32 - 1).")
     na_action: NaAction = Field(
         "raise", description="'raise' on NaN in a role column (default) or 'drop' with a warning."
     )
@@ -294,7 +294,7 @@ class ExperimentSpec(_Frozen):
         """
         text = _read_text(path_or_text)
         try:
-            payload = yaml.safe_load(text)
+            payload = _safe_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -396,17 +396,125 @@ def _describe(req: Any) -> str:
     return repr(req)
 
 
+#: Most nodes a YAML spec may expand to once aliases are followed (a real spec has a few hundred).
+MAX_YAML_NODES = 10_000
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate keys and alias expansion beyond ``MAX_YAML_NODES``.
+
+    PyYAML keeps an alias as a reference, so a few hundred bytes of nested aliases (a "billion
+    laughs" document) load instantly and then explode when the spec is hashed or printed. The
+    expanded size is counted on the composed node graph (each node once), before construction.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    order: list[yaml.Node] = []
+    stack, seen = [root], set()
+    while stack:  # post-order without recursion (a deep document must not blow the stack)
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append(node)
+        stack.extend(_children(node))
+    for node in reversed(order):
+        total = 1 + sum(sizes.get(id(c), 1) for c in _children(node))
+        sizes[id(node)] = min(total, MAX_YAML_NODES + 1)
+        if isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            dup = sorted({k for k in keys if keys.count(k) > 1})
+            if dup:
+                line = node.start_mark.line + 1
+                raise SpecError(
+                    f"the spec repeats the key {dup[0]!r} in one mapping (near line {line}); YAML would "
+                    "silently keep the last value. Keep one entry per key."
+                )
+    if sizes[id(root)] > MAX_YAML_NODES:
+        raise SpecError(
+            f"the spec expands to more than {MAX_YAML_NODES:,} values once its YAML aliases (*name) are "
+            "followed; a spec this large is almost certainly an alias bomb. Write the values out, or use "
+            "fewer nested aliases."
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def _read_text(path_or_text: str | Path) -> str:
     if isinstance(path_or_text, Path):
-        return path_or_text.read_text()
+        return _read_file(path_or_text)
     text = str(path_or_text)
     if "\n" not in text and len(text) < 4096:
         candidate = Path(text)
         if candidate.suffix.lower() in {".yaml", ".yml", ".json"}:
             if not candidate.exists():
                 raise SpecError(f"spec file {text!r} does not exist")
-            return candidate.read_text()
+            return _read_file(candidate)
     return text
+
+
+def _read_file(path: Path) -> str:
+    """A spec file's text, with named errors for directories and files that are not UTF-8."""
+    if path.is_dir():
+        raise SpecError(f"spec file {str(path)!r} is a directory; give the path of a YAML or JSON file.")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"spec file {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); save it as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise SpecError(f"spec file {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'treated'?)`` for the closest of ``choices``, or an empty string."""
+    import difflib
+
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        close = [lowered[str(word).lower()]] if str(word).lower() in lowered else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_did_you_mean = did_you_mean
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the spec model (or nested block) at ``loc``."""
+    model: Any = ExperimentSpec
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        for cand in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                model = cand
+                break
+        else:
+            return []
+    return list(getattr(model, "model_fields", {}))
 
 
 def _format_validation_error(exc: ValidationError) -> str:
@@ -415,7 +523,8 @@ def _format_validation_error(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "spec"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "is not a spec field (check the spelling; `causal-kit schema` lists the fields)"
+            hint = _did_you_mean(str(err["loc"][-1]), _fields_at(err["loc"][:-1]))
+            msg = f"is not a spec field{hint} (check the spelling; `causal-kit schema` lists the fields)"
         elif err["type"] == "missing":
             msg = "is required"
         lines.append(f"spec.{loc}: {msg}" if loc != "spec" else f"spec: {msg}")

@@ -199,7 +199,8 @@ def _drop_collinear(z: np.ndarray, tol: float = 1e-5) -> np.ndarray:
     if np.all(np.abs(np.diag(r)) > tol):
         return z
     _, r, piv = qr(z, pivoting=True, mode="economic")
-    keep = piv[np.abs(np.diag(r)) > tol]
+    diag = np.abs(np.diag(r))  # min(n, k) entries: with more columns than rows the rest are dependent
+    keep = np.sort(piv[: len(diag)][diag > tol])
     return z[:, keep]
 
 
@@ -335,6 +336,13 @@ class RDD:
             raise DataError(
                 f"spec.cutoff={c} is outside the support of column {spec.running!r} (spec.running), which "
                 f"runs from {x.min():g} to {x.max():g}. Set the cutoff between them."
+            )
+        n_params = 2 * (opts["p"] + 1) + len(covs)  # a local polynomial per side plus the covariates
+        if len(x) <= n_params:
+            raise DataError(
+                f"RDD has {len(x)} rows but {n_params} parameters to fit (two local polynomials of order "
+                f"{opts['p']} and {len(covs)} covariates); fewer rows than parameters identify nothing. "
+                "Use more data or fewer spec.covariates."
             )
         order = np.argsort(x, kind="stable")  # sort once; every later step works on sorted windows
         x = x[order]
