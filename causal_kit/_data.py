@@ -179,7 +179,10 @@ def _field(role: str) -> str:
 
 
 def _check_finite(df: pd.DataFrame, spec: ExperimentSpec) -> None:
-    check_values(df, _numeric_roles(spec))
+    roles = _numeric_roles(spec)
+    if spec.treatment is not None:
+        roles["treatment"] = spec.treatment  # continuous treatments (DML, IV) must be finite too
+    check_values(df, roles)
 
 
 def _check_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:

@@ -66,6 +66,13 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
             )
     prepared = prepare(df, spec)
     frame = prepared.frame
+    n_params = len(spec.covariates) + 2  # intercept, treatment and one coefficient per feature
+    if len(frame) < 2 * n_params:
+        raise DataError(
+            f"{owner} has {len(frame)} rows for {len(spec.covariates)} features (spec.covariates); with "
+            f"cross-fitting each nuisance model sees about half the rows, so it needs at least "
+            f"{2 * n_params} rows (two per parameter). Use more data or fewer features."
+        )
     X = frame.loc[:, list(spec.covariates)].to_numpy(dtype=float)
     y = frame[spec.outcome].to_numpy(dtype=float)
     d = frame[spec.treatment].to_numpy(dtype=float)
