@@ -208,8 +208,33 @@ def _check_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             )
             raise DataError(
                 f"column {col!r} (spec.{role}) is constant: all {len(values)} non-missing rows equal "
-                f"{first!r}; {what}"
+                f"{_plain(first)!r}; {what}"
             )
+
+
+def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """Panels: never-treated units whose outcome never varies give a zero-variance comparison.
+
+    Every panel method reads the treated units' path against the controls'; a flat control
+    outcome makes placebo, cluster and jackknife standard errors collapse to rounding noise.
+    """
+    if spec.design not in _PANEL_DESIGNS or spec.unit is None or spec.outcome is None:
+        return
+    if spec.cohort is not None:
+        never = df[spec.cohort].isna() | (df[spec.cohort].astype(str).str.strip().isin(["0", "0.0"]))
+    elif spec.treatment is not None and pd.api.types.is_numeric_dtype(df[spec.treatment]):
+        ever = df.groupby(spec.unit, sort=False)[spec.treatment].transform("max")
+        never = ever == 0
+    else:
+        return
+    y = df.loc[never, spec.outcome].dropna()
+    if len(y) > 1 and not (y != y.iloc[0]).any():
+        n_units = df.loc[never, spec.unit].nunique()
+        raise DataError(
+            f"column {spec.outcome!r} (spec.outcome) is constant ({_plain(y.iloc[0])!r}) across all {len(y)} rows of the "
+            f"{n_units} never-treated (control) unit(s); a flat comparison makes every standard error "
+            "collapse to rounding noise. Check the outcome and the control units."
+        )
 
 
 def _check_weights(df: pd.DataFrame, spec: ExperimentSpec) -> None:
@@ -354,6 +379,7 @@ def validate_data(data: Any, spec: ExperimentSpec) -> None:
     _check_time(complete, spec)
     _check_weights(complete, spec)
     _check_variation(complete, spec)
+    _check_control_variation(complete, spec)
     _check_treatment(complete, spec)
     ids = {c: unify_ids(complete[c]) for c in (spec.unit, spec.cluster) if c is not None}
     _check_panel(complete.assign(**ids) if ids else complete, spec)
@@ -408,3 +434,8 @@ def prepare(
         dropped_reasons=reasons,
         fingerprint=fingerprint(df.loc[:, used]),
     )
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value, for messages (5.0 rather than np.float64(5.0))."""
+    return value.item() if hasattr(value, "item") else value

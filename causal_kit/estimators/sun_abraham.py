@@ -91,12 +91,12 @@ class SunAbraham:
             observed &= (np.arange(t) < last)[None, :]
             n_cut = n_before - int(observed.sum())
             warnings.warn(
-                f"SunAbraham: no never-treated units, so the last-treated cohort ({panel.times[last]!r}) is the "
-                f"control group and its {n_cut} rows from {panel.times[last]!r} on are dropped "
+                f"SunAbraham: no never-treated units, so the last-treated cohort ({_plain(panel.times[last])!r}) is the "
+                f"control group and its {n_cut} rows from {_plain(panel.times[last])!r} on are dropped "
                 f"({n_cut} of {n_before} rows).",
                 RowsDroppedWarning, stacklevel=2,
             )
-            dropped_last = {f"periods from the control cohort's adoption {panel.times[last]!r} on": n_cut}
+            dropped_last = {f"periods from the control cohort's adoption {_plain(panel.times[last])!r} on": n_cut}
             cohorts = cohorts[:-1]
             control_note = f"the last-treated cohort ({panel.times[last]!r}) before its treatment"
         rel = np.arange(t)[None, :] - first[:, None]
