@@ -67,11 +67,14 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
     prepared = prepare(df, spec)
     frame = prepared.frame
     n_params = len(spec.covariates) + 2  # intercept, treatment and one coefficient per feature
-    if len(frame) < 2 * n_params:
+    crossfit = owner == "DML"  # each cross-fitted nuisance model sees about half the rows
+    need = 2 * n_params if crossfit else n_params + 1
+    if len(frame) < need:
+        why = ("with cross-fitting each nuisance model sees about half the rows, so it needs at least "
+               f"{need} rows (two per parameter)") if crossfit else f"it needs more rows than parameters ({need})"
         raise DataError(
-            f"{owner} has {len(frame)} rows for {len(spec.covariates)} features (spec.covariates); with "
-            f"cross-fitting each nuisance model sees about half the rows, so it needs at least "
-            f"{2 * n_params} rows (two per parameter). Use more data or fewer features."
+            f"{owner} has {len(frame)} rows for {len(spec.covariates)} features (spec.covariates); {why}. "
+            "Use more data or fewer features."
         )
     X = frame.loc[:, list(spec.covariates)].to_numpy(dtype=float)
     y = frame[spec.outcome].to_numpy(dtype=float)
