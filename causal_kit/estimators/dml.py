@@ -59,6 +59,8 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
             pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])
         ):
             bad = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+            if not bad.any():
+                continue  # numbers stored as text: the shared check in prepare() names it
             raise DataError(
                 f"column {col!r} (spec.covariates[{i}]) must be numeric; it has dtype {df[col].dtype} "
                 f"with {int(bad.sum())} non-numeric values (e.g. {df.loc[bad, col].iloc[0]!r}). "
