@@ -314,6 +314,11 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
 
     from . import demo
 
+    if args.data_only:
+        path = demo.write_data(Path(args.out).expanduser() / "sales.parquet")
+        out.say(f"demo data: {path} (a geo test with a true +5% lift in 8 of 40 markets over the last 28 days)")
+        out.emit({"command": "demo", "status": "ok", "data": str(path)})
+        return EXIT_OK
     kwargs: dict[str, Any] = {}
     if "verbose" in inspect.signature(demo.run).parameters:
         kwargs["verbose"] = not (out.quiet or out.machine)
@@ -401,6 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="run the bundled demo and write its report")
     p.add_argument("--out", default="causal-kit-demo", metavar="DIR", help="output folder")
+    p.add_argument("--data-only", action="store_true",
+                   help="only write DIR/sales.parquet, a simulated geo test to read out with `causal-kit estimate`")
     p.set_defaults(func=_cmd_demo)
     return parser
 
