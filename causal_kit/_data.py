@@ -237,6 +237,18 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
         )
 
 
+def _check_clusters(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.cluster is None:
+        return
+    n = df[spec.cluster].nunique()
+    if n < 2:
+        raise DataError(
+            f"column {spec.cluster!r} (spec.cluster) has {n} distinct value(s); cluster-robust standard "
+            "errors need at least two clusters (and are unreliable below about 30). Remove spec.cluster or "
+            "check the column."
+        )
+
+
 def _check_weights(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if spec.weights is None:
         return
@@ -274,15 +286,19 @@ def unify_ids(series: pd.Series) -> pd.Series:
     return series
 
 
-def _check_time(df: pd.DataFrame, spec: ExperimentSpec) -> None:
-    if spec.time is None:
-        return
-    kinds = mixed_types(df[spec.time])
+def check_time_column(df: pd.DataFrame, column: str) -> None:
+    """Raise ``DataError`` when the time column mixes value types (e.g. 2004 and "2005")."""
+    kinds = mixed_types(df[column])
     if kinds:
         raise DataError(
-            f"column {spec.time!r} (spec.time) mixes value types ({', '.join(kinds)}), so its periods "
+            f"column {column!r} (spec.time) mixes value types ({', '.join(kinds)}), so its periods "
             "have no order. Convert it to one type (numbers or dates) first."
         )
+
+
+def _check_time(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.time is not None:
+        check_time_column(df, spec.time)
 
 
 def _nan_mask(df: pd.DataFrame, roles: dict[str, str]) -> dict[str, pd.Series]:
@@ -378,6 +394,7 @@ def validate_data(data: Any, spec: ExperimentSpec) -> None:
     complete = df.loc[~np.logical_or.reduce(list(masks.values()))] if masks else df
     _check_time(complete, spec)
     _check_weights(complete, spec)
+    _check_clusters(complete, spec)
     _check_variation(complete, spec)
     _check_control_variation(complete, spec)
     _check_treatment(complete, spec)
@@ -420,6 +437,11 @@ def prepare(
                 if count:
                     reasons[f"missing {col}"] = count
             frame = frame.loc[~bad]
+            if len(frame) == 0:
+                raise DataError(
+                    f"no rows are left after dropping the {n_input} rows with missing values "
+                    f"({', '.join(f'{k}: {v}' for k, v in reasons.items())}); fill the gaps instead."
+                )
             detail = ", ".join(f"{k}: {v}" for k, v in reasons.items())
             warnings.warn(
                 f"dropped {int(bad.sum())} of {n_input} rows with missing values ({detail}) "

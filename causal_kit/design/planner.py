@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .._data import check_values, fingerprint, rows_preview, to_pandas, unify_ids
+from .._data import check_time_column, check_values, fingerprint, rows_preview, to_pandas, unify_ids
 from ..errors import DataError, SpecError
 from ..result import Diagnostic, make_lineage
 from ..spec import ExperimentSpec, PlanConfig
@@ -60,6 +60,7 @@ def _history(history: Any, spec: ExperimentSpec, cfg: PlanConfig) -> tuple[np.nd
             raise DataError(f"column {col!r} ({role}) is not in the history; it has columns {list(df.columns)[:12]}.")
     used = df.loc[:, list(dict.fromkeys(cols.values()))]
     used = used.assign(**{spec.unit: unify_ids(used[spec.unit])})  # ids like [5, "NYC"] compare as text
+    check_time_column(used, spec.time)
     check_values(used, {k.removeprefix("spec."): c for k, c in cols.items() if k != "spec.unit"})
     for role, col in cols.items():
         na = used[col].isna()
