@@ -128,3 +128,14 @@ def test_broken_pipe_is_quiet(ab):
     code = proc.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
     assert code == 141
+
+
+def test_demo_data_only_writes_the_readme_data(tmp_path, capsys):
+    import pandas as pd
+
+    code, out, err = run(capsys, "demo", "--data-only", "--out", tmp_path)
+    assert code == 0, err
+    data = pd.read_parquet(tmp_path / "sales.parquet")
+    assert {"geo", "date", "kpi", "cost", "treated"} <= set(data.columns)
+    assert data.groupby("geo")["treated"].max().sum() == 8
+    assert f"demo data: {tmp_path / 'sales.parquet'}" in out

@@ -454,3 +454,39 @@ def test_identification_errors_stay_named(mpdta):
     always = mpdta.assign(**{"first.treat": 2003})
     with pytest.raises((IdentificationError, DataError), match=r"first period|never-treated|treated"):
         fit(always, design="staggered_did", **MPDTA)
+
+
+# ============================================================== found by the fuzz suite
+class TestFuzzFindings:
+    def test_single_cluster_is_refused(self, ab):
+        with pytest.raises(DataError, match=r"'c' \(spec.cluster\) has 1 distinct value\(s\)"):
+            fit(ab.assign(c=1), design="ab", outcome="y", treatment="treat", cluster="c")
+
+    def test_no_rows_left_after_drop(self, mpdta):
+        one = mpdta.head(1).assign(lemp=np.nan)
+        with pytest.raises(DataError, match=r"no rows are left after dropping the 1 rows with missing values"):
+            fit(one, design="staggered_did", na_action="drop", **MPDTA)
+
+    def test_design_plan_mixed_time_types(self):
+        history = small_history()
+        dates = history["date"].astype(object)
+        dates[::2] = dates[::2].astype(str)
+        with pytest.raises(DataError, match=r"'date' \(spec.time\) mixes value types"):
+            ck.design.plan(history.assign(date=dates), ExperimentSpec(**PLAN_SPEC), **PLAN_KW)
+
+    def test_ab_large_values_keep_welch_and_lift_finite(self, ab):
+        res = fit(ab.assign(y=ab["y"] * 1e120), design="ab", outcome="y", treatment="treat")
+        base = fit(ab, design="ab", outcome="y", treatment="treat")
+        assert res.p_value == pytest.approx(base.p_value, rel=1e-6)
+        assert res.relative_lift == pytest.approx(base.relative_lift, rel=1e-9)
+
+
+def test_design_plan_prints_stages_when_not_a_terminal(capsys):
+    ck.design.plan(small_history(), ExperimentSpec(**PLAN_SPEC), **{**PLAN_KW, "progress": None})
+    err = capsys.readouterr().err  # captured: not a terminal
+    assert "design.plan [" in err and "12 geos x 60 periods" in err and "simulations done" in err
+
+
+def test_design_plan_progress_false_is_quiet(capsys):
+    ck.design.plan(small_history(), ExperimentSpec(**PLAN_SPEC), **PLAN_KW)
+    assert "design.plan" not in capsys.readouterr().err
