@@ -153,10 +153,12 @@ def check_values(df: pd.DataFrame, roles: dict[str, str]) -> None:
     """
     limit = magnitude_limit(len(df))
     for role, col in roles.items():
-        series = df[col]
-        if not (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)):
-            continue
-        values = series.to_numpy(dtype=float, na_value=np.nan)
+        values = df[col].to_numpy()
+        if values.dtype.kind != "f":
+            continue  # integers and booleans can be neither infinite nor too large to square
+        lo, hi = _nan_range(values)
+        if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= limit):
+            continue  # one pass each for min and max; the masks below only run on bad data
         bad = np.isinf(values)
         if bad.any():
             raise DataError(
@@ -165,13 +167,21 @@ def check_values(df: pd.DataFrame, roles: dict[str, str]) -> None:
                 "or fix the computation that produced them."
             )
         huge = np.abs(values) > limit
-        if huge.any():
-            raise DataError(
-                f"column {col!r} ({_field(role)}) has {int(huge.sum())} values too large to compute with "
-                f"(|value| > {limit:.3g}, largest {np.nanmax(np.abs(values)):.3g}; "
-                f"{rows_preview(df.index[huge])}): their squares overflow float64. Rescale the column "
-                "(e.g. to thousands or millions) or fix the values."
-            )
+        raise DataError(
+            f"column {col!r} ({_field(role)}) has {int(huge.sum())} values too large to compute with "
+            f"(|value| > {limit:.3g}, largest {max(-lo, hi):.3g}; "
+            f"{rows_preview(df.index[huge])}): their squares overflow float64. Rescale the column "
+            "(e.g. to thousands or millions) or fix the values."
+        )
+
+
+def _nan_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) ignoring NaN; (nan, nan) when every value is missing."""
+    if values.size == 0:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        return float(np.nanmin(values)), float(np.nanmax(values))
 
 
 def _field(role: str) -> str:
@@ -194,22 +204,37 @@ def _check_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     checks = {"outcome": spec.outcome} if spec.outcome is not None else {}
     checks.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
     for role, col in checks.items():
-        values = df[col].dropna()
-        if len(values) == 0:
+        found = _constant_value(df[col])
+        if found is None:
             continue
-        first = values.iloc[0]
-        if not (values != first).any():
-            what = (
-                "an effect cannot be estimated from an outcome that never varies (any p-value would "
-                "be rounding noise). Check the column and the filters that produced the data."
-                if role == "outcome" else
-                "it carries no information and is collinear with the intercept. Remove it from "
-                "spec.covariates."
-            )
-            raise DataError(
-                f"column {col!r} (spec.{role}) is constant: all {len(values)} non-missing rows equal "
-                f"{_plain(first)!r}; {what}"
-            )
+        first, n_values = found
+        what = (
+            "an effect cannot be estimated from an outcome that never varies (any p-value would "
+            "be rounding noise). Check the column and the filters that produced the data."
+            if role == "outcome" else
+            "it carries no information and is collinear with the intercept. Remove it from "
+            "spec.covariates."
+        )
+        raise DataError(
+            f"column {col!r} (spec.{role}) is constant: all {n_values} non-missing rows equal "
+            f"{_plain(first)!r}; {what}"
+        )
+
+
+def _constant_value(series: pd.Series) -> tuple[Any, int] | None:
+    """(the value, non-missing count) when every non-missing value is the same, else None."""
+    arr = series.to_numpy()
+    if arr.size and arr.dtype.kind in "iub":
+        return (arr[0], arr.size) if arr.min() == arr.max() else None
+    if arr.dtype.kind == "f":  # min == max in two passes, without copying the column
+        lo, hi = _nan_range(arr)
+        if np.isnan(lo) or lo != hi:
+            return None
+        return lo, int(np.count_nonzero(~np.isnan(arr)))
+    values = series.dropna()
+    if len(values) == 0 or (values != values.iloc[0]).any():
+        return None
+    return values.iloc[0], len(values)
 
 
 def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
@@ -269,6 +294,8 @@ def mixed_types(series: pd.Series) -> list[str]:
     """Names of the Python types mixed in an object column (e.g. ``['int', 'str']``), else []."""
     if series.dtype != object:
         return []
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "mixed-integer", "mixed-integer-float"):
+        return []  # the C type inference is fast; the Python scan below only runs on mixed columns
     kinds = {type(v).__name__ for v in series.dropna().to_numpy()}
     if len(kinds) <= 1 or kinds <= {"int", "float", "bool"}:
         return []
