@@ -220,7 +220,11 @@ class ExperimentSpec(_Frozen):
         None, description="First treated period, when the same for every treated unit."
     )
     cohort: str | None = Field(
-        None, description="Column with each unit's first treated period (0 or NaN: never treated)."
+        None,
+        description=(
+            "Column with each unit's first treated period (0, \"0\" or NaN: never treated); every other "
+            "value must be one of the periods of spec.time, or a later one."
+        ),
     )
     instruments: tuple[str, ...] = Field((), description="Excluded instruments (IV).")
     endogenous: tuple[str, ...] = Field((), description="Endogenous regressors (IV); defaults to treatment.")
@@ -306,7 +310,7 @@ class ExperimentSpec(_Frozen):
         """Load a spec from a JSON file path or JSON text."""
         text = _read_text(path_or_text)
         try:
-            payload = json.loads(text)
+            payload = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise SpecError(f"the spec is not valid JSON: {exc}") from None
         return cls.from_dict(payload)
@@ -447,6 +451,15 @@ def _check_nodes(root: yaml.Node) -> None:
             "followed; a spec this large is almost certainly an alias bomb. Write the values out, or use "
             "fewer nested aliases."
         )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object hook: refuse a key given twice (json would keep the last one silently)."""
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise SpecError(f"the spec repeats the key {dup[0]!r} in one object; keep one entry per key.")
+    return dict(pairs)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -490,3 +490,13 @@ def test_design_plan_prints_stages_when_not_a_terminal(capsys):
 def test_design_plan_progress_false_is_quiet(capsys):
     ck.design.plan(small_history(), ExperimentSpec(**PLAN_SPEC), **PLAN_KW)
     assert "design.plan" not in capsys.readouterr().err
+
+
+def test_json_spec_duplicate_key_is_refused():
+    with pytest.raises(SpecError, match=r"repeats the key 'design' in one object"):
+        ExperimentSpec.from_json('{"name": "a", "design": "ab", "design": "did", "outcome": "y", "treatment": "t"}')
+
+
+def test_estimator_name_typo_gets_a_suggestion(ab):
+    with pytest.raises(SpecError, match=r"unknown estimator 'sdd' \(did you mean 'sdid'\?\)"):
+        fit(ab, "sdd", design="ab", outcome="y", treatment="treat")
