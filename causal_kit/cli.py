@@ -63,16 +63,14 @@ class _Output:
 
 # ---------------------------------------------------------------------- helpers
 def _load_spec(path: str) -> Any:
-    from .spec import ExperimentSpec
-
-    from .spec import _read_file
+    from .spec import ExperimentSpec, read_spec_file
 
     file = Path(path).expanduser()
     if file.is_dir():
         raise SpecError(f"spec file {path!r} is a directory; give the path of a YAML or JSON file.")
     if not file.is_file():
         raise SpecError(f"spec file {path!r} does not exist.")
-    text = _read_file(file)
+    text = read_spec_file(file)
     if file.suffix.lower() == ".json":
         return ExperimentSpec.from_json(text)
     return ExperimentSpec.from_yaml(text)

@@ -472,18 +472,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _read_text(path_or_text: str | Path) -> str:
     if isinstance(path_or_text, Path):
-        return _read_file(path_or_text)
+        return read_spec_file(path_or_text)
     text = str(path_or_text)
     if "\n" not in text and len(text) < 4096:
         candidate = Path(text)
         if candidate.suffix.lower() in {".yaml", ".yml", ".json"}:
             if not candidate.exists():
                 raise SpecError(f"spec file {text!r} does not exist")
-            return _read_file(candidate)
+            return read_spec_file(candidate)
     return text
 
 
-def _read_file(path: Path) -> str:
+def read_spec_file(path: Path) -> str:
     """A spec file's text, with named errors for directories and files that are not UTF-8."""
     if path.is_dir():
         raise SpecError(f"spec file {str(path)!r} is a directory; give the path of a YAML or JSON file.")

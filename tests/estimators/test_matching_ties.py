@@ -18,7 +18,6 @@ import causal_kit as ck
 from causal_kit.estimators.matching import PropensityMatching, tied_matches
 
 
-
 class FixedPropensity:
     """A 'classifier' whose propensity is the first feature column, so ties are exact."""
 
