@@ -100,7 +100,7 @@ class Panel:
         )
 
 
-def _is_never(values: pd.Series) -> pd.Series:
+def is_never_treated(values: pd.Series) -> pd.Series:
     """0, "0" or missing: never treated (spec.cohort)."""
     if pd.api.types.is_numeric_dtype(values):
         return values.isna() | (values == 0)
@@ -252,7 +252,7 @@ def _first_treated(
     first = np.full(n, NEVER, dtype=int)
     if spec.cohort is not None:
         cohort = frame[spec.cohort]
-        per_unit = frame.assign(_c=cohort.where(~_is_never(cohort), np.nan)).groupby(spec.unit)["_c"]
+        per_unit = frame.assign(_c=cohort.where(~is_never_treated(cohort), np.nan)).groupby(spec.unit)["_c"]
         changing = per_unit.nunique(dropna=False) > 1
         if changing.any():
             bad = changing.index[changing].tolist()

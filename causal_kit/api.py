@@ -80,8 +80,11 @@ def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
     df = to_pandas(data)
     cost = df[spec.report.cost_column]
     if spec.cohort is not None and spec.time is not None:
+        from ._panel import is_never_treated
+
         cohort = df[spec.cohort]
-        mask = cohort.notna() & (cohort != 0) & (df[spec.time] >= cohort)
+        never = is_never_treated(cohort)  # 0, "0" or missing, as in the estimators
+        mask = ~never & (df[spec.time] >= cohort.where(~never, df[spec.time]))
     elif spec.treatment is not None:
         mask = df[spec.treatment] == 1
         if spec.treatment_start is not None and spec.time is not None:

@@ -500,3 +500,14 @@ def test_json_spec_duplicate_key_is_refused():
 def test_estimator_name_typo_gets_a_suggestion(ab):
     with pytest.raises(SpecError, match=r"unknown estimator 'sdd' \(did you mean 'sdid'\?\)"):
         fit(ab, "sdd", design="ab", outcome="y", treatment="treat")
+
+
+def test_cost_of_string_cohorts_skips_never_treated(mpdta):
+    from causal_kit.api import treated_cost
+
+    spec = ExperimentSpec(name="c", design="staggered_did", report={"cost_column": "spend"}, **MPDTA)
+    numeric = mpdta.assign(spend=1.0)
+    as_text = numeric.assign(year=mpdta["year"].astype(str), **{"first.treat": mpdta["first.treat"].astype(str)})
+    expected = float(((mpdta["first.treat"] > 0) & (mpdta["year"] >= mpdta["first.treat"])).sum())
+    assert treated_cost(numeric, spec) == expected
+    assert treated_cost(as_text, spec) == expected
