@@ -94,7 +94,32 @@ def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
     return float(cost[mask].sum())
 
 
+def _finite_inference(result: EffectEstimate) -> EffectEstimate:
+    """A result whose standard error is not finite never reads as a clean pass.
+
+    Every estimator refuses the inputs known to cause this; this is the net under them: a
+    ``fail`` diagnostic saying the interval and p-value cannot be trusted.
+    """
+    import math
+
+    from .result import Diagnostic
+
+    se = result.se
+    if se is None or (isinstance(se, (int, float)) and math.isfinite(se)):
+        return result
+    if any(d.name == "standard_error" for d in result.diagnostics):
+        return result
+    check = Diagnostic(
+        "standard_error", "fail",
+        f"the standard error is {se}, so the interval and p-value mean nothing; check the data for "
+        "extreme values or too few units, or use another method.",
+        statistic=float(se), assumption="other",
+    )
+    return result.with_updates(diagnostics=(*result.diagnostics, check))
+
+
 def _with_cost(result: EffectEstimate, data: Any, spec: ExperimentSpec) -> EffectEstimate:
+    result = _finite_inference(result)
     if "cost" in result.details:
         return result
     cost = treated_cost(data, spec)

@@ -511,3 +511,14 @@ def test_cost_of_string_cohorts_skips_never_treated(mpdta):
     expected = float(((mpdta["first.treat"] > 0) & (mpdta["year"] >= mpdta["first.treat"])).sum())
     assert treated_cost(numeric, spec) == expected
     assert treated_cost(as_text, spec) == expected
+
+
+def test_non_finite_standard_error_never_passes(ab):
+    from causal_kit.api import _finite_inference
+
+    res = fit(ab, design="ab", outcome="y", treatment="treat")
+    assert res.worst_status != "fail"
+    broken = _finite_inference(res.with_updates(se=float("inf")))
+    assert broken.worst_status == "fail"
+    assert broken.diagnostic("standard_error").message.startswith("the standard error is inf")
+    assert _finite_inference(res) is res
