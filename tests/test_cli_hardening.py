@@ -139,3 +139,18 @@ def test_demo_data_only_writes_the_readme_data(tmp_path, capsys):
     assert {"geo", "date", "kpi", "cost", "treated"} <= set(data.columns)
     assert data.groupby("geo")["treated"].max().sum() == 8
     assert f"demo data: {tmp_path / 'sales.parquet'}" in out
+
+
+def test_yaml_alias_bomb_exits_2_fast(tmp_path, ab, capsys):
+    import time
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]
+    lines += ["name: bomb", "design: ab", "outcome: y", "treatment: treat", "options: {junk: *i}"]
+    spec = tmp_path / "bomb.yaml"
+    spec.write_text("\n".join(lines))
+    start = time.perf_counter()
+    code, _, err = run(capsys, "estimate", spec, "--data", ab[1], "--no-registry")
+    assert time.perf_counter() - start < 1.0
+    assert code == 2
+    assert "alias" in one_line_error(err)

@@ -214,6 +214,8 @@ def _fuzz_estimator(method: str, data: Any) -> None:
                           label="ab roles")
     if method in {"staggered_did", "rdd", "ipw"} and data.draw(st.booleans(), label="covariates"):
         extra = {"covariates": ["x"]} if "x" in df.columns else {"covariates": ["z"]} if "z" in df.columns else {}
+    if method == "rdd":
+        fields["cutoff"] = data.draw(st.sampled_from([0.0, 0.0, 0.5, 5.0, float("nan"), float("inf")]), label="cutoff")
     fields = {**fields, **extra}
     broken, applied = data.draw(breakages(df, _roles(fields)), label="breakages")
     spec_kw = dict(
