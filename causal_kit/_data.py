@@ -135,6 +135,10 @@ def _check_dtypes(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             )
 
 
+#: A numeric column whose largest |value| is below this squares to (nearly) zero in float64.
+TINY = 1e-140
+
+
 def magnitude_limit(n_rows: int) -> float:
     """Largest absolute value a numeric column may hold for ``n_rows`` rows.
 
@@ -157,7 +161,14 @@ def check_values(df: pd.DataFrame, roles: dict[str, str]) -> None:
         if values.dtype.kind != "f":
             continue  # integers and booleans can be neither infinite nor too large to square
         lo, hi = _nan_range(values)
-        if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi) and max(-lo, hi) <= limit):
+        largest = max(-lo, hi)
+        if 0 < largest < TINY:
+            raise DataError(
+                f"column {col!r} ({_field(role)}) holds only values too small to compute with (largest "
+                f"|value| {largest:.3g} < {TINY:.0e}): their squares underflow to zero. Rescale the column "
+                "(e.g. multiply it by a power of ten) or check its units."
+            )
+        if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi) and largest <= limit):
             continue  # one pass each for min and max; the masks below only run on bad data
         bad = np.isinf(values)
         if bad.any():

@@ -522,3 +522,9 @@ def test_non_finite_standard_error_never_passes(ab):
     assert broken.worst_status == "fail"
     assert broken.diagnostic("standard_error").message.startswith("the standard error is inf")
     assert _finite_inference(res) is res
+
+
+def test_outcome_too_small_to_square_is_refused(card):
+    with pytest.raises(DataError, match=r"'lwage' \(spec.outcome\) holds only values too small .* underflow"):
+        fit(card.assign(lwage=card["lwage"] * 1e-300), design="iv", outcome="lwage", endogenous=["educ"],
+            instruments=["nearc4"])
