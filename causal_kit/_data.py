@@ -5,6 +5,12 @@ boundary (pandas, polars, pyarrow), role checks with errors that name the spec f
 column, the count and the fix, explicit NaN handling (raise by default, drop with a warning
 on request) and a content fingerprint for lineage. The caller's frame is never mutated:
 :func:`prepare` returns a copy.
+
+The checks every method inherits: text in numeric roles; infinite values and values whose
+squares overflow (or underflow) float64; a constant outcome, a constant covariate and, in
+panels, a constant outcome across the never-treated units; negative or all-zero weights; fewer
+than two clusters; periods of mixed types. Unit and cluster ids that mix numbers and text
+(``[5, "NYC"]``) are compared as text. A missing ``spec.cohort`` means never treated.
 """
 
 from __future__ import annotations
