@@ -277,6 +277,22 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             f"{n_units} never-treated (control) unit(s); a flat comparison makes every standard error "
             "collapse to rounding noise. Check the outcome and the control units."
         )
+    if spec.time is None:
+        return
+    controls = df.loc[never, [spec.unit, spec.time, spec.outcome]].dropna()
+    n_units = controls[spec.unit].nunique()
+    if n_units < 2 or controls[spec.time].nunique() < 2:
+        return
+    y = controls[spec.outcome].to_numpy(dtype=float)
+    resid = (y - controls.groupby(spec.unit)[spec.outcome].transform("mean").to_numpy()
+             - controls.groupby(spec.time)[spec.outcome].transform("mean").to_numpy() + y.mean())
+    if np.abs(resid).max() <= 1e-9 * max(np.abs(y).max(), 1e-300):
+        raise DataError(
+            f"column {spec.outcome!r} (spec.outcome) moves in lockstep across the {n_units} never-treated "
+            "(control) units: their outcomes differ only by a constant per unit, with no unit-specific "
+            "variation over time. Placebo, jackknife and cluster standard errors would be rounding noise. "
+            "Check that the control rows hold real, unit-level data."
+        )
 
 
 def _check_clusters(df: pd.DataFrame, spec: ExperimentSpec) -> None:

@@ -528,3 +528,15 @@ def test_outcome_too_small_to_square_is_refused(card):
     with pytest.raises(DataError, match=r"'lwage' \(spec.outcome\) holds only values too small .* underflow"):
         fit(card.assign(lwage=card["lwage"] * 1e-300), design="iv", outcome="lwage", endogenous=["educ"],
             instruments=["nearc4"])
+
+
+@pytest.mark.parametrize("method", ["did", "synthetic_control", "augmented_sc", "sdid"])
+def test_controls_moving_in_lockstep_are_refused(method):
+    """Identical control paths made SDID report se 5e-32, p = 0 and 'pass' (rounding noise)."""
+    rng = np.random.default_rng(0)
+    u, t = np.repeat(np.arange(10), 20), np.tile(np.arange(20), 10)
+    y = (np.sin(np.arange(20)) * 3 + 10)[t] + 2.0 * u  # controls differ only by a constant
+    y[u == 0] += rng.normal(scale=0.5, size=20)
+    df = pd.DataFrame({"u": u, "t": t, "y": y, "d": ((u == 0) & (t >= 15)).astype(int)})
+    with pytest.raises(DataError, match=r"'y' \(spec.outcome\) moves in lockstep across the 9 never-treated"):
+        fit(df, method, design="sdid", outcome="y", unit="u", time="t", treatment="d")
