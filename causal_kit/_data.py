@@ -455,11 +455,11 @@ def validate_data(data: Any, spec: ExperimentSpec) -> None:
     _check_time(complete, spec)
     _check_weights(complete, spec)
     _check_clusters(complete, spec)
-    _check_variation(complete, spec)
-    _check_control_variation(complete, spec)
     _check_treatment(complete, spec)
     ids = {c: unify_ids(complete[c]) for c in (spec.unit, spec.cluster) if c is not None}
     _check_panel(complete.assign(**ids) if ids else complete, spec)
+    _check_variation(complete, spec)  # after the structural checks, so their errors come first
+    _check_control_variation(complete, spec)
 
 
 def prepare(

@@ -63,7 +63,8 @@ class _Output:
 
 # ---------------------------------------------------------------------- helpers
 def _load_spec(path: str) -> Any:
-    from .spec import ExperimentSpec, read_spec_file
+    from ._spec_io import read_spec_file
+    from .spec import ExperimentSpec
 
     file = Path(path).expanduser()
     if file.is_dir():
