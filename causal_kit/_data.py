@@ -5,6 +5,12 @@ boundary (pandas, polars, pyarrow), role checks with errors that name the spec f
 column, the count and the fix, explicit NaN handling (raise by default, drop with a warning
 on request) and a content fingerprint for lineage. The caller's frame is never mutated:
 :func:`prepare` returns a copy.
+
+The checks every method inherits: text in numeric roles; infinite values and values whose
+squares overflow (or underflow) float64; a constant outcome, a constant covariate and, in
+panels, a constant outcome across the never-treated units; negative or all-zero weights; fewer
+than two clusters; periods of mixed types. Unit and cluster ids that mix numbers and text
+(``[5, "NYC"]``) are compared as text. A missing ``spec.cohort`` means never treated.
 """
 
 from __future__ import annotations
@@ -88,7 +94,12 @@ def _missing_columns(df: pd.DataFrame, roles: dict[str, str]) -> None:
     missing = {role: col for role, col in roles.items() if col not in df.columns}
     if missing:
         role, col = next(iter(missing.items()))
-        close = [c for c in df.columns if str(c).lower() == str(col).lower()]
+        import difflib
+
+        names = [str(c) for c in df.columns]
+        close = [c for c in names if c.lower() == str(col).lower()] or difflib.get_close_matches(
+            str(col), names, n=1, cutoff=0.6
+        )
         hint = f" Did you mean {close[0]!r}?" if close else ""
         listed = ", ".join(f"{c!r} (spec.{r})" for r, c in missing.items())
         raise DataError(
@@ -105,8 +116,9 @@ def _col_list(df: pd.DataFrame, limit: int = 12) -> str:
 def _numeric_roles(spec: ExperimentSpec) -> dict[str, str]:
     names = ["outcome", "weights", "running", "pre_covariate", "numerator", "denominator", "fuzzy"]
     roles = {r: getattr(spec, r) for r in names if getattr(spec, r) is not None}
-    if spec.design in {"dml", "iv"}:
-        roles.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
+    roles.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
+    if spec.report is not None and spec.report.cost_column:
+        roles["report.cost_column"] = spec.report.cost_column
     if spec.design == "iv":
         roles.update({f"instruments[{i}]": c for i, c in enumerate(spec.instruments)})
         roles.update({f"endogenous[{i}]": c for i, c in enumerate(spec.endogenous)})
@@ -130,23 +142,231 @@ def _check_dtypes(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             )
 
 
-def _check_finite(df: pd.DataFrame, spec: ExperimentSpec) -> None:
-    for role, col in _numeric_roles(spec).items():
+#: A numeric column whose largest |value| is below this squares to (nearly) zero in float64.
+TINY = 1e-140
+
+
+def magnitude_limit(n_rows: int) -> float:
+    """Largest absolute value a numeric column may hold for ``n_rows`` rows.
+
+    Sums of squares and cross-products over the rows must stay finite in float64 with room
+    for the design matrices built on them (a factor 1e4), so values whose squares (summed over
+    the rows) would overflow are refused rather than turned into infinite standard errors.
+    """
+    return float(np.sqrt(np.finfo(float).max / (max(n_rows, 1) * 1e4)))
+
+
+def check_values(df: pd.DataFrame, roles: dict[str, str]) -> None:
+    """Raise ``DataError`` for infinite values, or values too large to square, in numeric ``roles``.
+
+    ``roles`` maps a spec field (e.g. ``"outcome"`` or ``"plan.cost_column"``) to its column.
+    Non-numeric columns are skipped (their type is checked elsewhere).
+    """
+    limit = magnitude_limit(len(df))
+    for role, col in roles.items():
         values = df[col].to_numpy()
         if values.dtype.kind != "f":
-            continue
+            continue  # integers and booleans can be neither infinite nor too large to square
+        lo, hi = _nan_range(values)
+        largest = max(-lo, hi)
+        if 0 < largest < TINY:
+            raise DataError(
+                f"column {col!r} ({_field(role)}) holds only values too small to compute with (largest "
+                f"|value| {largest:.3g} < {TINY:.0e}): their squares underflow to zero. Rescale the column "
+                "(e.g. multiply it by a power of ten) or check its units."
+            )
+        if np.isnan(lo) or (np.isfinite(lo) and np.isfinite(hi) and largest <= limit):
+            continue  # one pass each for min and max; the masks below only run on bad data
         bad = np.isinf(values)
         if bad.any():
             raise DataError(
-                f"column {col!r} (spec.{role}) has {int(bad.sum())} infinite values "
+                f"column {col!r} ({_field(role)}) has {int(bad.sum())} infinite values "
                 f"({rows_preview(df.index[bad])}). Replace them (e.g. with NaN and na_action: drop) "
                 "or fix the computation that produced them."
             )
+        huge = np.abs(values) > limit
+        raise DataError(
+            f"column {col!r} ({_field(role)}) has {int(huge.sum())} values too large to compute with "
+            f"(|value| > {limit:.3g}, largest {max(-lo, hi):.3g}; "
+            f"{rows_preview(df.index[huge])}): their squares overflow float64. Rescale the column "
+            "(e.g. to thousands or millions) or fix the values."
+        )
+
+
+def _nan_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) ignoring NaN; (nan, nan) when every value is missing."""
+    if values.size == 0:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        return float(np.nanmin(values)), float(np.nanmax(values))
+
+
+def _field(role: str) -> str:
+    return role if "." in role else f"spec.{role}"
+
+
+def _check_finite(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    roles = _numeric_roles(spec)
+    if spec.treatment is not None:
+        roles["treatment"] = spec.treatment  # continuous treatments (DML, IV) must be finite too
+    check_values(df, roles)
+
+
+def _check_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """A constant outcome or covariate carries no information: refuse it by name.
+
+    A constant outcome would give a zero standard error and a p-value read from rounding
+    noise; a constant covariate is collinear with the intercept.
+    """
+    checks = {"outcome": spec.outcome} if spec.outcome is not None else {}
+    checks.update({f"covariates[{i}]": c for i, c in enumerate(spec.covariates)})
+    for role, col in checks.items():
+        found = _constant_value(df[col])
+        if found is None:
+            continue
+        first, n_values = found
+        what = (
+            "an effect cannot be estimated from an outcome that never varies (any p-value would "
+            "be rounding noise). Check the column and the filters that produced the data."
+            if role == "outcome" else
+            "it carries no information and is collinear with the intercept. Remove it from "
+            "spec.covariates."
+        )
+        raise DataError(
+            f"column {col!r} (spec.{role}) is constant: all {n_values} non-missing rows equal "
+            f"{_plain(first)!r}; {what}"
+        )
+
+
+def _constant_value(series: pd.Series) -> tuple[Any, int] | None:
+    """(the value, non-missing count) when every non-missing value is the same, else None."""
+    arr = series.to_numpy()
+    if arr.size and arr.dtype.kind in "iub":
+        return (arr[0], arr.size) if arr.min() == arr.max() else None
+    if arr.dtype.kind == "f":  # min == max in two passes, without copying the column
+        lo, hi = _nan_range(arr)
+        if np.isnan(lo) or lo != hi:
+            return None
+        return lo, int(np.count_nonzero(~np.isnan(arr)))
+    values = series.dropna()
+    if len(values) == 0 or (values != values.iloc[0]).any():
+        return None
+    return values.iloc[0], len(values)
+
+
+def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """Panels: never-treated units whose outcome never varies give a zero-variance comparison.
+
+    Every panel method reads the treated units' path against the controls'; a flat control
+    outcome makes placebo, cluster and jackknife standard errors collapse to rounding noise.
+    """
+    if spec.design not in _PANEL_DESIGNS or spec.unit is None or spec.outcome is None:
+        return
+    if spec.cohort is not None:
+        never = df[spec.cohort].isna() | (df[spec.cohort].astype(str).str.strip().isin(["0", "0.0"]))
+    elif spec.treatment is not None and pd.api.types.is_numeric_dtype(df[spec.treatment]):
+        ever = df.groupby(spec.unit, sort=False)[spec.treatment].transform("max")
+        never = ever == 0
+    else:
+        return
+    y = df.loc[never, spec.outcome].dropna()
+    if len(y) > 1 and not (y != y.iloc[0]).any():
+        n_units = df.loc[never, spec.unit].nunique()
+        raise DataError(
+            f"column {spec.outcome!r} (spec.outcome) is constant ({_plain(y.iloc[0])!r}) across all {len(y)} rows of the "
+            f"{n_units} never-treated (control) unit(s); a flat comparison makes every standard error "
+            "collapse to rounding noise. Check the outcome and the control units."
+        )
+    if spec.time is None:
+        return
+    controls = df.loc[never, [spec.unit, spec.time, spec.outcome]].dropna()
+    n_units = controls[spec.unit].nunique()
+    if n_units < 2 or controls[spec.time].nunique() < 2:
+        return
+    y = controls[spec.outcome].to_numpy(dtype=float)
+    resid = (y - controls.groupby(spec.unit)[spec.outcome].transform("mean").to_numpy()
+             - controls.groupby(spec.time)[spec.outcome].transform("mean").to_numpy() + y.mean())
+    if np.abs(resid).max() <= 1e-9 * max(np.abs(y).max(), 1e-300):
+        raise DataError(
+            f"column {spec.outcome!r} (spec.outcome) moves in lockstep across the {n_units} never-treated "
+            "(control) units: their outcomes differ only by a constant per unit, with no unit-specific "
+            "variation over time. Placebo, jackknife and cluster standard errors would be rounding noise. "
+            "Check that the control rows hold real, unit-level data."
+        )
+
+
+def _check_clusters(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.cluster is None:
+        return
+    n = df[spec.cluster].nunique()
+    if n < 2:
+        raise DataError(
+            f"column {spec.cluster!r} (spec.cluster) has {n} distinct value(s); cluster-robust standard "
+            "errors need at least two clusters (and are unreliable below about 30). Remove spec.cluster or "
+            "check the column."
+        )
+
+
+def _check_weights(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.weights is None:
+        return
+    w = df[spec.weights]
+    if not pd.api.types.is_numeric_dtype(w):
+        return
+    neg = w < 0
+    if neg.any():
+        raise DataError(
+            f"column {spec.weights!r} (spec.weights) has {int(neg.sum())} negative weights "
+            f"({rows_preview(df.index[neg])}); observation weights must be zero or positive."
+        )
+    if not (w > 0).any():
+        raise DataError(f"column {spec.weights!r} (spec.weights) is zero in every row; no observation counts.")
+
+
+def mixed_types(series: pd.Series) -> list[str]:
+    """Names of the Python types mixed in an object column (e.g. ``['int', 'str']``), else []."""
+    if series.dtype != object:
+        return []
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "mixed-integer", "mixed-integer-float"):
+        return []  # the C type inference is fast; the Python scan below only runs on mixed columns
+    kinds = {type(v).__name__ for v in series.dropna().to_numpy()}
+    if len(kinds) <= 1 or kinds <= {"int", "float", "bool"}:
+        return []
+    return sorted(kinds)
+
+
+def unify_ids(series: pd.Series) -> pd.Series:
+    """Identifiers that mix numbers and text (``[5, "NYC"]``) as text, so they sort and compare.
+
+    Mixed ids are common (numbers for some stores, names for others); they are compared as
+    strings consistently. Other columns are returned unchanged.
+    """
+    if mixed_types(series):
+        return series.map(lambda v: v if pd.isna(v) else str(v)).astype(object)
+    return series
+
+
+def check_time_column(df: pd.DataFrame, column: str) -> None:
+    """Raise ``DataError`` when the time column mixes value types (e.g. 2004 and "2005")."""
+    kinds = mixed_types(df[column])
+    if kinds:
+        raise DataError(
+            f"column {column!r} (spec.time) mixes value types ({', '.join(kinds)}), so its periods "
+            "have no order. Convert it to one type (numbers or dates) first."
+        )
+
+
+def _check_time(df: pd.DataFrame, spec: ExperimentSpec) -> None:
+    if spec.time is not None:
+        check_time_column(df, spec.time)
 
 
 def _nan_mask(df: pd.DataFrame, roles: dict[str, str]) -> dict[str, pd.Series]:
     masks = {}
     for role, col in roles.items():
+        if role == "cohort":
+            continue  # a missing cohort means never treated (see spec.cohort)
         mask = df[col].isna()
         if mask.any():
             masks[role] = mask
@@ -233,8 +453,14 @@ def validate_data(data: Any, spec: ExperimentSpec) -> None:
                 "to drop those rows with a warning."
             )
     complete = df.loc[~np.logical_or.reduce(list(masks.values()))] if masks else df
+    _check_time(complete, spec)
+    _check_weights(complete, spec)
+    _check_clusters(complete, spec)
     _check_treatment(complete, spec)
-    _check_panel(complete, spec)
+    ids = {c: unify_ids(complete[c]) for c in (spec.unit, spec.cluster) if c is not None}
+    _check_panel(complete.assign(**ids) if ids else complete, spec)
+    _check_variation(complete, spec)  # after the structural checks, so their errors come first
+    _check_control_variation(complete, spec)
 
 
 def prepare(
@@ -258,8 +484,13 @@ def prepare(
     frame = df.loc[:, used]  # list indexing returns a new frame (copy-on-write in pandas >= 3)
     n_input = len(frame)
     reasons: dict[str, int] = {}
+    ids = {c: unify_ids(frame[c]) for c in (spec.unit, spec.cluster) if c is not None}
+    if any(ids[c] is not frame[c] for c in ids):
+        frame = frame.assign(**ids)
     if spec.na_action == "drop":
         mask = frame.isna()
+        if spec.cohort is not None:
+            mask[spec.cohort] = False  # a missing cohort means never treated, not a row to drop
         bad = mask.any(axis=1)
         if bad.any():
             for col in used:
@@ -267,6 +498,11 @@ def prepare(
                 if count:
                     reasons[f"missing {col}"] = count
             frame = frame.loc[~bad]
+            if len(frame) == 0:
+                raise DataError(
+                    f"no rows are left after dropping the {n_input} rows with missing values "
+                    f"({', '.join(f'{k}: {v}' for k, v in reasons.items())}); fill the gaps instead."
+                )
             detail = ", ".join(f"{k}: {v}" for k, v in reasons.items())
             warnings.warn(
                 f"dropped {int(bad.sum())} of {n_input} rows with missing values ({detail}) "
@@ -281,6 +517,11 @@ def prepare(
         dropped_reasons=reasons,
         fingerprint=fingerprint(df.loc[:, used]),
     )
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value, for messages (5.0 rather than np.float64(5.0))."""
+    return value.item() if hasattr(value, "item") else value
 
 
 # ExperimentSpec.validate(data) lives on a lower floor; it reaches this check through the hook.

@@ -4,7 +4,8 @@
 the outcome ``Y``, the absorbing treatment indicator ``D`` and each unit's first treated
 period. It resolves the three ways a spec can say who is treated when:
 
-* ``spec.cohort``: a column with each unit's first treated period (0 or NaN: never);
+* ``spec.cohort``: a column with each unit's first treated period (0, "0" or NaN: never);
+  every other value must be one of the periods, or a later one;
 * ``spec.treatment`` with ``spec.treatment_start``: an ever-treated flag plus a common start;
 * ``spec.treatment`` alone: a per-period 0/1 indicator (absorbing).
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._data import rows_preview
+from ._data import mixed_types, rows_preview, unify_ids
 from .errors import DataError, IdentificationError
 
 if TYPE_CHECKING:
@@ -99,8 +100,54 @@ class Panel:
         )
 
 
-def _is_never(values: pd.Series) -> pd.Series:
-    return values.isna() | (values == 0)
+def is_never_treated(values: pd.Series) -> pd.Series:
+    """0, "0" or missing: never treated (spec.cohort)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.isna() | (values == 0)
+    text = values.map(lambda v: str(v).strip() if not pd.isna(v) else "")
+    return values.isna() | text.isin(["0", "0.0"])
+
+
+def _cohort_index(cohort: str, time: str, values: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Index into ``times`` of each unit's first treated period; ``len(times)`` when after the data.
+
+    Every cohort must be one of the periods, or after the last one (treated after the data
+    end). A value between periods (2005.5), before the first period, negative or infinite is
+    refused: truncating or guessing would silently change who counts as treated when.
+    """
+    kind = times.dtype.kind
+    as_text = kind not in "iufM"
+    try:
+        if kind in "iuf":
+            v = pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(dtype=float)
+            grid = times.astype(float)
+        elif kind == "M":
+            v = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy(dtype=times.dtype)
+            grid = times
+        else:
+            if not all(isinstance(x, str) for x in values):
+                raise TypeError("text periods need text cohorts")
+            v = np.array([x.strip() for x in values], dtype=object)
+            grid = np.array([str(x) for x in times], dtype=object)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"column {cohort!r} (spec.cohort) holds first treated periods that cannot be compared "
+            f"with column {time!r} (spec.time, dtype {times.dtype}); give both the same type "
+            "(e.g. both integers or both dates)."
+        ) from None
+    pos = pd.Index(grid).get_indexer(v)
+    finite = np.ones(len(v), dtype=bool) if as_text or kind == "M" else np.isfinite(v)
+    later = (pos < 0) & finite & np.array([x > grid[-1] for x in v], dtype=bool)
+    bad = ((pos < 0) & ~later) | ~finite
+    if bad.any():
+        odd = list(dict.fromkeys(values[bad].tolist()))[:3]
+        raise DataError(
+            f"column {cohort!r} (spec.cohort) gives {int(bad.sum())} unit(s) a first treated period that is "
+            f"not a period of {time!r} (spec.time) (e.g. {odd}; the periods run from {times[0]!r} to "
+            f"{times[-1]!r}). Give each unit's first treated period as one of the periods (or a later one "
+            "when treatment starts after the data end); use 0 or leave it missing for never-treated units."
+        )
+    return np.where(later, len(times), pos)
 
 
 def build_panel(
@@ -137,6 +184,8 @@ def build_panel(
             f"share a unit-period pair ({rows_preview(frame.index[dup])}). Aggregate to one row per "
             "unit and period first."
         )
+    if mixed_types(frame[unit]):
+        frame = frame.assign(**{unit: unify_ids(frame[unit])})  # ids like [5, "NYC"] compare as text
     units = np.sort(frame[unit].unique())
     times = np.sort(frame[time].unique())
     if len(times) < 2:
@@ -203,7 +252,7 @@ def _first_treated(
     first = np.full(n, NEVER, dtype=int)
     if spec.cohort is not None:
         cohort = frame[spec.cohort]
-        per_unit = frame.assign(_c=cohort.where(~_is_never(cohort), np.nan)).groupby(spec.unit)["_c"]
+        per_unit = frame.assign(_c=cohort.where(~is_never_treated(cohort), np.nan)).groupby(spec.unit)["_c"]
         changing = per_unit.nunique(dropna=False) > 1
         if changing.any():
             bad = changing.index[changing].tolist()
@@ -213,14 +262,7 @@ def _first_treated(
             )
         values = per_unit.first().reindex(units).to_numpy()
         has = ~pd.isna(values)
-        try:
-            ks = np.searchsorted(times, values[has].astype(times.dtype))
-        except (TypeError, ValueError):
-            raise DataError(
-                f"column {spec.cohort!r} (spec.cohort) holds first treated periods that cannot be compared "
-                f"with column {spec.time!r} (spec.time, dtype {times.dtype}); give both the same type "
-                "(e.g. both integers or both dates)."
-            ) from None
+        ks = _cohort_index(spec.cohort, str(spec.time), values[has], times)
         idx = np.flatnonzero(has)
         inside = ks < t  # a cohort after the last period is never treated within the data
         first[idx[inside]] = ks[inside]

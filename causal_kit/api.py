@@ -94,8 +94,11 @@ def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
     df = to_pandas(data)
     cost = df[spec.report.cost_column]
     if spec.cohort is not None and spec.time is not None:
+        from ._panel import is_never_treated
+
         cohort = df[spec.cohort]
-        mask = cohort.notna() & (cohort != 0) & (df[spec.time] >= cohort)
+        never = is_never_treated(cohort)  # 0, "0" or missing, as in the estimators
+        mask = ~never & (df[spec.time] >= cohort.where(~never, df[spec.time]))
     elif spec.treatment is not None:
         mask = df[spec.treatment] == 1
         if spec.treatment_start is not None and spec.time is not None:
@@ -105,7 +108,32 @@ def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
     return float(cost[mask].sum())
 
 
+def _finite_inference(result: EffectEstimate) -> EffectEstimate:
+    """A result whose standard error is not finite never reads as a clean pass.
+
+    Every estimator refuses the inputs known to cause this; this is the net under them: a
+    ``fail`` diagnostic saying the interval and p-value cannot be trusted.
+    """
+    import math
+
+    from .result import Diagnostic
+
+    se = result.se
+    if se is None or (isinstance(se, (int, float)) and math.isfinite(se)):
+        return result
+    if any(d.name == "standard_error" for d in result.diagnostics):
+        return result
+    check = Diagnostic(
+        "standard_error", "fail",
+        f"the standard error is {se}, so the interval and p-value mean nothing; check the data for "
+        "extreme values or too few units, or use another method.",
+        statistic=float(se), assumption="other",
+    )
+    return result.with_updates(diagnostics=(*result.diagnostics, check))
+
+
 def _with_cost(result: EffectEstimate, data: Any, spec: ExperimentSpec) -> EffectEstimate:
+    result = _finite_inference(result)
     if "cost" in result.details:
         return result
     cost = treated_cost(data, spec)

@@ -1,12 +1,13 @@
 """The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, demo.
 
 Built for people and for schedulers (cron, Airflow). Every run can append to the results
-registry; ``--json`` (before the command) prints one machine-readable JSON object on
-stdout. Exit codes:
+registry; ``--json`` (before or after the command) prints one machine-readable JSON object
+on stdout, and ``--json-out FILE`` writes the result itself to a file. Exit codes:
 
 * ``0`` success;
 * ``2`` a spec or data problem (``SpecError``, ``DataError``, ``IdentificationError``, a
-  missing file, an SQL error, an empty result): one clear line on stderr, no traceback;
+  missing or unreadable file, an output path that is a folder, a registry path that is not a
+  DuckDB file, an SQL error, an empty result): one clear line on stderr, no traceback;
 * ``3`` the estimate ran but a diagnostic failed and ``--fail-on-diagnostic`` was given;
 * ``1`` anything else (``--debug`` shows the traceback).
 
@@ -14,18 +15,22 @@ Examples
 --------
 ::
 
-    causal-kit estimate geo_test.yaml --data sales.csv --out report.html --json result.json
+    causal-kit estimate geo_test.yaml --data sales.csv --out report.html --json-out result.json
     causal-kit estimate geo_test.yaml --data "duckdb://sales.duckdb?query=SELECT * FROM weekly"
     causal-kit design geo_test.yaml --history sales_2023.csv --out design.html
     causal-kit history geo_test --out history.html
     causal-kit portfolio promo.json checkout.json --out portfolio.html
     causal-kit --json estimate geo_test.yaml --data sales.parquet --fail-on-diagnostic
+
+A consumer that stops reading (``causal-kit --json ... | head -c 700``) ends the run quietly
+with exit code 141 (128 + SIGPIPE), as other command-line tools do.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 import warnings
@@ -37,7 +42,7 @@ from .errors import CausalKitError, DataError, IdentificationError, SpecError
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_DIAGNOSTIC = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_DIAGNOSTIC, EXIT_PIPE = 0, 1, 2, 3, 141
 _INPUT_ERRORS = (SpecError, DataError, IdentificationError)
 
 
@@ -59,14 +64,29 @@ class _Output:
 
 # ---------------------------------------------------------------------- helpers
 def _load_spec(path: str) -> Any:
+    from ._spec_io import read_spec_file
     from .spec import ExperimentSpec
 
     file = Path(path).expanduser()
+    if file.is_dir():
+        raise SpecError(f"spec file {path!r} is a directory; give the path of a YAML or JSON file.")
     if not file.is_file():
         raise SpecError(f"spec file {path!r} does not exist.")
+    text = read_spec_file(file)
     if file.suffix.lower() == ".json":
-        return ExperimentSpec.from_json(file.read_text())
-    return ExperimentSpec.from_yaml(file.read_text())
+        return ExperimentSpec.from_json(text)
+    return ExperimentSpec.from_yaml(text)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output paths that are folders before any work is done (exit 2, not a traceback)."""
+    for flag, attr in (("--out", "out"), ("--json-out", "json_out")):
+        value = getattr(args, attr, None)
+        if value and Path(value).expanduser().is_dir() and args.command != "demo":
+            raise DataError(
+                f"{flag} {value!r} is a directory; give a file path inside it, e.g. "
+                f"{str(Path(value) / ('report.html' if attr == 'out' else 'result.json'))!r}."
+            )
 
 
 def _registry(args: argparse.Namespace, *, required: bool = False) -> Any:
@@ -76,7 +96,9 @@ def _registry(args: argparse.Namespace, *, required: bool = False) -> Any:
         if required:
             raise SpecError(f"'{args.command}' reads the registry; drop --no-registry.")
         return None
-    return Registry(getattr(args, "registry", None))
+    registry = Registry(getattr(args, "registry", None))
+    registry.check_path()
+    return registry
 
 
 def _write_text(path: str, text: str) -> Path:
@@ -153,6 +175,7 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     from .api import estimate
 
     spec = _load_spec(args.spec)
+    registry = _registry(args)  # a bad registry path fails before the estimate, not after
     data = io.load(args.data, spec=spec, base_dir=Path(args.spec).expanduser().resolve().parent)
     registry = _registry(args)
     # a sequential study numbers its looks from the registry's earlier runs of the same name
@@ -196,12 +219,12 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
     from .design import plan
 
     spec = _load_spec(args.spec)
+    registry = _registry(args)
     history = io.load(args.history, spec=spec)
     design = plan(history, spec, progress=None if not (out.quiet or out.machine) else False)
     del history
     report_path = _save_report(design, args.out, spec) if args.out else None
     json_path = _write_text(args.json_out, design.to_json()) if args.json_out else None
-    registry = _registry(args)
     run_id = (registry.record_design(design, spec=spec, report_path=report_path, source=str(args.history))
               if registry else None)
     out.say(f"{spec.name}: design ready")
@@ -245,7 +268,7 @@ def _read_result(path: str) -> Any:
         if isinstance(exc, CausalKitError):
             raise
         raise DataError(
-            f"result file {path!r} is not a causal_kit result or design (written by --json): {exc}"
+            f"result file {path!r} is not a causal_kit result or design (written by --json-out): {exc}"
         ) from None
 
 
@@ -326,6 +349,11 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
 
     from . import demo
 
+    if args.data_only:
+        path = demo.write_data(Path(args.out).expanduser() / "sales.parquet")
+        out.say(f"demo data: {path} (a geo test with a true +5% lift in 8 of 40 markets over the last 28 days)")
+        out.emit({"command": "demo", "status": "ok", "data": str(path)})
+        return EXIT_OK
     kwargs: dict[str, Any] = {}
     if "verbose" in inspect.signature(demo.run).parameters:
         kwargs["verbose"] = not (out.quiet or out.machine)
@@ -352,6 +380,8 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                        help="do not append this run to the registry")
     group.add_argument("--quiet", "-q", action="store_true", default=flag_default,
                        help="print nothing but errors (and --json output)")
+    group.add_argument("--json", dest="machine", action="store_true", default=flag_default,
+                       help="print one machine-readable JSON object on stdout (before or after the command)")
     group.add_argument("--fail-on-diagnostic", action="store_true", default=flag_default,
                        help="exit 3 when the estimate ran but a diagnostic failed")
     group.add_argument("--debug", action="store_true", default=flag_default,
@@ -369,8 +399,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--fail-on-diagnostic, 1 other errors.",
     )
     parser.add_argument("--version", action="version", version=f"causal-kit {__version__}")
-    parser.add_argument("--json", dest="machine", action="store_true",
-                        help="print one machine-readable JSON object on stdout (give it before the command)")
     _add_globals(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _add_globals(common, suppress=True)
@@ -381,18 +409,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="SOURCE",
                    help="CSV/Parquet file or duckdb://file.duckdb?query=SELECT ... (default: the spec's data block)")
     p.add_argument("--out", metavar="HTML", help="write the HTML report here")
-    p.add_argument("--json", dest="json_out", metavar="FILE", help="write the result as JSON here")
+    p.add_argument("--json-out", dest="json_out", metavar="FILE", help="write the result as JSON here")
     p.set_defaults(func=_cmd_estimate)
 
     p = sub.add_parser("design", parents=[common], help="plan a geo experiment on history")
     p.add_argument("spec", help="experiment spec (YAML or JSON)")
     p.add_argument("--history", required=True, metavar="SOURCE", help="historical data: file or duckdb:// URL")
     p.add_argument("--out", metavar="HTML", help="write the HTML design report here")
-    p.add_argument("--json", dest="json_out", metavar="FILE", help="write the design as JSON here")
+    p.add_argument("--json-out", dest="json_out", metavar="FILE", help="write the design as JSON here")
     p.set_defaults(func=_cmd_design)
 
     p = sub.add_parser("report", parents=[common], help="render a saved result JSON as HTML")
-    p.add_argument("result", help="result or design JSON written by --json")
+    p.add_argument("result", help="result or design JSON written by --json-out")
     p.add_argument("--out", required=True, metavar="HTML", help="write the HTML report here")
     p.set_defaults(func=_cmd_report)
 
@@ -420,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="run the bundled demo and write its report")
     p.add_argument("--out", default="causal-kit-demo", metavar="DIR", help="output folder")
+    p.add_argument("--data-only", action="store_true",
+                   help="only write DIR/sales.parquet, a simulated geo test to read out with `causal-kit estimate`")
     p.set_defaults(func=_cmd_demo)
     return parser
 
@@ -430,7 +460,17 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``causal-kit`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parser.parse_known_args([str(a) for a in argv])
+    if extra:
+        after_json = [a for a, prev in zip(argv[1:], argv) if str(prev) == "--json" and str(a) in extra]
+        if after_json:
+            parser.error(
+                f"--json is a flag (print a JSON object on stdout) and takes no file; write the result "
+                f"to {str(after_json[0])!r} with --json-out {str(after_json[0])}"
+            )
+        parser.error(f"unrecognized arguments: {' '.join(map(str, extra))}")
     out = _Output(args)
 
     def _warn(message: Any, category: type, *_: Any, **__: Any) -> None:
@@ -442,7 +482,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             warnings.showwarning = _warn
         try:
+            _check_outputs(args)
             return args.func(args, out)
+        except BrokenPipeError:
+            return _broken_pipe()
         except _INPUT_ERRORS as exc:
             return _fail(out, exc, EXIT_INPUT)
         except CausalKitError as exc:
@@ -450,16 +493,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("causal-kit: interrupted", file=sys.stderr)
             return 130
+        except OSError as exc:  # a file that cannot be read or written: the user's to fix
+            if getattr(args, "debug", False):
+                traceback.print_exc()
+            return _fail(out, exc, EXIT_INPUT)
         except Exception as exc:
             if getattr(args, "debug", False):
                 traceback.print_exc()
             return _fail(out, exc, EXIT_ERROR, hint=" (run with --debug for the traceback)")
 
 
+def _broken_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as other tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the final flush at exit must not raise again
+    except (OSError, ValueError):
+        pass
+    return EXIT_PIPE
+
+
 def _fail(out: _Output, exc: BaseException, code: int, hint: str = "") -> int:
     kind = type(exc).__name__
-    print(f"causal-kit: error: {kind}: {_one_line(exc)}{hint}", file=sys.stderr)
-    out.emit({"status": "error", "exit_code": code, "error": kind, "message": _one_line(exc)})
+    try:
+        print(f"causal-kit: error: {kind}: {_one_line(exc)}{hint}", file=sys.stderr)
+        out.emit({"status": "error", "exit_code": code, "error": kind, "message": _one_line(exc)})
+    except BrokenPipeError:
+        return _broken_pipe()
     return code
 
 

@@ -9,6 +9,9 @@ so the readout can be checked against the truth:
 2. **Run.** Apply the true lift to the chosen markets for the planned duration.
 3. **Read out.** Estimate the effect with the same spec and three methods side by side.
 4. **Report.** Write a design report and a robustness report (self-contained HTML).
+
+:func:`write_data` (``causal-kit demo --data-only``) writes only a readout table, so that the
+README's command-line example runs as it is written.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["DemoOutput", "run"]
+__all__ = ["DemoOutput", "run", "write_data"]
 
 COST_PER_ORDER = 0.15  # USD the promotion costs per order sold in a treated market
 
@@ -153,3 +156,40 @@ def run(
     say(f"    design report:  {Path(design_path).resolve()}")
     say(f"    readout report: {Path(readout_path).resolve()}")
     return DemoOutput(Path(readout_path), Path(design_path), true_lift, treated)
+
+
+def write_data(
+    path: str | Path = "sales.parquet",
+    *,
+    n_geos: int = 40,
+    pre_days: int = 91,
+    duration: int = 28,
+    n_treated: int = 8,
+    true_lift: float = 0.05,
+    seed: int = 7,
+) -> Path:
+    """Write a simulated geo test ready for a readout: ``geo, date, kpi, cost, treated``.
+
+    ``n_treated`` geos (drawn with ``seed``) get a ``true_lift`` multiplicative lift over the last
+    ``duration`` days; ``treated`` is 1 for those geos on those days. CSV or Parquet by suffix.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from causal_kit.demo import write_data
+    >>> path = write_data(tempfile.mkdtemp() + "/sales.csv", n_geos=10, pre_days=30, duration=7)
+    >>> sorted(pd.read_csv(path).columns)
+    ['cost', 'date', 'geo', 'kpi', 'treated']
+    """
+    from .datasets.simulate import simulate_geo_panel
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = pd.Timestamp("2024-01-01") + pd.Timedelta(days=pre_days)
+    panel = simulate_geo_panel(n_geos=n_geos, n_days=pre_days + duration, seed=seed, treated=n_treated,
+                               effect=true_lift, test_start=str(start.date()))
+    if out.suffix.lower() == ".csv":
+        panel.to_csv(out, index=False)
+    else:
+        panel.to_parquet(out, index=False)
+    return out

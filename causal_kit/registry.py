@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import yaml
 
-from .errors import CausalKitError
+from .errors import CausalKitError, DataError
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Registry",
     "RegistryError",
+    "RegistryPathError",
     "SCHEMA_VERSION",
     "MIGRATIONS",
     "COLUMNS",
@@ -91,6 +92,10 @@ _LOCK_TIMEOUT = 60.0
 
 class RegistryError(CausalKitError):
     """The registry file cannot be opened, locked, migrated or written."""
+
+
+class RegistryPathError(RegistryError, DataError):
+    """The registry path is a folder, or a file that is not a DuckDB database (the user's to fix)."""
 
 
 def default_path() -> Path:
@@ -339,6 +344,30 @@ class Registry:
     def __repr__(self) -> str:
         return f"Registry({str(self.path)!r})"
 
+    def check_path(self) -> None:
+        """Raise :class:`RegistryPathError` when the path is a folder or a file that is not DuckDB.
+
+        A missing file is fine (it is created on the first write). The check reads only the
+        file header, so it is cheap enough to run before a long estimate.
+        """
+        if self.path.is_dir():
+            raise RegistryPathError(
+                f"the registry path {str(self.path)!r} is a directory; give a file such as "
+                f"{str(self.path / 'registry.duckdb')!r} (--registry or $CAUSAL_KIT_REGISTRY)."
+            )
+        if not self.path.exists():
+            return
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(12)
+        except OSError as exc:
+            raise RegistryPathError(f"the registry {str(self.path)!r} cannot be read: {exc.strerror or exc}.") from None
+        if len(header) and header[8:12] != b"DUCK":
+            raise RegistryPathError(
+                f"the registry path {str(self.path)!r} is not a DuckDB database file; point --registry "
+                "(or $CAUSAL_KIT_REGISTRY) at a new or existing registry file."
+            )
+
     @contextlib.contextmanager
     def connect(self, *, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection | None]:
         """Lock the file, open it (migrating an older layout) and close it again on exit.
@@ -348,6 +377,7 @@ class Registry:
         if not self.path.exists() and not create:
             yield None
             return
+        self.check_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _file_lock(self.path, self.timeout):
             con = _connect(self.path, self.timeout)

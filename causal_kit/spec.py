@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import _hooks
+from ._spec_io import read_spec_file, safe_yaml, unique_keys
 from ._typing import Aggregation, Design, NaAction
 from .errors import SpecError
 
@@ -293,7 +294,7 @@ class ExperimentSpec(_Frozen):
     question: str = Field("", description="The question in plain words, shown in reports.")
     design: Design = Field(..., description="The identification design.")
     alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level; CIs are 1 - alpha.")
-    seed: int = Field(0, ge=0, description="Seed for every random step.")
+    seed: int = Field(0, ge=0, le=2**32 - 1, description="Seed for every random step (0 to 2**32 - 1).")
     na_action: NaAction = Field(
         "raise", description="'raise' on NaN in a role column (default) or 'drop' with a warning."
     )
@@ -316,7 +317,11 @@ class ExperimentSpec(_Frozen):
         None, description="First treated period, when the same for every treated unit."
     )
     cohort: str | None = Field(
-        None, description="Column with each unit's first treated period (0 or NaN: never treated)."
+        None,
+        description=(
+            "Column with each unit's first treated period (0, \"0\" or NaN: never treated); every other "
+            "value must be one of the periods of spec.time, or a later one."
+        ),
     )
     instruments: tuple[str, ...] = Field((), description="Excluded instruments (IV).")
     endogenous: tuple[str, ...] = Field((), description="Endogenous regressors (IV); defaults to treatment.")
@@ -408,7 +413,7 @@ class ExperimentSpec(_Frozen):
         """
         text = _read_text(path_or_text)
         try:
-            payload = yaml.safe_load(text)
+            payload = safe_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -420,7 +425,7 @@ class ExperimentSpec(_Frozen):
         """Load a spec from a JSON file path or JSON text."""
         text = _read_text(path_or_text)
         try:
-            payload = json.loads(text)
+            payload = json.loads(text, object_pairs_hook=unique_keys)
         except json.JSONDecodeError as exc:
             raise SpecError(f"the spec is not valid JSON: {exc}") from None
         return cls.from_dict(payload)
@@ -511,15 +516,47 @@ def _describe(req: Any) -> str:
 
 def _read_text(path_or_text: str | Path) -> str:
     if isinstance(path_or_text, Path):
-        return path_or_text.read_text()
+        return read_spec_file(path_or_text)
     text = str(path_or_text)
     if "\n" not in text and len(text) < 4096:
         candidate = Path(text)
         if candidate.suffix.lower() in {".yaml", ".yml", ".json"}:
             if not candidate.exists():
                 raise SpecError(f"spec file {text!r} does not exist")
-            return candidate.read_text()
+            return read_spec_file(candidate)
     return text
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'treated'?)`` for the closest of ``choices``, or an empty string."""
+    import difflib
+
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {o.lower(): o for o in options}
+        close = [lowered[str(word).lower()]] if str(word).lower() in lowered else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_did_you_mean = did_you_mean
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the spec model (or nested block) at ``loc``."""
+    model: Any = ExperimentSpec
+    for part in loc:
+        field = getattr(model, "model_fields", {}).get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        for cand in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                model = cand
+                break
+        else:
+            return []
+    return list(getattr(model, "model_fields", {}))
 
 
 def _format_validation_error(exc: ValidationError) -> str:
@@ -528,7 +565,8 @@ def _format_validation_error(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "spec"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "is not a spec field (check the spelling; `causal-kit schema` lists the fields)"
+            hint = _did_you_mean(str(err["loc"][-1]), _fields_at(err["loc"][:-1]))
+            msg = f"is not a spec field{hint} (check the spelling; `causal-kit schema` lists the fields)"
         elif err["type"] == "missing":
             msg = "is required"
         lines.append(f"spec.{loc}: {msg}" if loc != "spec" else f"spec: {msg}")

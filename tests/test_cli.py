@@ -42,7 +42,7 @@ def test_estimate_writes_report_json_and_registry(tmp_path, ab, capsys):
     spec, data = ab
     reg = tmp_path / "reg.duckdb"
     code, out, err = run(capsys, "--registry", reg, "estimate", spec, "--data", data,
-                         "--out", tmp_path / "r.html", "--json", tmp_path / "r.json")
+                         "--out", tmp_path / "r.html", "--json-out", tmp_path / "r.json")
     assert code == 0, err
     assert "cuped: ab ATE = 0.256" in out and "report:" in out
     assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html")
@@ -297,7 +297,7 @@ def test_design_command(tmp_path, capsys, design_api):
     )
     reg = tmp_path / "reg.duckdb"
     code, out, err = run(capsys, "design", tmp_path / "geo.yaml", "--history", tmp_path / "history.csv",
-                         "--out", tmp_path / "design.html", "--json", tmp_path / "design.json", "--registry", reg)
+                         "--out", tmp_path / "design.html", "--json-out", tmp_path / "design.json", "--registry", reg)
     assert code == 0, err
     assert (tmp_path / "design.html").exists() and json.loads((tmp_path / "design.json").read_text())
     assert Registry(reg).history("geo-plan", kind="design")["kind"].tolist() == ["design"]
@@ -336,7 +336,7 @@ def test_scheduled_geo_readout_three_runs_builds_a_history(tmp_path, capsys):
         cut.to_csv(tmp_path / "sales.csv", index=False)
         code, out, err = run(capsys, "--registry", reg, "estimate", tmp_path / "geo.yaml",
                              "--data", tmp_path / "sales.csv", "--out", tmp_path / f"readout_{weeks}.html",
-                             "--json", tmp_path / "latest.json")
+                             "--json-out", tmp_path / "latest.json")
         assert code == 0, err
     code, out, err = run(capsys, "report", tmp_path / "latest.json", "--out", tmp_path / "again.html")
     assert code == 0, err  # the robustness list written by --json renders again

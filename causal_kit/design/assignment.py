@@ -83,6 +83,8 @@ class Constraints:
         kpi = pd.Series(kpi, dtype=float)
         units = set(kpi.index)
         must, excl = list(must_treat), list(exclude)
+        if units and all(isinstance(u, str) for u in units):  # ids compared as text (mixed ids)
+            must, excl = [u if u in units else str(u) for u in must], [u if u in units else str(u) for u in excl]
         for name, group in (("plan.must_treat", must), ("plan.exclude", excl)):
             unknown = [u for u in group if u not in units]
             if unknown:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .._data import fingerprint, rows_preview, to_pandas
+from .._data import check_time_column, check_values, fingerprint, rows_preview, to_pandas, unify_ids
 from ..errors import DataError, SpecError
 from ..result import Diagnostic, make_lineage
 from ..spec import ExperimentSpec, PlanConfig
@@ -59,6 +59,9 @@ def _history(history: Any, spec: ExperimentSpec, cfg: PlanConfig) -> tuple[np.nd
         if col not in df.columns:
             raise DataError(f"column {col!r} ({role}) is not in the history; it has columns {list(df.columns)[:12]}.")
     used = df.loc[:, list(dict.fromkeys(cols.values()))]
+    used = used.assign(**{spec.unit: unify_ids(used[spec.unit])})  # ids like [5, "NYC"] compare as text
+    check_time_column(used, spec.time)
+    check_values(used, {k.removeprefix("spec."): c for k, c in cols.items() if k != "spec.unit"})
     for role, col in cols.items():
         na = used[col].isna()
         if na.any():
@@ -121,7 +124,8 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         planning settings.
     progress : bool, optional
         Progress bar over the readout fits. By default shown for runs of 30 fits or more when
-        stderr is a terminal; pass False to keep quiet.
+        stderr is a terminal; one line per planning stage goes to stderr in every run (scripts,
+        schedulers) unless ``progress=False``.
     **overrides
         Any :class:`~causal_kit.spec.PlanConfig` field, overriding ``spec.plan``.
 
@@ -213,6 +217,8 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         mde = mde_from_sim(out, cfg.target_power).reshape(len(cands), cfg.cells)
         return np.where(np.isnan(mde), np.inf, mde).max(axis=1)
 
+    say = _stage_printer(progress)
+    say(f"{N} geos x {T} periods; {cfg.assignment} assignment, estimators {', '.join(estimators)}")
     candidates = None
     if cfg.assignment == "search":
         ranked, candidates = search_markets(constraints, score, n_candidates=cfg.n_candidates, seed=spec.seed)
@@ -230,6 +236,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
     sims: dict[tuple[str, int], SimOutput | ReadoutSimOutput] = {}
     readout = [e for e in estimators if e in READOUT_ESTIMATORS] if cfg.inference == "readout" else []
     if readout:
+        say(f"simulating the readout of {', '.join(readout)} on {cfg.n_windows} historical windows")
         sims.update(simulate_readout(
             Y, designs, units=units, times=times, spec=spec, estimators=readout, durations=durations,
             pre_periods=P, n_windows=cfg.n_windows, n_jobs=cfg.n_jobs, progress=progress,
@@ -255,6 +262,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
     power_curve = pd.DataFrame(curve_rows)
 
     ranking = _rank(sims, estimators, durations, primary, grid, cfg.target_power, spec.alpha, modes)
+    say("simulations done; ranking estimators and durations")
     method = cfg.estimator or str(ranking.loc[ranking["recommended"], "estimator"].iloc[0])
 
     # ---- duration table for the readout estimator
@@ -315,6 +323,20 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
 
         result = with_looks(result, history, cfg)
     return result
+
+
+def _stage_printer(progress: bool | None) -> Any:
+    """One line per planning stage on stderr (also when stderr is not a terminal), unless progress=False."""
+    import sys
+    import time
+
+    start = time.monotonic()
+
+    def say(message: str) -> None:
+        if progress is not False:
+            print(f"design.plan [{time.monotonic() - start:5.1f} s]: {message}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _inference_note(modes: dict[str, str], readout: list[str], spec: ExperimentSpec) -> str:

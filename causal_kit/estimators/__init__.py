@@ -69,8 +69,12 @@ def available() -> list[str]:
 def get_estimator(name: str, **options: Any) -> Any:
     """Instantiate the estimator registered as ``name`` with keyword ``options``."""
     if name not in ESTIMATORS:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(ESTIMATORS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise SpecError(
-            f"unknown estimator {name!r}; registered estimators are: {', '.join(sorted(ESTIMATORS))}"
+            f"unknown estimator {name!r}{hint}; registered estimators are: {', '.join(sorted(ESTIMATORS))}"
         )
     module_name, _, cls_name = ESTIMATORS[name].partition(":")
     try:

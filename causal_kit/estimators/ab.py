@@ -61,7 +61,9 @@ def welch(y1: np.ndarray, y0: np.ndarray) -> tuple[Any, Any, Any]:
     n1, n0 = y1.shape[-1], y0.shape[-1]
     v1, v0 = y1.var(axis=-1, ddof=1) / n1, y0.var(axis=-1, ddof=1) / n0
     se = np.sqrt(v1 + v0)
-    df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1))
+    scale = np.where(np.maximum(v1, v0) > 0, np.maximum(v1, v0), 1.0)  # scale-free: no overflow in v**2
+    r1, r0 = v1 / scale, v0 / scale
+    df = (r1 + r0) ** 2 / (r1**2 / (n1 - 1) + r0**2 / (n0 - 1))
     est = y1.mean(axis=-1) - y0.mean(axis=-1)
     if np.ndim(est) == 0:
         return float(est), float(se), float(df)
@@ -193,14 +195,16 @@ def _cuped_moments(index: _ArmIndex, y: np.ndarray, x: np.ndarray):
 
 def _welch_moments(m1: float, v1: float, n1: float, m0: float, v0: float, n0: float) -> tuple[float, float, float]:
     a, b = v1 / n1, v0 / n0
-    df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n0 - 1))
+    scale = max(a, b) if max(a, b) > 0 else 1.0  # scale-free: no overflow in a**2 for large outcomes
+    ra, rb = a / scale, b / scale
+    df = (ra + rb) ** 2 / (ra**2 / (n1 - 1) + rb**2 / (n0 - 1))
     return float(m1 - m0), float(math.sqrt(a + b)), float(df)
 
 
 def _lift(m1: float, se1: float, m0: float, se0: float) -> tuple[float, float]:
     """Relative lift m1/m0 - 1 with the delta-method SE for independent arms."""
     rel = m1 / m0 - 1
-    se = math.sqrt(se1**2 / m0**2 + m1**2 * se0**2 / m0**4)
+    se = math.hypot(se1 / m0, (m1 / m0) * (se0 / m0))  # the same formula without overflowing powers
     return rel, se
 
 

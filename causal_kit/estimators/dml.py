@@ -59,6 +59,8 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
             pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col])
         ):
             bad = pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()
+            if not bad.any():
+                continue  # numbers stored as text: the shared check in prepare() names it
             raise DataError(
                 f"column {col!r} (spec.covariates[{i}]) must be numeric; it has dtype {df[col].dtype} "
                 f"with {int(bad.sum())} non-numeric values (e.g. {df.loc[bad, col].iloc[0]!r}). "
@@ -66,6 +68,16 @@ def feature_arrays(data: Any, spec: Any, owner: str) -> tuple[Any, np.ndarray, n
             )
     prepared = prepare(df, spec)
     frame = prepared.frame
+    n_params = len(spec.covariates) + 2  # intercept, treatment and one coefficient per feature
+    crossfit = owner == "DML"  # each cross-fitted nuisance model sees about half the rows
+    need = 2 * n_params if crossfit else n_params + 1
+    if len(frame) < need:
+        why = ("with cross-fitting each nuisance model sees about half the rows, so it needs at least "
+               f"{need} rows (two per parameter)") if crossfit else f"it needs more rows than parameters ({need})"
+        raise DataError(
+            f"{owner} has {len(frame)} rows for {len(spec.covariates)} features (spec.covariates); {why}. "
+            "Use more data or fewer features."
+        )
     X = frame.loc[:, list(spec.covariates)].to_numpy(dtype=float)
     y = frame[spec.outcome].to_numpy(dtype=float)
     d = frame[spec.treatment].to_numpy(dtype=float)

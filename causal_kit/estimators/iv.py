@@ -266,6 +266,14 @@ class IV:
         resid = d.y - d.x @ np.asarray(params[:p])
 
         # -------------------------------------------------------------- diagnostics
+        for j in range(p):  # a perfect first stage: the "instrument" is the regressor itself
+            if float(d.v[:, j] @ d.v[:, j]) <= 1e-20 * max(float(d.x[:, j] @ d.x[:, j]), 1e-300):
+                raise DataError(
+                    f"column {endog[j]!r} (spec.endogenous) is an exact linear function of the instruments "
+                    f"{list(instr)} (spec.instruments) and covariates: the first stage leaves no residual. An "
+                    "instrument identical to the endogenous variable identifies nothing beyond OLS; use a "
+                    "variable that shifts the treatment without being it."
+                )
         fs_coef, fs_sum = first_stage(d, tau=self.tau)
         fs_coef.insert(0, "endogenous", [endog[j] for j in fs_coef["endogenous_index"]])
         fs_coef.insert(1, "instrument", [instr[i] for i in fs_coef["instrument_index"]])

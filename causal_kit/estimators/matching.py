@@ -4,7 +4,9 @@
   ATE or ATT, with a trimmed propensity from an unpenalised logistic regression (or any
   learner) and an influence-function standard error;
 * :class:`PropensityMatching`: nearest-neighbour matching on the logit of the propensity,
-  with replacement and a caliper, with the Abadie-Imbens (2006) standard error.
+  with replacement and a caliper, with the Abadie-Imbens (2006) standard error. Exact ties
+  are all kept and averaged (the Abadie-Imbens match set; R ``Matching`` with ``ties=TRUE``),
+  so the estimate does not depend on the row order.
 
 Both return the same overlap and balance diagnostics as :class:`~causal_kit.estimators.dml.DML`
 so analysts can compare classic methods with DML on one spec.
@@ -12,6 +14,7 @@ so analysts can compare classic methods with DML on one spec.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +26,7 @@ from ..result import Diagnostic, EffectEstimate, make_lineage
 from . import _crossfit as cf
 from .dml import check_separation, feature_arrays
 
-__all__ = ["IPW", "PropensityMatching"]
+__all__ = ["IPW", "PropensityMatching", "tied_matches", "TiedMatches"]
 
 Estimand = Literal["ATE", "ATT"]
 
@@ -179,7 +182,8 @@ class PropensityMatching:
         """Match treated (and, for the ATE, control) units to the nearest opposite-arm units."""
         check_option(self.estimand, Estimand, "estimand", "PropensityMatching")
         k = check_positive_int(self.n_neighbors, "n_neighbors", "PropensityMatching")
-        if self.caliper is not None and (isinstance(self.caliper, bool) or not float(self.caliper) > 0):
+        if self.caliper is not None and (isinstance(self.caliper, bool) or not isinstance(self.caliper, (int, float))
+                                         or not float(self.caliper) > 0 or not np.isfinite(self.caliper)):
             raise SpecError(
                 f"The 'caliper' parameter of PropensityMatching must be a positive float or None. "
                 f"Got {self.caliper!r} instead."
@@ -196,19 +200,27 @@ class PropensityMatching:
         if len(c_idx) < k or len(t_idx) < k:
             raise IdentificationError(f"matching with n_neighbors={k} needs at least {k} treated and control rows.")
         sides = [(t_idx, c_idx, 1.0)] if self.estimand == "ATT" else [(t_idx, c_idx, 1.0), (c_idx, t_idx, -1.0)]
-        K = np.zeros(len(y))   # times each row is used as a match, weighted 1/k
-        K2 = np.zeros(len(y))  # same with weights 1/k^2
+        tol = 1e-10 * max(1.0, float(s.std()))  # propensities equal up to rounding are ties
+        K = np.zeros(len(y))   # sum over focal units of 1/#matches(l) for each row used as a match
+        K2 = np.zeros(len(y))  # the same with 1/#matches(l)^2 (Abadie-Imbens K'_M)
         effects, used, unmatched = [], [], 0
         for focal, pool, sign in sides:
-            dist, nb = _knn(s[pool], s[focal], k)
-            ok = np.ones(len(focal), bool) if cal is None else (dist.max(axis=1) <= cal)
+            m = tied_matches(s[pool], s[focal], k, tol)
+            ok = np.ones(len(focal), bool) if cal is None else (m.kth_distance <= cal + tol)
             unmatched += int((~ok).sum())
-            match_rows = pool[nb[ok]]
-            y_cf = y[match_rows].mean(axis=1)
+            y_pool = y[pool][m.order]
+            csum = np.concatenate([[0.0], np.cumsum(y_pool)])
+            lo, hi = m.lo[ok], m.hi[ok]
+            y_cf = (csum[hi] - csum[lo]) / (hi - lo)  # average over all tied nearest matches
             effects.append(sign * (y[focal[ok]] - y_cf))
             used.append(focal[ok])
-            np.add.at(K, match_rows.ravel(), 1.0 / k)
-            np.add.at(K2, match_rows.ravel(), 1.0 / k**2)
+            rows = pool[m.order]
+            share = 1.0 / (hi - lo)
+            for target, wgt in ((K, share), (K2, share**2)):
+                diff = np.zeros(len(pool) + 1)
+                np.add.at(diff, lo, wgt)
+                np.add.at(diff, hi, -wgt)
+                target[rows] += np.cumsum(diff)[:-1]
         eff = np.concatenate(effects)
         n_m = len(eff)
         if n_m == 0:
@@ -218,8 +230,8 @@ class PropensityMatching:
             )
         theta = float(eff.mean())
         # Abadie-Imbens (2006) variance: effect heterogeneity plus conditional-variance terms, with
-        # sigma^2(x) estimated by matching each row to its nearest same-arm neighbour.
-        sig2 = _same_arm_var(s, y, d)
+        # sigma^2(x) estimated by matching each row to its nearest same-arm neighbours (all ties).
+        sig2 = _same_arm_var(s, y, d, tol)
         var = (np.sum((eff - theta) ** 2) + np.sum((K**2 - K2) * sig2)) / n_m**2
         se = float(np.sqrt(var))
         ci, p = normal_ci(theta, se, spec.alpha)
@@ -249,24 +261,65 @@ class PropensityMatching:
         )
 
 
-def _knn(pool: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k nearest pool values (1-D) for each query: distances and pool indices."""
-    from sklearn.neighbors import NearestNeighbors
+@dataclass(frozen=True)
+class TiedMatches:
+    """Nearest matches with ties, as ranges of the sorted pool.
 
-    nn = NearestNeighbors(n_neighbors=k).fit(pool.reshape(-1, 1))
-    dist, idx = nn.kneighbors(query.reshape(-1, 1))
-    return dist, idx
+    ``order`` sorts the pool; query ``i`` matches the sorted pool positions ``lo[i]:hi[i]``: every
+    pool value within the ``k``-th nearest distance ``kth_distance[i]`` (plus ``tol``).
+    """
+
+    order: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    kth_distance: np.ndarray
 
 
-def _same_arm_var(s: np.ndarray, y: np.ndarray, d: np.ndarray) -> np.ndarray:
+def tied_matches(pool: np.ndarray, query: np.ndarray, k: int, tol: float = 0.0) -> TiedMatches:
+    """The ``k`` nearest pool values of each query, keeping every value tied with the ``k``-th.
+
+    This is the Abadie-Imbens (2006) match set J_M(i) (R ``Matching`` with ``ties=TRUE``):
+    breaking exact ties by row order would make the estimate depend on how the data are sorted.
+    The sorted pool and a binary search find the range, so ties cost no extra pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = tied_matches(np.array([0.0, 1.0, 1.0, 3.0]), np.array([1.1]), k=1)
+    >>> int(m.hi[0] - m.lo[0])  # both pool values at 1.0 are tied nearest matches
+    2
+    """
+    order = np.argsort(pool, kind="stable")
+    sorted_pool = pool[order]
+    n = len(sorted_pool)
+    pos = np.searchsorted(sorted_pool, query)
+    # the k-th nearest distance: merge the k candidates on each side of the insertion point
+    offsets = np.arange(-k, k)
+    cand = np.clip(pos[:, None] + offsets[None, :], 0, n - 1)
+    dist = np.abs(sorted_pool[cand] - query[:, None])
+    valid = (pos[:, None] + offsets[None, :] >= 0) & (pos[:, None] + offsets[None, :] < n)
+    dist = np.where(valid, dist, np.inf)
+    # candidate positions may repeat after clipping; invalid ones are inf, so the k-th smallest is right
+    kth = np.sort(dist, axis=1)[:, k - 1]
+    lo = np.searchsorted(sorted_pool, query - kth - tol, side="left")
+    hi = np.searchsorted(sorted_pool, query + kth + tol, side="right")
+    return TiedMatches(order=order, lo=lo, hi=hi, kth_distance=kth)
+
+
+def _same_arm_var(s: np.ndarray, y: np.ndarray, d: np.ndarray, tol: float = 0.0) -> np.ndarray:
+    """Abadie-Imbens (2006) sigma^2(x_i): J/(J+1) (y_i - mean of its J nearest same-arm rows)^2.
+
+    J counts every row tied for nearest (so the result does not depend on row order).
+    """
     sig2 = np.zeros(len(y))
     for arm in (0, 1):
         idx = np.flatnonzero(d == arm)
         if len(idx) < 2:
             continue
-        _, nb = _knn(s[idx], s[idx], 2)
-        # the first neighbour is the row itself (or a tie); take the other one
-        other = np.where(nb[:, 0] == np.arange(len(idx)), nb[:, 1], nb[:, 0])
-        sig2[idx] = (y[idx] - y[idx[other]]) ** 2 / 2
+        m = tied_matches(s[idx], s[idx], 2, tol)  # the 2nd nearest of a row is its nearest other row
+        ys = y[idx][m.order]
+        csum = np.concatenate([[0.0], np.cumsum(ys)])
+        count = m.hi - m.lo - 1  # the row itself is inside its own range
+        mean_other = (csum[m.hi] - csum[m.lo] - y[idx]) / count
+        sig2[idx] = count / (count + 1) * (y[idx] - mean_other) ** 2
     return sig2
-

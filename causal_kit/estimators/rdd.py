@@ -124,8 +124,22 @@ def rd_estimate(
                                     fuzzy=bw_fuzzy, n_covs=n_covs, masspoints=masspoints, bwcheck=bwcheck,
                                     bwrestrict=bwrestrict, scaleregul=scaleregul)[bwselect]
             if not all(math.isfinite(v) and v > 0 for v in bws):
+                flat = [name for name, side in (("left", left), ("right", right)) if np.ptp(side.d[:, 0]) == 0]
+                if flat:
+                    raise DataError(
+                        f"the outcome is constant on the {' and '.join(flat)} side of the cutoff, so its "
+                        f"curvature and residual variance are zero and no bandwidth can be selected "
+                        f"(bwselect={bwselect!r} gave {bws}). Check spec.outcome; with a genuinely flat "
+                        "outcome pass a fixed bandwidth h."
+                    )
+                if n_distinct(xs[:nl]) < 5 or n_distinct(xs[nl:]) < 5:
+                    raise DataError(
+                        "not enough distinct values of the running variable near the cutoff to select a "
+                        f"bandwidth (bwselect={bwselect!r} gave {bws}). Pass a fixed bandwidth h, or use a "
+                        "local-randomization analysis for a discrete running variable."
+                    )
                 raise DataError(
-                    "not enough variation in the running variable near the cutoff to select a bandwidth "
+                    "the bandwidth selector failed: not enough variation near the cutoff to select a bandwidth "
                     f"(bwselect={bwselect!r} gave {bws}). Pass a fixed bandwidth h, or, if the running "
                     "variable is discrete, use a local-randomization analysis."
                 )
@@ -196,10 +210,11 @@ def _drop_collinear(z: np.ndarray, tol: float = 1e-5) -> np.ndarray:
     from scipy.linalg import qr
 
     r = np.linalg.qr(z, mode="r")
-    if np.all(np.abs(np.diag(r)) > tol):
+    if z.shape[1] <= z.shape[0] and np.all(np.abs(np.diag(r)) > tol):
         return z
     _, r, piv = qr(z, pivoting=True, mode="economic")
-    keep = piv[np.abs(np.diag(r)) > tol]
+    diag = np.abs(np.diag(r))  # min(n, k) entries: with more columns than rows the rest are dependent
+    keep = np.sort(piv[: len(diag)][diag > tol])
     return z[:, keep]
 
 
@@ -335,6 +350,13 @@ class RDD:
             raise DataError(
                 f"spec.cutoff={c} is outside the support of column {spec.running!r} (spec.running), which "
                 f"runs from {x.min():g} to {x.max():g}. Set the cutoff between them."
+            )
+        n_params = 2 * (opts["p"] + 1) + len(covs)  # a local polynomial per side plus the covariates
+        if len(x) <= n_params:
+            raise DataError(
+                f"RDD has {len(x)} rows but {n_params} parameters to fit (two local polynomials of order "
+                f"{opts['p']} and {len(covs)} covariates); fewer rows than parameters identify nothing. "
+                "Use more data or fewer spec.covariates."
             )
         order = np.argsort(x, kind="stable")  # sort once; every later step works on sorted windows
         x = x[order]

@@ -205,7 +205,9 @@ class SyntheticDiD:
         if not (se > 0 and math.isfinite(se)):
             raise IdentificationError(
                 f"the {self.se_method} standard error of SyntheticDiD is not defined here ({how}); "
-                "use se_method='placebo' or add units."
+                + ("the replicate estimates do not vary: check that the outcome varies across units and periods."
+                   if se == 0 else "add control units." if self.se_method == "placebo"
+                   else "use se_method='placebo' or add units.")
             )
         ci, p = normal_ci(tau, se, spec.alpha)
         treated_post = float(sum(w * Y[rows][:, g:].mean() for w, (g, rows) in zip(cw, sp.cohorts)))

@@ -12,13 +12,14 @@ there are none, the last-treated cohort, with all periods from its adoption on d
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._typing import check_fraction
-from ..errors import IdentificationError, SpecError
+from ..errors import IdentificationError, RowsDroppedWarning, SpecError
 from ..result import EffectEstimate, make_lineage
 from ._did_common import (
     PanelData,
@@ -77,6 +78,7 @@ class SunAbraham:
         first = panel.first_treated
         cohorts = np.unique(first[first >= 0])
         control_note = "never-treated units"
+        dropped_last: dict[str, int] = {}
         if not (first < 0).any():
             if len(cohorts) < 2:
                 raise IdentificationError(
@@ -85,7 +87,16 @@ class SunAbraham:
                 )
             last = cohorts[-1]
             # as in fixest's sunab: drop every period from the control cohort's adoption on
+            n_before = int(observed.sum())
             observed &= (np.arange(t) < last)[None, :]
+            n_cut = n_before - int(observed.sum())
+            warnings.warn(
+                f"SunAbraham: no never-treated units, so the last-treated cohort ({_plain(panel.times[last])!r}) is the "
+                f"control group and its {n_cut} rows from {_plain(panel.times[last])!r} on are dropped "
+                f"({n_cut} of {n_before} rows).",
+                RowsDroppedWarning, stacklevel=2,
+            )
+            dropped_last = {f"periods from the control cohort's adoption {_plain(panel.times[last])!r} on": n_cut}
             cohorts = cohorts[:-1]
             control_note = f"the last-treated cohort ({panel.times[last]!r}) before its treatment"
         rel = np.arange(t)[None, :] - first[:, None]
@@ -143,8 +154,8 @@ class SunAbraham:
         return EffectEstimate(
             method="sun_abraham", design=spec.design, estimand="ATT (cohort-size weighted post-treatment average)",
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
-            n_obs=fit.n_obs, n_units=n, n_dropped=pdat.prepared.n_dropped,
-            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags),
+            n_obs=fit.n_obs, n_units=n, n_dropped=pdat.prepared.n_dropped + sum(dropped_last.values()),
+            dropped_reasons={**pdat.prepared.dropped_reasons, **dropped_last}, diagnostics=tuple(diags),
             tables={"event_study": es, "cohort_effects": cohort_t, "honest_did": honest, "trends": trends_table(panel)},
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"CRV1 cluster-robust SEs clustered by {pdat.cluster_col!r} ({g} clusters, fixest small-sample "

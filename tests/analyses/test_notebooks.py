@@ -52,3 +52,45 @@ def test_notebook_runs_end_to_end(path, tmp_path, monkeypatch):
     )
     if "out_dir" in parameters:
         assert any((tmp_path / "out").glob("*.html")), f"{path.name} wrote no HTML report"
+
+
+def _parameters(path: Path) -> list[str]:
+    """Names assigned in the notebook's parameters cell, in order."""
+    import re
+
+    code = [c for c in _cells(path) if c["cell_type"] == "code"][0]
+    source = "".join(code["source"]) if isinstance(code["source"], list) else code["source"]
+    return re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=", source, flags=re.M)
+
+
+def _readme_parameter_table() -> dict[str, list[str]]:
+    import re
+
+    text = (ANALYSES / "README.md").read_text()
+    rows = re.findall(r"^\| `([\w.]+\.ipynb)` \| ((?:`\w+`(?:, )?)+) \|$", text, flags=re.M)
+    return {name: re.findall(r"`(\w+)`", params) for name, params in rows}
+
+
+def test_readme_lists_every_notebook_with_its_exact_parameters():
+    table = _readme_parameter_table()
+    assert set(table) == {p.name for p in NOTEBOOKS}
+    for path in NOTEBOOKS:
+        assert table[path.name] == _parameters(path), f"analyses/README.md is out of date for {path.name}"
+
+
+def test_scheduled_readouts_take_out_dir_and_registry_path():
+    for stem in ("geo_weekly_readout", "staggered_rollout_readout", "ab_readout"):
+        params = _parameters(ANALYSES / f"{stem}.ipynb")
+        assert {"out_dir", "registry_path"} <= set(params), stem
+
+
+def test_readme_papermill_commands_pass_only_existing_parameters():
+    import re
+
+    text = (ANALYSES / "README.md").read_text().replace("\\\n", " ")
+    commands = re.findall(r"papermill (analyses/\w+\.ipynb) [^\n]*", text)
+    assert commands
+    for line in re.findall(r"papermill analyses/\w+\.ipynb [^\n]*", text):
+        notebook = re.search(r"analyses/(\w+\.ipynb)", line).group(1)
+        passed = re.findall(r"-p (\w+) ", line)
+        assert set(passed) <= set(_parameters(ANALYSES / notebook)), (notebook, passed)

@@ -157,5 +157,5 @@ def test_augmented_sc_constant_outcome_is_named():
     df = ck.datasets.load("california_prop99").assign(PacksPerCapita=1.0)
     spec = ck.ExperimentSpec(name="c", design="synthetic_control", outcome="PacksPerCapita", treatment="treated",
                              unit="State", time="Year", estimators=["augmented_sc"])
-    with pytest.raises(CausalKitError, match="do not vary across donors"):
+    with pytest.raises(CausalKitError, match=r"'PacksPerCapita' \(spec.outcome\) is constant"):
         ck.estimate(df, spec)
