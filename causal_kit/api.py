@@ -132,8 +132,38 @@ def _finite_inference(result: EffectEstimate) -> EffectEstimate:
     return result.with_updates(diagnostics=(*result.diagnostics, check))
 
 
+def data_end(data: Any, spec: ExperimentSpec) -> str | None:
+    """The last period in the data (``spec.time``) as text, for the history report's x-axis.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> spec = ck.ExperimentSpec(name="p99", design="sdid", outcome="PacksPerCapita", unit="State", time="Year",
+    ...                          treatment="treated")
+    >>> data_end(ck.datasets.load("california_prop99"), spec)
+    '2000'
+    """
+    from ._data import to_pandas
+
+    if spec.time is None:
+        return None
+    df = to_pandas(data)
+    if spec.time not in df.columns or not len(df):
+        return None
+    try:
+        last = df[spec.time].max()
+    except TypeError:  # mixed types are refused by the estimators before this point
+        return None
+    if isinstance(last, pd.Timestamp):
+        return last.date().isoformat() if last == last.normalize() else last.isoformat()
+    return str(last.item() if hasattr(last, "item") else last)
+
+
 def _with_cost(result: EffectEstimate, data: Any, spec: ExperimentSpec) -> EffectEstimate:
     result = _finite_inference(result)
+    end = data_end(data, spec)
+    if end is not None and "data_end" not in result.details:
+        result = result.with_updates(details={**result.details, "data_end": end})
     if "cost" in result.details:
         return result
     cost = treated_cost(data, spec)

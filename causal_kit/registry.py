@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: The layout this version of causal_kit writes.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Columns of the ``runs`` table at :data:`SCHEMA_VERSION`, with their DuckDB types.
 COLUMNS: dict[str, str] = {
@@ -85,6 +85,7 @@ COLUMNS: dict[str, str] = {
     "look": "INTEGER",
     "look_key": "VARCHAR",
     "decision": "VARCHAR",
+    "data_end": "VARCHAR",
 }
 
 _LOCK_TIMEOUT = 60.0
@@ -129,8 +130,15 @@ def _migrate_2_to_3(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'ALTER TABLE runs ADD COLUMN IF NOT EXISTS "{col}" {typ}')
 
 
+def _migrate_3_to_4(con: duckdb.DuckDBPyConnection) -> None:
+    """v3 -> v4: the last period of the data each run read (the history report's x-axis)."""
+    con.execute('ALTER TABLE runs ADD COLUMN IF NOT EXISTS "data_end" VARCHAR')
+
+
 #: ``from_version -> function`` upgrading a file by one step, inside one transaction.
-MIGRATIONS: dict[int, Callable[[Any], None]] = {0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Callable[[Any], None]] = {
+    0: _migrate_0_to_1, 1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4,
+}
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -272,8 +280,15 @@ def _estimate_row(result: EffectEstimate, spec: ExperimentSpec | None, **common:
         "data_fingerprint": lineage.data_fingerprint if lineage else None,
         "lineage": json.dumps(lineage.to_dict(), default=str) if lineage else None,
         "details": json.dumps(result.details, default=str),
+        "data_end": _data_end(result),
         **_look_columns(result),
     }
+
+
+def _data_end(result: EffectEstimate) -> str | None:
+    """The data's last period recorded by ``causal_kit.estimate`` (``None`` when it has no time role)."""
+    end = result.details.get("data_end") if isinstance(result.details, dict) else None
+    return None if end is None else str(end)
 
 
 def _look_columns(result: EffectEstimate) -> dict[str, Any]:

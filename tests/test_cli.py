@@ -353,3 +353,6 @@ def test_scheduled_geo_readout_three_runs_builds_a_history(tmp_path, capsys):
     assert code == 0, err
     html = (tmp_path / "history.html").read_text()
     assert "geo-readout" in html and "sdid" in html
+    ends = pd.to_datetime(hist["data_end"])  # the data period, not the run time, drives the tracker
+    assert ends.is_monotonic_increasing and ends.nunique() == 3
+    assert "Data through" in html and "Run time" not in html

@@ -202,3 +202,20 @@ def test_design_runs_are_recorded_separately(tmp_path):
     designs = reg.history("geo-test", kind="design")
     assert designs["kind"].tolist() == ["design"]
     assert json.loads(designs["details"].iloc[0]) == {"mde": 0.04, "duration_weeks": 6}
+
+
+def test_the_data_period_of_each_run_is_recorded(tmp_path):
+    """``causal_kit.estimate`` notes the data's last period; the registry keeps it for the history axis."""
+    import causal_kit as ck
+    from causal_kit.report.history import data_period
+
+    data = ck.datasets.load("california_prop99")
+    spec = ExperimentSpec(name="p99", design="did", outcome="PacksPerCapita", unit="State", time="Year",
+                          treatment="treated")
+    reg = Registry(tmp_path / "reg.duckdb")
+    for last in (1995, 2000):
+        reg.record(ck.estimate(data[data["Year"] <= last], spec), spec=spec)
+    hist = reg.history("p99")
+    assert hist["data_end"].tolist() == ["1995", "2000"]
+    x, title = data_period(hist)
+    assert title == "Data through" and [d.year for d in x] == [1995, 2000]
