@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,8 @@ def estimate(
     Parameters
     ----------
     data : pandas, polars or pyarrow table
-        Never modified.
+        Never modified. For ``design: surrogate`` also a mapping
+        ``{"experiment": table, "observational": table}``.
     spec : ExperimentSpec, dict, YAML text or path
     **options
         Overrides for the default estimator's configuration (merged over ``spec.options``).
@@ -55,7 +57,7 @@ def estimate(
     from ._data import to_pandas
 
     spec = as_spec(spec)
-    data = to_pandas(data)  # convert polars / pyarrow once, not once per estimator
+    data = _as_frames(data, spec)  # convert polars / pyarrow once, not once per estimator
     if not spec.estimators:
         estimator = get_estimator(DEFAULT_FOR_DESIGN[spec.design], **{**spec.options, **options})
         return _with_cost(estimator.fit(data, spec), data, spec)
@@ -64,6 +66,19 @@ def estimate(
         estimator = get_estimator(choice.method, **choice.options)
         results.append(_with_cost(estimator.fit(data, spec), data, spec))
     return results
+
+
+def _as_frames(data: Any, spec: ExperimentSpec) -> Any:
+    """One table as pandas; two named samples (design 'surrogate') as a dict of pandas frames."""
+    from ._data import to_pandas
+    from .errors import SpecError
+
+    if isinstance(data, Mapping):
+        if spec.design != "surrogate":
+            raise SpecError(f"a mapping of samples is only read by design 'surrogate'; design {spec.design!r} "
+                            "takes one table.")
+        return {k: to_pandas(v) for k, v in data.items()}
+    return to_pandas(data)
 
 
 def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
@@ -77,6 +92,8 @@ def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
 
     if spec.report is None or not spec.report.cost_column:
         return None
+    if isinstance(data, Mapping):  # two samples: spend accrues in the experiment
+        data = data.get("experiment")
     df = to_pandas(data)
     cost = df[spec.report.cost_column]
     if spec.cohort is not None and spec.time is not None:
