@@ -250,3 +250,23 @@ def test_comparability_shift_is_flagged():
     res = ck.estimate(df, _spec(covariates=["x"]))
     assert res.diagnostic("comparability_smd").status == "fail"
     assert res.diagnostic("comparability_auc").status in {"warn", "fail"}
+
+
+@pytest.mark.slow
+def test_cli_reads_the_observational_sample(tmp_path, sim):
+    import subprocess
+    import sys
+
+    frames = _two(sim)
+    frames["experiment"].to_csv(tmp_path / "exp.csv", index=False)
+    frames["observational"].to_csv(tmp_path / "obs.csv", index=False)
+    (tmp_path / "spec.yaml").write_text(_spec(sample=None).to_yaml())
+    proc = subprocess.run(
+        [sys.executable, "-m", "causal_kit.cli", "--no-registry", "--json", "estimate", str(tmp_path / "spec.yaml"),
+         "--data", str(tmp_path / "exp.csv"), "--observational", str(tmp_path / "obs.csv"),
+         "--json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = ck.EffectEstimate.from_json((tmp_path / "r.json").read_text())
+    assert result.estimate == pytest.approx(ck.estimate(frames, _spec(sample=None)).estimate, rel=1e-9)
