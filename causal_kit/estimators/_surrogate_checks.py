@@ -18,46 +18,38 @@ from ..inference.basic import normal_ci
 from ..result import Diagnostic
 from . import _surrogate_core as core
 
-AUC_MAX_ROWS = 100_000  # rows per side for the sample classifier (seeded subsample above this)
+AUC_MAX_ROWS = 20_000  # rows per side for the sample classifier (seeded subsample above this)
 SMD_WARN, SMD_FAIL = 0.1, 0.25
 AUC_WARN, AUC_FAIL = 0.6, 0.75
 
 
-def _with_ones(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    return np.column_stack([np.ones(len(df)), df[cols].to_numpy(float)])
-
-
-def surrogate_effects(exp: pd.DataFrame, surrogates: tuple[str, ...], c: core.Contrast) -> pd.DataFrame:
+def surrogate_effects(stats: core.ExperimentStats, surrogates: list[str]) -> pd.DataFrame:
     """Effect of the treatment on each surrogate and on their mean (the naive short-term reading)."""
+    q = len(surrogates)
+    vectors = {s: np.eye(len(stats.d))[1 + j] for j, s in enumerate(surrogates)}
+    vectors["mean of the surrogates"] = np.r_[0.0, np.full(q, 1.0 / q), np.zeros(len(stats.d) - 1 - q)]
     rows = []
-    series = {s: exp[s].to_numpy(float) for s in surrogates}
-    series["mean of the surrogates"] = np.mean(np.column_stack(list(series.values())), axis=1)
-    for name, v in series.items():
-        var = core.contrast_variance(c, v)
-        rows.append({"surrogate": name, "effect": float(c.a @ v), "se": math.sqrt(var["robust"]),
-                     "se_classical": math.sqrt(var["classical"])})
+    for name, e in vectors.items():  # each surrogate is a column of the design: tau = d'e, var = e'Me
+        rows.append({"surrogate": name, "effect": float(stats.d @ e), "se": math.sqrt(e @ stats.m_robust @ e),
+                     "se_classical": math.sqrt(e @ stats.m_classical @ e)})
     return pd.DataFrame(rows)
 
 
-def validation_table(exp: pd.DataFrame, y_col: str, fit: dict[str, Any], c: core.Contrast,
+def validation_table(exp: pd.DataFrame, y_col: str, index: np.ndarray, fit: dict[str, Any], d: Any,
                      alpha: float) -> pd.DataFrame:
     """Experimental vs surrogate estimate on the rows where the experiment has the long-term outcome."""
     m = exp[y_col].notna().to_numpy()
-    t = c.Z[m, 1]
-    X = None
-    if c.Z.shape[1] > 2:
-        k = (c.Z.shape[1] - 2) // 2
-        X = c.Z[m, 2:2 + k]
-    cv = core.contrast(t, X)
+    cv = core.contrast(d.t[m], None if d.X is None else d.X[m])
     y = exp[y_col].to_numpy(float)[m]
-    s = fit["index"][m]
-    d = fit["W_e"][m].T @ cv.a
-    v_obs = core.index_variance(d, fit["W_o"], fit["WtW_inv"], fit["resid"])
+    s = index[m]
+    grad = d.W_e[m][:, fit["idx"]].T @ cv.a
+    v_obs = core.index_variance(grad, fit["W_o"], fit["WtW_inv"], fit["resid"], d.clusters_obs)
+    clusters = None if d.clusters_exp is None else d.clusters_exp[m]
     out = []
     for name, v, extra in (("experimental (long-term outcome observed)", y, 0.0),
                            ("surrogate index, same rows", s, v_obs),
                            ("difference (index minus experimental)", s - y, v_obs)):
-        var = core.contrast_variance(cv, v)
+        var = core.contrast_variance(cv, v, clusters)
         est = float(cv.a @ v)
         se = math.sqrt(var["robust"] + extra)
         (lo, hi), p = normal_ci(est, se, alpha)
@@ -66,29 +58,26 @@ def validation_table(exp: pd.DataFrame, y_col: str, fit: dict[str, Any], c: core
     return pd.DataFrame(out)
 
 
-def _r2_on(y: np.ndarray, W: np.ndarray) -> float:
-    beta = np.linalg.lstsq(W, y, rcond=None)[0]
-    return core.r2(y, W @ beta)
-
-
-def bias_bounds(exp: pd.DataFrame, obs: pd.DataFrame, spec: Any, cols: list[str], t: np.ndarray,
-                ks: tuple[float, ...], validation: bool) -> pd.DataFrame:
+def bias_bounds(exp: pd.DataFrame, spec: Any, d: Any, ks: tuple[float, ...], validation: bool) -> pd.DataFrame:
     """The paper's bound on the bias from a surrogacy violation explaining a share k of the variance.
 
     ``sqrt(Var(Y) k (1 - R2_T~S)(1 - R2_Y~S) / Var(T))``: ``Var(T)`` and ``R2_T~S`` in the
     experiment; ``Var(Y)`` and ``R2_Y~S`` on the validation cohort when the experiment has the
     long-term outcome, else in the observational sample.
     """
-    tf = t.astype(float)
-    r2_t = _r2_on(tf, _with_ones(exp, cols))
+    st = d.stats
+    tf = d.t.astype(float)
+    sst = float(np.sum((tf - tf.mean()) ** 2))
+    ssr = float(tf @ tf - st.wtt @ np.linalg.solve(st.wtw, st.wtt))
+    r2_t = 1.0 - ssr / sst
     if validation:
-        rows = exp.loc[exp[spec.long_term_outcome].notna()]
-        where = "validation cohort"
+        m = exp[spec.long_term_outcome].notna().to_numpy()
+        W, y, where = d.W_e[m], exp[spec.long_term_outcome].to_numpy(float)[m], "validation cohort"
     else:
-        rows, where = obs, "observational sample"
-    y = rows[spec.long_term_outcome].to_numpy(float)
-    r2_y = _r2_on(y, _with_ones(rows, cols))
-    var_y, var_t = float(np.var(y)), float(np.var(tf))
+        W, y, where = d.W_o, d.y_obs, "observational sample"
+    _, _, resid = core.ols(W, y)
+    r2_y = 1.0 - float(resid @ resid) / float(np.sum((y - y.mean()) ** 2))
+    var_y, var_t = float(np.var(y)), sst / len(tf)
     return pd.DataFrame([{"k": float(k), "bound": math.sqrt(var_y * k * (1 - r2_t) * (1 - r2_y) / var_t),
                           "r2_treatment_on_surrogates": r2_t, "r2_outcome_on_surrogates": r2_y,
                           "var_outcome": var_y, "var_treatment": var_t, "outcome_sample": where} for k in ks])

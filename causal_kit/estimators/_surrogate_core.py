@@ -18,12 +18,14 @@ residuals, which is a first-order approximation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Contrast", "contrast", "contrast_variance", "index_variance", "ols", "block_bootstrap",
-           "r2", "oof_ols"]
+           "r2", "index_scores", "ExperimentStats", "experiment_stats", "ObsFolds", "obs_folds", "fold_cross", "oof_from_folds",
+           "leverage"]
 
 MAX_BLOCKS = 5000  # bootstrap blocks per sample (rows when fewer); block sums keep the draws cheap
 
@@ -48,8 +50,17 @@ def contrast(t: np.ndarray, X: np.ndarray | None = None) -> Contrast:
         Z = np.column_stack([np.ones(len(t)), t, Xc, Xc * t[:, None]])
     ZtZ_inv = np.linalg.inv(Z.T @ Z)
     a = Z @ ZtZ_inv[1]
-    leverage = np.einsum("ij,jk,ik->i", Z, ZtZ_inv, Z)
-    return Contrast(a=a, Z=Z, ZtZ_inv=ZtZ_inv, leverage=leverage)
+    return Contrast(a=a, Z=Z, ZtZ_inv=ZtZ_inv, leverage=leverage(Z, ZtZ_inv))
+
+
+def leverage(A: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Diagonal of ``A inv A'`` (``inv`` symmetric) without forming it.
+
+    Written as ``inv @ A.T``: a tall ``A @ small`` product runs far slower in OpenBLAS than the
+    transposed wide one.
+    """
+    At = A.T
+    return np.sum((inv @ At) * At, axis=0)
 
 
 def _clustered(scores: np.ndarray, clusters: np.ndarray, n: int, k: int) -> float:
@@ -79,15 +90,23 @@ def ols(W: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return beta, WtW_inv, y - W @ beta
 
 
+def index_scores(d: np.ndarray, W: np.ndarray, WtW_inv: np.ndarray, resid: np.ndarray,
+                 clusters: np.ndarray | None = None) -> np.ndarray:
+    """Scores whose sum of squares is the variance of ``d' beta_hat`` (HC2 per row, or CR1 per cluster)."""
+    scores = (W @ (WtW_inv @ d)) * resid
+    if clusters is not None:
+        _, codes = np.unique(clusters, return_inverse=True)
+        n, k = W.shape
+        g = int(codes.max()) + 1
+        return np.bincount(codes, weights=scores) * math.sqrt(g / max(g - 1, 1) * (n - 1) / max(n - k, 1))
+    return scores / np.sqrt(np.clip(1.0 - leverage(W, WtW_inv), 1e-12, None))
+
+
 def index_variance(d: np.ndarray, W: np.ndarray, WtW_inv: np.ndarray, resid: np.ndarray,
                    clusters: np.ndarray | None = None) -> float:
     """Variance of ``d' beta_hat`` from the observational rows (HC2, or CR1 with clusters)."""
-    lin = W @ (WtW_inv @ d)
-    scores = lin * resid
-    if clusters is not None:
-        return _clustered(scores, clusters, *W.shape)
-    leverage = np.einsum("ij,jk,ik->i", W, WtW_inv, W)
-    return float(np.sum(scores**2 / np.clip(1.0 - leverage, 1e-12, None)))
+    s = index_scores(d, W, WtW_inv, resid, clusters)
+    return float(s @ s)
 
 
 def r2(y: np.ndarray, fitted: np.ndarray) -> float:
@@ -96,39 +115,115 @@ def r2(y: np.ndarray, fitted: np.ndarray) -> float:
     return float(1.0 - np.sum((y - fitted) ** 2) / np.sum(dev**2))
 
 
-def oof_ols(W: np.ndarray, y: np.ndarray, folds: np.ndarray, n_folds: int) -> np.ndarray:
-    """Out-of-fold OLS predictions of ``y`` (from the sufficient statistics of the other folds)."""
+@dataclass(frozen=True)
+class ObsFolds:
+    """The observational design split by fold, for out-of-fold OLS on any column subset."""
+
+    folds: np.ndarray
+    n_folds: int
+    rows: tuple[np.ndarray, ...]  # row numbers of each fold
+    parts: tuple[np.ndarray, ...]  # W restricted to each fold
+    gram: np.ndarray  # (K, p, p): W_k' W_k
+
+
+def obs_folds(W: np.ndarray, folds: np.ndarray, n_folds: int) -> ObsFolds:
+    rows = tuple(np.flatnonzero(folds == k) for k in range(n_folds))
+    parts = tuple(W[r] for r in rows)
+    return ObsFolds(folds, n_folds, rows, parts, np.stack([P.T @ P for P in parts]))
+
+
+def fold_cross(f: ObsFolds, y: np.ndarray) -> np.ndarray:
+    """(K, p): ``W_k' y_k`` for each fold."""
+    return np.stack([P.T @ y[r] for P, r in zip(f.parts, f.rows)])
+
+
+def oof_from_folds(f: ObsFolds, y: np.ndarray, cross: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Out-of-fold OLS predictions of ``y`` on the columns ``idx`` (from the other folds' statistics)."""
     pred = np.empty(len(y))
-    WtW = W.T @ W
-    Wty = W.T @ y
-    for k in range(n_folds):
-        m = folds == k
-        Wk = W[m]
-        beta = np.linalg.solve(WtW - Wk.T @ Wk, Wty - Wk.T @ y[m])
-        pred[m] = Wk @ beta
+    ix = np.ix_(idx, idx)
+    gram, total = f.gram.sum(axis=0)[ix], cross.sum(axis=0)[idx]
+    for k in range(f.n_folds):
+        beta = np.linalg.solve(gram - f.gram[k][ix], total - cross[k][idx])
+        pred[f.rows[k]] = f.parts[k][:, idx] @ beta
     return pred
 
 
-def _blocks(n: int, rng: np.random.Generator, clusters: np.ndarray | None) -> tuple[np.ndarray, int]:
-    """Block label of each row: clusters, single rows, or random blocks of equal size."""
+@dataclass(frozen=True)
+class ExperimentStats:
+    """The experiment's side of a linear index in ``p x p`` form: any ``beta`` gives ``tau`` and its variance.
+
+    With ``R`` the experiment design ``W_E`` residualised on ``Z`` (the contrast's regressors),
+    the index's residuals are ``R beta``, so the conditional variances are quadratic forms
+    ``beta' M beta``. One pass over the rows then serves every column subset (the path over
+    surrogates) and every surrogate's own effect.
+    """
+
+    contrast: Contrast
+    d: np.ndarray
+    m_classical: np.ndarray
+    m_robust: np.ndarray
+    control_mean: np.ndarray
+    wtw: np.ndarray
+    wtt: np.ndarray
+
+
+def experiment_stats(W: np.ndarray, c: Contrast, t: np.ndarray, clusters: np.ndarray | None = None) -> ExperimentStats:
+    n, k = c.Z.shape
+    if k == 2 and clusters is None:
+        # difference in means: R is W demeaned within arm, and a^2 / (1 - h) is constant within an arm,
+        # so every matrix comes from the arms' cross-products (one pass over the rows)
+        within, means, counts = [], [], []
+        for arm in (0, 1):
+            Wa = W[t == arm]
+            mu = Wa.mean(axis=0)
+            Ra = Wa - mu  # demeaned first: no cancellation when the columns sit far from zero
+            within.append(Ra.T @ Ra)
+            means.append(mu)
+            counts.append(len(Wa))
+        grams = [w + m_ * np.outer(mu, mu) for w, m_, mu in zip(within, counts, means)]
+        m_cls = (within[0] + within[1]) * (c.ZtZ_inv[1, 1] / (n - k))
+        m_rob = sum(w / (m_ * (m_ - 1)) for w, m_ in zip(within, counts))
+        return ExperimentStats(contrast=c, d=means[1] - means[0], m_classical=m_cls, m_robust=m_rob,
+                               control_mean=means[0], wtw=grams[0] + grams[1], wtt=counts[1] * means[1])
+    R = W - ((c.ZtZ_inv @ (c.Z.T @ W)).T @ c.Z.T).T  # wide products (see leverage)
+    m_cls = (R.T @ R) * (c.ZtZ_inv[1, 1] / (n - k))
     if clusters is not None:
         _, codes = np.unique(clusters, return_inverse=True)
-        return codes, int(codes.max()) + 1
+        g = int(codes.max()) + 1
+        sums = np.zeros((g, W.shape[1]))
+        np.add.at(sums, codes, c.a[:, None] * R)
+        m_rob = sums.T @ sums * (g / max(g - 1, 1) * (n - 1) / max(n - k, 1))
+    else:
+        wts = c.a**2 / np.clip(1.0 - c.leverage, 1e-12, None)
+        m_rob = (R * wts[:, None]).T @ R
+    return ExperimentStats(contrast=c, d=W.T @ c.a, m_classical=m_cls, m_robust=m_rob,
+                           control_mean=W[t == 0].mean(axis=0), wtw=W.T @ W, wtt=W.T @ t.astype(float))
+
+
+def _block_sums(n: int, rng: np.random.Generator, clusters: np.ndarray | None, U: np.ndarray,
+                V: np.ndarray) -> np.ndarray:
+    """Per-block ``U_b' V_b`` (shape (g, u*v)) for clusters, or random equal-size blocks of rows.
+
+    Without clusters the rows are permuted (seeded) and cut into at most :data:`MAX_BLOCKS`
+    blocks; the last block is padded with zero rows, which add nothing to any sum.
+    """
+    if clusters is not None:
+        _, codes = np.unique(clusters, return_inverse=True)
+        g = int(codes.max()) + 1
+        out = np.zeros((g, U.shape[1] * V.shape[1]))
+        np.add.at(out, codes, np.einsum("ni,nj->nij", U, V).reshape(n, -1))
+        return out
     g = min(n, MAX_BLOCKS)
-    return rng.permutation(np.arange(n) % g), g
-
-
-def _block_cross(U: np.ndarray, V: np.ndarray, labels: np.ndarray, g: int) -> np.ndarray:
-    """Per-block ``U_b' V_b``, shape (g, u, v), for ``labels`` in 0..g-1."""
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=g)
-    if counts.min() == counts.max():  # equal blocks: one batched product
-        m = counts[0]
-        Us, Vs = U[order].reshape(g, m, -1), V[order].reshape(g, m, -1)
-        return np.einsum("gmi,gmj->gij", Us, Vs)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    outer = np.einsum("ni,nj->nij", U[order], V[order]).reshape(len(U), -1)
-    return np.add.reduceat(outer, starts, axis=0).reshape(g, U.shape[1], V.shape[1])
+    m = -(-n // g)
+    perm = rng.permutation(n)
+    if U.shape[1] == 1 and np.all(U == 1.0):  # U'V is a column sum: no products needed
+        Vp = np.zeros((g * m, V.shape[1]))
+        Vp[:n] = V[perm]
+        return Vp.reshape(g, m, -1).sum(axis=1)
+    Up = np.zeros((g * m, U.shape[1]))
+    Vp = np.zeros((g * m, V.shape[1]))
+    Up[:n], Vp[:n] = U[perm], V[perm]
+    return np.matmul(Up.reshape(g, m, -1).transpose(0, 2, 1), Vp.reshape(g, m, -1)).reshape(g, -1)
 
 
 def _draw_counts(g: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -150,25 +245,22 @@ def block_bootstrap(
     ``X`` is None): ``[1, X_bar] (g1 - g0)`` with ``g_a`` the arm's regression of the index on ``U``.
     """
     rng = np.random.default_rng(seed)
-    lab, g = _blocks(len(y_obs), rng, clusters_obs)
-    wtw = _block_cross(W_obs, W_obs, lab, g).reshape(g, -1)
-    wty = _block_cross(W_obs, y_obs[:, None], lab, g).reshape(g, -1)
-    c = _draw_counts(g, n_boot, rng)
     p = W_obs.shape[1]
-    beta = np.linalg.solve((c @ wtw).reshape(n_boot, p, p), (c @ wty).reshape(n_boot, p, 1))[..., 0]
+    stats = _block_sums(len(y_obs), rng, clusters_obs, W_obs, np.column_stack([W_obs, y_obs]))
+    c = _draw_counts(len(stats), n_boot, rng)
+    both = (c @ stats).reshape(n_boot, p, p + 1)
+    beta = np.linalg.solve(both[:, :, :p], both[:, :, p:])[..., 0]
 
     U_all = np.ones((len(t), 1)) if X is None or X.shape[1] == 0 else np.column_stack([np.ones(len(t)), X])
     k = U_all.shape[1]
     coefs, uu_sum = [], 0.0
     for arm in (0, 1):
         m = t == arm
-        U, Wa = U_all[m], W_exp[m]
-        lab, g = _blocks(int(m.sum()), rng, None if clusters_exp is None else clusters_exp[m])
-        uu = _block_cross(U, U, lab, g).reshape(g, -1)
-        uw = _block_cross(U, Wa, lab, g).reshape(g, -1)
-        c = _draw_counts(g, n_boot, rng)
-        UU = (c @ uu).reshape(n_boot, k, k)
-        UW = (c @ uw).reshape(n_boot, k, p)
+        stats = _block_sums(int(m.sum()), rng, None if clusters_exp is None else clusters_exp[m], U_all[m],
+                            np.column_stack([U_all[m], W_exp[m]]))
+        c = _draw_counts(len(stats), n_boot, rng)
+        both = (c @ stats).reshape(n_boot, k, k + p)
+        UU, UW = both[:, :, :k], both[:, :, k:]
         UWb = np.einsum("bkp,bp->bk", UW, beta)
         coefs.append(np.linalg.solve(UU, UWb[..., None])[..., 0])
         uu_sum = uu_sum + UU

@@ -122,6 +122,10 @@ def _path_from(path: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
                "spec": path.lineage.spec if path.lineage else {}, "source": path.method}
         if "projections" in path.tables:
             frame = path.tables["projections"].rename(columns={"horizon": "period"})
+            cov_cols = [c for c in frame.columns if str(c).startswith("cov_")]
+            if cov_cols:  # the surrogate index's joint covariance of its projections
+                ctx["cov"] = frame[cov_cols].to_numpy(float)
+                ctx["cov_order"] = np.argsort(frame["period"].to_numpy(float), kind="stable")
         elif "event_study" in path.tables:
             es = path.tables["event_study"]
             keep = es["event_time"] >= 0
@@ -183,7 +187,8 @@ def fit_decay(
         A result with a ``projections`` (surrogate index at several horizons) or ``event_study``
         table (post-treatment event times), or a frame with ``period``, ``estimate``, ``se``.
     cov : array, optional
-        Covariance of the path's estimates (in period order); default ``diag(se**2)``.
+        Covariance of the path's estimates (in period order). Default: the joint covariance a
+        surrogate-index result stores with its projections, else ``diag(se**2)``.
     horizon : float, optional
         Last period of the projection (default: the last observed period).
     step, start : float
@@ -227,6 +232,9 @@ def fit_decay(
     alpha = alpha if alpha is not None else ctx.get("alpha", 0.05)
     t, y, se = (frame[c].to_numpy() for c in ("period", "estimate", "se"))
     k = len(t)
+    if cov is None and "cov" in ctx:
+        order = ctx["cov_order"]
+        cov = ctx["cov"][np.ix_(order, order)]
     V = np.diag(se**2) if cov is None else np.asarray(cov, dtype=float)
     if V.shape != (k, k):
         raise DataError(f"cov must be {k} x {k} (one row per period of the path); got shape {V.shape}.")

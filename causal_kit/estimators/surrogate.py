@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,8 @@ class SurrogateIndex:
     learner : "linear", "hgb", "forest" or a scikit-learn regressor, default "linear"
         The surrogate model of ``Y`` on surrogates and covariates. ``"linear"`` is OLS (the recipe
         of record, fit on the whole observational sample); any other learner is cross-fitted on
-        ``n_folds`` folds and the experiment's index is the average of the fold models.
+        ``n_folds`` folds: each fold model predicts its held-out rows (for the out-of-fold R² and the
+        residuals) and a random 1/K of the experiment's rows, so the whole fit costs K learner fits.
     n_folds : int, default 5
         Folds for the out-of-fold R² (and for cross-fitting a learned index).
     adjust : {"difference", "lin"}, default "lin"
@@ -111,39 +113,54 @@ class SurrogateIndex:
             raise SpecError("se='bootstrap' refits the OLS index in every draw; with a learned index use "
                             "se='influence' (or learner='linear').")
 
-    def _index(self, samples: Samples, spec: ExperimentSpec, cols: list[str], y_col: str, seed: int,
-               learned: bool) -> dict[str, Any]:
-        """Fit the surrogate model on the observational rows; predict the index in the experiment."""
-        obs, exp = samples.observational, samples.experiment
-        W_o, W_e = _W(obs, cols), _W(exp, cols)
-        y = obs[y_col].to_numpy(float)
-        rng = np.random.default_rng(seed)
-        folds = make_folds(len(y), self.n_folds, rng)
-        beta, WtW_inv, resid = core.ols(W_o, y)
-        out: dict[str, Any] = {"W_o": W_o, "W_e": W_e, "y": y, "beta": beta, "WtW_inv": WtW_inv}
+    def _index(self, d: _Design, idx: np.ndarray, y: np.ndarray, seed: int, learned: bool) -> dict[str, Any]:
+        """Fit the surrogate model on the observational rows (columns ``idx``); the index in the experiment."""
+        W_o = d.W_o[:, idx]
+        cross = core.fold_cross(d.folds, y) if y is not d.y_obs else d.cross_obs
+        WtW_inv = np.linalg.inv(d.folds.gram.sum(axis=0)[np.ix_(idx, idx)])
+        beta = WtW_inv @ cross.sum(axis=0)[idx]
+        resid = y - W_o @ beta
+        out: dict[str, Any] = {"idx": idx, "W_o": W_o, "y": y, "beta": beta, "WtW_inv": WtW_inv}
         if not learned:
-            out["index"] = W_e @ beta
-            out["resid"] = resid
-            out["oof"] = core.oof_ols(W_o, y, folds, self.n_folds)
+            out.update(resid=resid, oof=core.oof_from_folds(d.folds, y, cross, idx))
             return out
         learner = resolve_learner(self.learner, False, seed, "SurrogateIndex", "learner")
-        S_o, S_e = obs[cols].to_numpy(float), exp[cols].to_numpy(float)
-        oof, index = np.empty(len(y)), np.zeros(len(exp))
-        for k in range(self.n_folds):  # K fits: each predicts its held-out fold and the experiment
-            m = folds == k
-            pred = learner.fit_predict(S_o[~m], y[~m], np.vstack([S_o[m], S_e]))
-            oof[m] = pred[: int(m.sum())]
-            index += pred[int(m.sum()):] / self.n_folds
+        S_o, S_e = d.W_o[:, idx[1:]], d.W_e[:, idx[1:]]
+        # K fits, no extra full-sample fit. Each model predicts its held-out observational fold and a
+        # random 1/K of the experiment rows (seeded, within arm): the experiment is predicted once in
+        # total, so the cost stays at K fits. Experiment rows never train the model, so any fold model
+        # gives them an honest index.
+        rng = np.random.default_rng(seed + 2)
+        share = np.empty(len(S_e), dtype=int)
+        for arm in (0, 1):
+            rows = np.flatnonzero(d.t == arm)
+            share[rows] = rng.permutation(np.arange(len(rows)) % self.n_folds)
+        oof, index = np.empty(len(y)), np.empty(len(S_e))
+        for k in range(self.n_folds):
+            m, e = d.folds.rows[k], share == k
+            train = np.ones(len(y), dtype=bool)
+            train[m] = False
+            pred = learner.fit_predict(S_o[train], y[train], np.vstack([S_o[m], S_e[e]]))
+            oof[m] = pred[: len(m)]
+            index[e] = pred[len(m):]
         out.update(index=index, resid=y - oof, oof=oof, learner_name=learner.name)
         return out
 
-    def _effect(self, fit: dict[str, Any], c: core.Contrast, clusters: dict[str, np.ndarray | None]) -> dict[str, float]:
-        tau = float(c.a @ fit["index"])
-        cond = core.contrast_variance(c, fit["index"], clusters["exp"])
-        d = fit["W_e"].T @ c.a
-        v_obs = core.index_variance(d, fit["W_o"], fit["WtW_inv"], fit["resid"], clusters["obs"])
-        return {"estimate": tau, "se_classical": math.sqrt(cond["classical"]), "se_conditional": math.sqrt(cond["robust"]),
-                "se_influence": math.sqrt(cond["robust"] + v_obs), "d": d, "v_obs": v_obs}
+    def _effect(self, d: _Design, fit: dict[str, Any]) -> dict[str, float]:
+        """The effect on the index with its conditional and influence-function variances."""
+        idx, st = fit["idx"], d.stats
+        ix = np.ix_(idx, idx)
+        if "index" in fit:  # learned index: per-row conditional variance
+            tau = float(st.contrast.a @ fit["index"])
+            cond = core.contrast_variance(st.contrast, fit["index"], d.clusters_exp)
+            v_cls, v_rob = cond["classical"], cond["robust"]
+        else:
+            b = fit["beta"]
+            tau = float(st.d[idx] @ b)
+            v_cls, v_rob = float(b @ st.m_classical[ix] @ b), float(b @ st.m_robust[ix] @ b)
+        v_obs = core.index_variance(st.d[idx], fit["W_o"], fit["WtW_inv"], fit["resid"], d.clusters_obs)
+        return {"estimate": tau, "se_classical": math.sqrt(v_cls), "se_conditional": math.sqrt(v_rob),
+                "se_influence": math.sqrt(v_rob + v_obs)}
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: Any, spec: ExperimentSpec) -> EffectEstimate:
@@ -156,54 +173,51 @@ class SurrogateIndex:
         exp, obs = samples.experiment, samples.observational
         seed = spec.seed
         learned = self.learner != "linear"
-        cols = [*spec.surrogates, *spec.covariates]
-        t = exp[spec.treatment].to_numpy(int)
-        X = exp[list(spec.covariates)].to_numpy(float) if spec.covariates and self.adjust == "lin" else None
-        c = core.contrast(t, X)
-        clusters = {
-            "exp": exp[spec.cluster].to_numpy() if spec.cluster else None,
-            "obs": obs[spec.cluster].to_numpy() if spec.cluster and spec.cluster in obs.columns else None,
-        }
-        fit = self._index(samples, spec, cols, spec.long_term_outcome, seed, learned)
-        eff = self._effect(fit, c, clusters)
+        d = _design(samples, spec, self.adjust, self.n_folds, seed)
+        n_s = len(spec.surrogates)
+        full = np.arange(d.W_o.shape[1])
+        fit = self._index(d, full, obs[spec.long_term_outcome].to_numpy(float), seed, learned)
+        eff = self._effect(d, fit)
         tables: dict[str, pd.DataFrame] = {}
         inference_rows = [
             ("conditional on the index, classical OLS", eff["se_classical"]),
-            ("conditional on the index, " + ("cluster-robust" if clusters["exp"] is not None else "robust HC2"),
+            ("conditional on the index, " + ("cluster-robust" if d.clusters_exp is not None else "robust HC2"),
              eff["se_conditional"]),
             ("accounting for the index: influence function", eff["se_influence"]),
         ]
         se, inference = eff["se_influence"], "influence function over both samples (accounts for the estimated index)"
         if self.se == "bootstrap":
-            draws = core.block_bootstrap(fit["W_o"], fit["y"], fit["W_e"], t, X, self.n_boot, seed,
-                                         clusters["exp"], clusters["obs"])
+            draws = core.block_bootstrap(d.W_o, fit["y"], d.W_e, d.t, d.X, self.n_boot, seed,
+                                         d.clusters_exp, d.clusters_obs)
             se = float(np.std(draws, ddof=1))
             inference = f"bootstrap over both samples, {self.n_boot} seeded draws (accounts for the estimated index)"
             inference_rows.append((f"accounting for the index: bootstrap ({self.n_boot} draws)", se))
             lo, hi = np.quantile(draws, [spec.alpha / 2, 1 - spec.alpha / 2])
             tables["bootstrap_percentile_ci"] = pd.DataFrame({"ci_low": [float(lo)], "ci_high": [float(hi)]})
         ci, p = normal_ci(eff["estimate"], se, spec.alpha)
-        tables["inference"] = pd.DataFrame(
-            [{"se_type": k, "se": v, "ci_low": normal_ci(eff["estimate"], v, spec.alpha)[0][0],
-              "ci_high": normal_ci(eff["estimate"], v, spec.alpha)[0][1], "headline": False} for k, v in inference_rows]
-        )
-        tables["inference"].loc[len(inference_rows) - 1 if self.se == "bootstrap" else 2, "headline"] = True
-
+        rows = []
+        for i, (name, value) in enumerate(inference_rows):
+            (lo, hi), _ = normal_ci(eff["estimate"], value, spec.alpha)
+            rows.append({"se_type": name, "se": value, "ci_low": lo, "ci_high": hi,
+                         "headline": i == (len(inference_rows) - 1 if self.se == "bootstrap" else 2)})
+        tables["inference"] = pd.DataFrame(rows)
         if not learned:
-            names = ["(intercept)", *cols]
+            names = ["(intercept)", *d.cols]
             bse = np.sqrt(np.diag(fit["WtW_inv"]) * (fit["resid"] @ fit["resid"]) / (len(fit["y"]) - len(names)))
             tables["index_weights"] = pd.DataFrame({"term": names, "weight": fit["beta"], "se": bse})
-        tables["surrogate_effects"] = checks.surrogate_effects(exp, spec.surrogates, c)
-        tables["surrogate_path"] = self._path(samples, spec, c, clusters, seed)
-        val = checks.validation_table(exp, spec.long_term_outcome, fit, c, spec.alpha) if samples.validation else None
-        if val is not None:
+        tables["surrogate_effects"] = checks.surrogate_effects(d.stats, list(spec.surrogates))
+        tables["surrogate_path"] = self._path(d, spec, seed)
+        index_e = fit["index"] if learned else d.W_e @ fit["beta"]
+        val = None
+        if samples.validation:
+            val = checks.validation_table(exp, spec.long_term_outcome, index_e, fit, d, spec.alpha)
             tables["validation"] = val
         if horizons:
-            tables["projections"] = self._projections(samples, spec, horizons, cols, c, clusters, seed, learned)
+            tables["projections"] = self._projections(d, samples, horizons, spec, seed, learned)
         oof_r2 = core.r2(fit["y"], fit["oof"])
-        bounds = checks.bias_bounds(exp, obs, spec, cols, t, self.bias_k, samples.validation)
+        bounds = checks.bias_bounds(exp, spec, d, self.bias_k, samples.validation)
         tables["bias_bounds"] = bounds
-        comp_table, comp_diags = checks.comparability(exp, obs, spec, cols, seed)
+        comp_table, comp_diags = checks.comparability(exp, obs, spec, d.cols, seed)
         tables["comparability"] = comp_table
         diagnostics = [
             *checks.bias_diagnostics(bounds, eff["estimate"]),
@@ -217,47 +231,92 @@ class SurrogateIndex:
             "oof_r2": oof_r2, "se_conditional": eff["se_conditional"], "se_conditional_classical": eff["se_classical"],
             "se_influence": eff["se_influence"], "n_experiment": len(exp), "n_observational": len(obs),
             "n_validation": int(exp[spec.long_term_outcome].notna().sum()) if samples.validation else 0,
-            "learner": fit.get("learner_name", "linear regression (OLS)"), "adjust": self.adjust,
+            "n_surrogates": n_s, "learner": fit.get("learner_name", "linear regression (OLS)"), "adjust": self.adjust,
         }
-        baseline = float(np.mean(fit["index"][t == 0])) if self.adjust == "difference" or X is None else None
+        baseline = float(np.mean(index_e[d.t == 0])) if d.X is None else None
         return EffectEstimate(
             method="surrogate", design=spec.design, estimand="ATE on the long-term outcome (surrogate index)",
             estimate=eff["estimate"], se=se, ci=ci, p_value=p, alpha=spec.alpha, n_obs=len(exp) + len(obs),
             n_units=None, n_dropped=samples.n_dropped, dropped_reasons=samples.dropped_reasons,
             diagnostics=tuple(diagnostics), tables=tables, lineage=make_lineage(spec, samples.fingerprint, seed),
-            inference=inference, outcome=spec.long_term_outcome, baseline=baseline, exposure=float(t.sum()),
+            inference=inference, outcome=spec.long_term_outcome, baseline=baseline, exposure=float(d.t.sum()),
             details=details, label="Surrogate index" + ("" if not learned else f" ({details['learner']}, cross-fitted)"),
         )
 
     # ------------------------------------------------------------------ tables
-    def _path(self, samples: Samples, spec: ExperimentSpec, c: core.Contrast, clusters: dict, seed: int) -> pd.DataFrame:
+    def _path(self, d: _Design, spec: ExperimentSpec, seed: int) -> pd.DataFrame:
         """The OLS index with the first q surrogates, q = 1..Q (covariates always in)."""
         rows = []
-        for q in range(1, len(spec.surrogates) + 1):
-            cols = [*spec.surrogates[:q], *spec.covariates]
-            fit = self._index(samples, spec, cols, spec.long_term_outcome, seed, learned=False)
-            eff = self._effect(fit, c, clusters)
+        n_s = len(spec.surrogates)
+        y = d.y_obs
+        covs = np.arange(1 + n_s, d.W_o.shape[1])
+        for q in range(1, n_s + 1):
+            idx = np.r_[np.arange(q + 1), covs]
+            fit = self._index(d, idx, y, seed, learned=False)
+            eff = self._effect(d, fit)
             (lo, hi), _ = normal_ci(eff["estimate"], eff["se_influence"], spec.alpha)
             rows.append({"q": q, "last_surrogate": spec.surrogates[q - 1], "estimate": eff["estimate"],
                          "se": eff["se_influence"], "se_conditional": eff["se_classical"], "ci_low": lo, "ci_high": hi,
-                         "oof_r2": core.r2(fit["y"], fit["oof"])})
+                         "oof_r2": core.r2(y, fit["oof"])})
         return pd.DataFrame(rows)
 
-    def _projections(self, samples: Samples, spec: ExperimentSpec, horizons: dict, cols: list[str],
-                     c: core.Contrast, clusters: dict, seed: int, learned: bool) -> pd.DataFrame:
+    def _projections(self, d: _Design, samples: Samples, horizons: dict, spec: ExperimentSpec, seed: int,
+                     learned: bool) -> pd.DataFrame:
         """The index of each horizon's long-term outcome, with the experimental estimate when observed."""
-        rows = []
+        rows, betas, scores = [], [], []
         exp = samples.experiment
+        full = np.arange(d.W_o.shape[1])
         for h, col in horizons.items():
-            fit = self._index(samples, spec, cols, col, seed, learned)
-            eff = self._effect(fit, c, clusters)
+            fit = self._index(d, full, samples.observational[col].to_numpy(float), seed, learned)
+            eff = self._effect(d, fit)
+            betas.append(fit["beta"])
+            scores.append(core.index_scores(d.stats.d, fit["W_o"], fit["WtW_inv"], fit["resid"], d.clusters_obs))
             (lo, hi), _ = normal_ci(eff["estimate"], eff["se_influence"], spec.alpha)
             row = {"horizon": float(h) if isinstance(h, (int, float)) else np.nan, "label": str(h), "outcome": col,
                    "estimate": eff["estimate"], "se": eff["se_influence"], "se_conditional": eff["se_classical"],
                    "ci_low": lo, "ci_high": hi, "experimental": np.nan, "experimental_se": np.nan}
             if col in exp.columns and exp[col].notna().any():
-                v = checks.validation_table(exp, col, fit, c, spec.alpha)
+                index_e = fit["index"] if learned else d.W_e @ fit["beta"]
+                v = checks.validation_table(exp, col, index_e, fit, d, spec.alpha)
                 row["experimental"] = float(v.loc[0, "estimate"])
                 row["experimental_se"] = float(v.loc[0, "se"])
             rows.append(row)
-        return pd.DataFrame(rows)
+        table = pd.DataFrame(rows)
+        if not learned:  # joint covariance of the projections (both samples' parts), for fit_decay
+            B, S = np.column_stack(betas), np.column_stack(scores)
+            cov = B.T @ d.stats.m_robust @ B + S.T @ S
+            labels = table["horizon"].to_numpy()
+            table = table.assign(**{f"cov_{i}": cov[:, i] for i in range(len(labels))})
+        return table
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Arrays shared by every fit of one call: designs, contrast statistics, folds, clusters."""
+
+    cols: list[str]
+    W_o: np.ndarray
+    W_e: np.ndarray
+    y_obs: np.ndarray
+    t: np.ndarray
+    X: np.ndarray | None
+    stats: core.ExperimentStats
+    folds: core.ObsFolds
+    cross_obs: np.ndarray
+    clusters_exp: np.ndarray | None
+    clusters_obs: np.ndarray | None
+
+
+def _design(samples: Samples, spec: ExperimentSpec, adjust: str, n_folds: int, seed: int) -> _Design:
+    exp, obs = samples.experiment, samples.observational
+    cols = [*spec.surrogates, *spec.covariates]
+    W_o, W_e = _W(obs, cols), _W(exp, cols)
+    t = exp[spec.treatment].to_numpy(int)
+    X = exp[list(spec.covariates)].to_numpy(float) if spec.covariates and adjust == "lin" else None
+    c = core.contrast(t, X)
+    clusters_exp = exp[spec.cluster].to_numpy() if spec.cluster else None
+    clusters_obs = obs[spec.cluster].to_numpy() if spec.cluster and spec.cluster in obs.columns else None
+    folds = core.obs_folds(W_o, make_folds(len(obs), n_folds, np.random.default_rng(seed)), n_folds)
+    y = obs[spec.long_term_outcome].to_numpy(float)
+    return _Design(cols=cols, W_o=W_o, W_e=W_e, y_obs=y, t=t, X=X, stats=core.experiment_stats(W_e, c, t, clusters_exp),
+                   folds=folds, cross_obs=core.fold_cross(folds, y), clusters_exp=clusters_exp, clusters_obs=clusters_obs)

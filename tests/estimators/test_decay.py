@@ -83,8 +83,13 @@ def test_from_event_study_and_surrogate_results():
     s_spec = ck.ExperimentSpec(name="g", design="surrogate", treatment="treatment",
                                surrogates=[f"emp{q}" for q in range(1, 7)], long_term_outcome="emp36")
     sur = ck.estimate({"experiment": df, "observational": df[df.treatment == 1]}, s_spec, horizons=horizons)
+    proj = sur.tables["projections"]
+    cov = proj.filter(like="cov_").to_numpy()
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), proj["se"], rtol=1e-10)  # the stored joint covariance
     res = fit_decay(sur, horizon=36, start=7)
     assert res.n_obs == 30 and math.isfinite(res.estimate)
+    diag_only = fit_decay(sur, horizon=36, start=7, cov=np.diag(proj["se"] ** 2))
+    assert res.se != pytest.approx(diag_only.se, rel=1e-3)  # the joint covariance is used by default
     assert res.plot().data
 
 

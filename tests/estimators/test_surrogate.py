@@ -99,7 +99,7 @@ def test_learned_index_is_cross_fitted(sim):
 
     ols = ck.estimate(sim, _spec())
     lin = SurrogateIndex(learner=LinearRegression()).fit(sim, _spec())
-    assert lin.estimate == pytest.approx(ols.estimate, rel=0.02)  # average of 5 fold fits of the same model
+    assert lin.estimate == pytest.approx(ols.estimate, rel=0.02)  # each row scored by one of 5 fold fits
     assert lin.details["learner"] == "LinearRegression"
     assert "index_weights" not in lin.tables
     hgb = SurrogateIndex(learner="hgb", n_folds=3).fit(sim, _spec())
