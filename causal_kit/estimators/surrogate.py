@@ -28,10 +28,10 @@ from .._samples import Samples, split_samples
 from .._typing import SurrogateAdjust, SurrogateSE, check_option, check_positive_int
 from ..errors import SpecError
 from ..inference.basic import normal_ci
-from ..result import Diagnostic, EffectEstimate, make_lineage
+from ..result import EffectEstimate, make_lineage
 from ..spec import ExperimentSpec
-from . import _surrogate_core as core
 from . import _surrogate_checks as checks
+from . import _surrogate_core as core
 from ._crossfit import make_folds, resolve_learner
 
 __all__ = ["SurrogateIndex"]
