@@ -233,7 +233,7 @@ class SurrogateIndex:
             "n_validation": int(exp[spec.long_term_outcome].notna().sum()) if samples.validation else 0,
             "n_surrogates": n_s, "learner": fit.get("learner_name", "linear regression (OLS)"), "adjust": self.adjust,
         }
-        baseline = float(np.mean(index_e[d.t == 0])) if d.X is None else None
+        baseline = float(np.mean(index_e[d.t == 0]))  # the control arm's projected long-term outcome
         return EffectEstimate(
             method="surrogate", design=spec.design, estimand="ATE on the long-term outcome (surrogate index)",
             estimate=eff["estimate"], se=se, ci=ci, p_value=p, alpha=spec.alpha, n_obs=len(exp) + len(obs),

@@ -127,3 +127,9 @@ def test_half_life_ci_coverage():
         hits.append(lo <= HALF_LIFE <= hi)
     coverage = float(np.mean(hits))
     assert 0.935 <= coverage <= 0.965, coverage
+
+
+def test_report_has_the_long_term_section():
+    res = fit_decay(_exp_path(noise=0.05, seed=4), horizon=30, periods_per_year=52, exposure=100, value_per_unit=5.0)
+    html = ck.report.render(res)
+    assert "<h2>Long-term effect</h2>" in html and "annualised value" in html

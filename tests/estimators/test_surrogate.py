@@ -270,3 +270,9 @@ def test_cli_reads_the_observational_sample(tmp_path, sim):
     assert proc.returncode == 0, proc.stderr
     result = ck.EffectEstimate.from_json((tmp_path / "r.json").read_text())
     assert result.estimate == pytest.approx(ck.estimate(frames, _spec(sample=None)).estimate, rel=1e-9)
+
+
+def test_report_has_the_long_term_section(sim):
+    html = ck.report.render(ck.estimate(sim, _spec()))
+    assert "<h2>Long-term effect</h2>" in html
+    assert "long-term: surrogate index" in html and "<em>surrogacy</em>" in html
