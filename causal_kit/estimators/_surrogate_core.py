@@ -205,18 +205,20 @@ def _block_sums(n: int, rng: np.random.Generator, clusters: np.ndarray | None, U
     """Per-block ``U_b' V_b`` (shape (g, u*v)) for clusters, or random equal-size blocks of rows.
 
     Without clusters the rows are permuted (seeded) and cut into at most :data:`MAX_BLOCKS`
-    blocks; the last block is padded with zero rows, which add nothing to any sum.
+    blocks; the last block is padded with zero rows, which add nothing to any sum. ``U`` of shape
+    (1, 1) stands for a column of ones.
     """
+    ones = U.shape == (1, 1)  # U = 1 for every row: U'V is a column sum of V
     if clusters is not None:
         _, codes = np.unique(clusters, return_inverse=True)
         g = int(codes.max()) + 1
-        out = np.zeros((g, U.shape[1] * V.shape[1]))
-        np.add.at(out, codes, np.einsum("ni,nj->nij", U, V).reshape(n, -1))
+        out = np.zeros((g, U.shape[1] * V.shape[1] if not ones else V.shape[1]))
+        np.add.at(out, codes, V if ones else np.einsum("ni,nj->nij", U, V).reshape(n, -1))
         return out
     g = min(n, MAX_BLOCKS)
     m = -(-n // g)
     perm = rng.permutation(n)
-    if U.shape[1] == 1 and np.all(U == 1.0):  # U'V is a column sum: no products needed
+    if ones:
         Vp = np.zeros((g * m, V.shape[1]))
         Vp[:n] = V[perm]
         return Vp.reshape(g, m, -1).sum(axis=1)
@@ -251,16 +253,23 @@ def block_bootstrap(
     both = (c @ stats).reshape(n_boot, p, p + 1)
     beta = np.linalg.solve(both[:, :, :p], both[:, :, p:])[..., 0]
 
-    U_all = np.ones((len(t), 1)) if X is None or X.shape[1] == 0 else np.column_stack([np.ones(len(t)), X])
-    k = U_all.shape[1]
+    no_x = X is None or X.shape[1] == 0
+    U_all = None if no_x else np.column_stack([np.ones(len(t)), X])
+    k = 1 if no_x else U_all.shape[1]
     coefs, uu_sum = [], 0.0
     for arm in (0, 1):
         m = t == arm
-        stats = _block_sums(int(m.sum()), rng, None if clusters_exp is None else clusters_exp[m], U_all[m],
-                            np.column_stack([U_all[m], W_exp[m]]))
-        c = _draw_counts(len(stats), n_boot, rng)
-        both = (c @ stats).reshape(n_boot, k, k + p)
-        UU, UW = both[:, :, :k], both[:, :, k:]
+        cl = None if clusters_exp is None else clusters_exp[m]
+        if no_x:  # U = 1: the block sums of W (its first column counts the rows) are all we need
+            stats = _block_sums(int(m.sum()), rng, cl, np.ones((1, 1)), W_exp[m])
+            c = _draw_counts(len(stats), n_boot, rng)
+            UW = (c @ stats).reshape(n_boot, 1, p)
+            UU = UW[:, :, :1]
+        else:
+            stats = _block_sums(int(m.sum()), rng, cl, U_all[m], np.column_stack([U_all[m], W_exp[m]]))
+            c = _draw_counts(len(stats), n_boot, rng)
+            both = (c @ stats).reshape(n_boot, k, k + p)
+            UU, UW = both[:, :, :k], both[:, :, k:]
         UWb = np.einsum("bkp,bp->bk", UW, beta)
         coefs.append(np.linalg.solve(UU, UWb[..., None])[..., 0])
         uu_sum = uu_sum + UU

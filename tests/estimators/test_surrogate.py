@@ -92,6 +92,8 @@ def test_cluster_se_runs(sim):
     res = ck.estimate(df, _spec(cluster="cluster"))
     assert "cluster-robust" in " ".join(res.tables["inference"]["se_type"])
     assert res.se > 0
+    boot = SurrogateIndex(se="bootstrap", n_boot=400).fit(df, _spec(cluster="cluster", covariates=["x"]))
+    assert boot.se == pytest.approx(boot.details["se_influence"], rel=0.15)
 
 
 def test_learned_index_is_cross_fitted(sim):
