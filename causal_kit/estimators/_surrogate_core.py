@@ -228,6 +228,13 @@ def _block_sums(n: int, rng: np.random.Generator, clusters: np.ndarray | None, U
     return np.matmul(Up.reshape(g, m, -1).transpose(0, 2, 1), Vp.reshape(g, m, -1)).reshape(g, -1)
 
 
+def _resampled(c: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """``c @ stats``; small products go through einsum, which avoids BLAS thread start-up per call."""
+    if c.size * stats.shape[1] < 20_000_000:
+        return np.einsum("bg,gk->bk", c, stats)
+    return c @ stats
+
+
 def _draw_counts(g: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     idx = rng.integers(0, g, size=(n_boot, g)) + (np.arange(n_boot) * g)[:, None]
     return np.bincount(idx.ravel(), minlength=n_boot * g).reshape(n_boot, g).astype(float)
@@ -250,7 +257,7 @@ def block_bootstrap(
     p = W_obs.shape[1]
     stats = _block_sums(len(y_obs), rng, clusters_obs, W_obs, np.column_stack([W_obs, y_obs]))
     c = _draw_counts(len(stats), n_boot, rng)
-    both = (c @ stats).reshape(n_boot, p, p + 1)
+    both = _resampled(c, stats).reshape(n_boot, p, p + 1)
     beta = np.linalg.solve(both[:, :, :p], both[:, :, p:])[..., 0]
 
     no_x = X is None or X.shape[1] == 0
@@ -263,12 +270,12 @@ def block_bootstrap(
         if no_x:  # U = 1: the block sums of W (its first column counts the rows) are all we need
             stats = _block_sums(int(m.sum()), rng, cl, np.ones((1, 1)), W_exp[m])
             c = _draw_counts(len(stats), n_boot, rng)
-            UW = (c @ stats).reshape(n_boot, 1, p)
+            UW = _resampled(c, stats).reshape(n_boot, 1, p)
             UU = UW[:, :, :1]
         else:
             stats = _block_sums(int(m.sum()), rng, cl, U_all[m], np.column_stack([U_all[m], W_exp[m]]))
             c = _draw_counts(len(stats), n_boot, rng)
-            both = (c @ stats).reshape(n_boot, k, k + p)
+            both = _resampled(c, stats).reshape(n_boot, k, k + p)
             UU, UW = both[:, :, :k], both[:, :, k:]
         UWb = np.einsum("bkp,bp->bk", UW, beta)
         coefs.append(np.linalg.solve(UU, UWb[..., None])[..., 0])

@@ -278,3 +278,24 @@ def test_report_has_the_long_term_section(sim):
     html = ck.report.render(ck.estimate(sim, _spec()))
     assert "<h2>Long-term effect</h2>" in html
     assert "long-term: surrogate index" in html and "<em>surrogacy</em>" in html
+
+
+@pytest.mark.slow
+def test_bootstrap_coverage():
+    # 1,000 seeded draws of the same design as the influence-function coverage test; 200 bootstrap draws each
+    truth = true_long_term_effect(3, 0.5)
+    hits = []
+    for seed in range(1000):
+        df = simulate_surrogate_experiment(n_experiment=1000, n_observational=300, n_surrogates=3,
+                                           surrogate_effect=0.5, noise=2.0, seed=seed)
+        exp, obs = df.iloc[:1000], df.iloc[1000:]
+        cols = ["s1", "s2", "s3", "x"]
+        W_o = np.column_stack([np.ones(300), obs[cols].to_numpy()])
+        W_e = np.column_stack([np.ones(1000), exp[cols].to_numpy()])
+        t, X = exp["treatment"].to_numpy(), exp[["x"]].to_numpy()
+        beta, *_ = core.ols(W_o, obs["y"].to_numpy())
+        tau = float(core.contrast(t, X).a @ (W_e @ beta))
+        se = np.std(core.block_bootstrap(W_o, obs["y"].to_numpy(), W_e, t, X, 200, seed), ddof=1)
+        hits.append(abs(tau - truth) < 1.959964 * se)
+    coverage = float(np.mean(hits))
+    assert 0.935 <= coverage <= 0.965, coverage
