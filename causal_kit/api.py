@@ -54,7 +54,6 @@ def estimate(
     >>> result.method, round(result.estimate, 4)
     ('ab', 0.256)
     """
-
     spec = as_spec(spec)
     data = _as_frames(data, spec)  # convert polars / pyarrow once, not once per estimator
     if not spec.estimators:

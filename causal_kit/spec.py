@@ -232,6 +232,7 @@ class ExperimentSpec(_Frozen):
     numerator: str | None = Field(None, description="Ratio metric numerator per user (A/B).")
     denominator: str | None = Field(None, description="Ratio metric denominator per user (A/B).")
     pre_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) pre period.")
+    post_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) post period.")
     # long-term effects (design: surrogate)
     surrogates: tuple[str, ...] = Field((), description="Short-term surrogate columns, in the order they accrue.")
     long_term_outcome: str | None = Field(
@@ -241,7 +242,6 @@ class ExperimentSpec(_Frozen):
     sample_values: tuple[Any, Any] = Field(
         ("experiment", "observational"), description="Values of `sample` marking (experiment, observational) rows."
     )
-    post_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) post period.")
 
     options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the design's default estimator."
