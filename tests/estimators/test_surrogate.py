@@ -299,3 +299,19 @@ def test_bootstrap_coverage():
         hits.append(abs(tau - truth) < 1.959964 * se)
     coverage = float(np.mean(hits))
     assert 0.935 <= coverage <= 0.965, coverage
+
+
+@pytest.mark.slow
+def test_learned_index_se_sanity():
+    # the learned-index path (cross-fitted, each experiment row scored by one fold model) with a linear
+    # learner: 400 seeded draws, so this is a sanity band (MCSE ~1.1%), not the 1,000-draw coverage test
+    from sklearn.linear_model import LinearRegression
+
+    spec = _spec(surrogates=["s1", "s2", "s3"], covariates=["x"])  # x confounds S and y: it must be in the model
+    hits = []
+    for seed in range(400):
+        df = simulate_surrogate_experiment(n_experiment=1000, n_observational=300, n_surrogates=3,
+                                           surrogate_effect=0.5, noise=2.0, seed=seed)
+        res = SurrogateIndex(learner=LinearRegression(), n_folds=2).fit(df, spec)
+        hits.append(res.ci[0] <= true_long_term_effect(3, 0.5) <= res.ci[1])
+    assert 0.92 <= float(np.mean(hits)) <= 0.98, float(np.mean(hits))
