@@ -245,7 +245,7 @@ class SurrogateIndex:
 
     # ------------------------------------------------------------------ tables
     def _path(self, d: _Design, spec: ExperimentSpec, seed: int) -> pd.DataFrame:
-        """The OLS index with the first q surrogates, q = 1..Q (covariates always in)."""
+        """The OLS index with the first q surrogates, q = 1..Q (covariates always in; OLS even for a learned index)."""
         rows = []
         n_s = len(spec.surrogates)
         y = d.y_obs
@@ -255,7 +255,7 @@ class SurrogateIndex:
             fit = self._index(d, idx, y, seed, learned=False)
             eff = self._effect(d, fit)
             (lo, hi), _ = normal_ci(eff["estimate"], eff["se_influence"], spec.alpha)
-            rows.append({"q": q, "last_surrogate": spec.surrogates[q - 1], "estimate": eff["estimate"],
+            rows.append({"q": q, "last_surrogate": spec.surrogates[q - 1], "model": "ols", "estimate": eff["estimate"],
                          "se": eff["se_influence"], "se_conditional": eff["se_classical"], "ci_low": lo, "ci_high": hi,
                          "oof_r2": core.r2(y, fit["oof"])})
         return pd.DataFrame(rows)
