@@ -45,6 +45,12 @@ def contrast(t: np.ndarray, X: np.ndarray | None = None) -> Contrast:
     t = t.astype(float)
     if X is None or X.shape[1] == 0:
         Z = np.column_stack([np.ones(len(t)), t])
+        n1 = float(t.sum())
+        n0 = len(t) - n1
+        ZtZ_inv = np.linalg.inv(np.array([[len(t), n1], [n1, n1]]))
+        # difference in means: a = T/n1 - (1-T)/n0 and leverage 1/n_arm, without products over the rows
+        return Contrast(a=np.where(t == 1, 1.0 / n1, -1.0 / n0), Z=Z, ZtZ_inv=ZtZ_inv,
+                        leverage=np.where(t == 1, 1.0 / n1, 1.0 / n0))
     else:
         Xc = X - X.mean(axis=0)
         Z = np.column_stack([np.ones(len(t)), t, Xc, Xc * t[:, None]])
