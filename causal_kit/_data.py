@@ -436,6 +436,11 @@ def _check_panel(df: pd.DataFrame, spec: ExperimentSpec) -> None:
 
 def validate_data(data: Any, spec: ExperimentSpec) -> None:
     """Check ``data`` against ``spec`` and raise a ``DataError`` for the first problem found."""
+    if spec.design == "surrogate":  # two samples with their own roles: checked in _samples
+        from ._samples import split_samples
+
+        split_samples(data, spec)
+        return
     df = to_pandas(data)
     roles = spec.role_columns
     _missing_columns(df, roles)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal, get_args
 
 Design = Literal[
-    "ab", "did", "event_study", "staggered_did", "synthetic_control", "sdid", "dml", "iv", "rdd"
+    "ab", "did", "event_study", "staggered_did", "synthetic_control", "sdid", "dml", "iv", "rdd", "surrogate"
 ]
 Status = Literal["pass", "warn", "fail", "not_applicable"]
 NaAction = Literal["raise", "drop"]
@@ -38,8 +38,14 @@ Assumption = Literal[
     "specification",
     "sensitivity",
     "inference",
+    "surrogacy",
+    "comparability",
     "other",
 ]
+# long-term effects (surrogate index, decay)
+SurrogateSE = Literal["influence", "bootstrap"]
+SurrogateAdjust = Literal["difference", "lin"]
+DecayModel = Literal["exponential", "hyperbolic", "linear", "constant"]
 
 
 def check_option(value: Any, alias: Any, parameter: str, owner: str) -> Any:

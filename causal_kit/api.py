@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -37,7 +38,8 @@ def estimate(
     Parameters
     ----------
     data : pandas, polars or pyarrow table
-        Never modified.
+        Never modified. For ``design: surrogate`` also a mapping
+        ``{"experiment": table, "observational": table}``.
     spec : ExperimentSpec, dict, YAML text or path
     **options
         Overrides for the default estimator's configuration (merged over ``spec.options``).
@@ -52,10 +54,8 @@ def estimate(
     >>> result.method, round(result.estimate, 4)
     ('ab', 0.256)
     """
-    from ._data import to_pandas
-
     spec = as_spec(spec)
-    data = to_pandas(data)  # convert polars / pyarrow once, not once per estimator
+    data = _as_frames(data, spec)  # convert polars / pyarrow once, not once per estimator
     # earlier looks of a sequential study: the A/B estimator takes them, panel readouts get them below
     looks = options.pop("prior_looks", None) if spec.sequential is not None else None
     if not spec.estimators:
@@ -80,6 +80,19 @@ def _panel_looks(result: EffectEstimate, data: Any, spec: ExperimentSpec, looks:
     return sequential_panel(result, spec, data, prior_looks=looks)
 
 
+def _as_frames(data: Any, spec: ExperimentSpec) -> Any:
+    """One table as pandas; two named samples (design 'surrogate') as a dict of pandas frames."""
+    from ._data import to_pandas
+    from .errors import SpecError
+
+    if isinstance(data, Mapping):
+        if spec.design != "surrogate":
+            raise SpecError(f"a mapping of samples is only read by design 'surrogate'; design {spec.design!r} "
+                            "takes one table.")
+        return {k: to_pandas(v) for k, v in data.items()}
+    return to_pandas(data)
+
+
 def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
     """Total of ``spec.report.cost_column`` over the treated rows (treated units while treated).
 
@@ -91,6 +104,8 @@ def treated_cost(data: Any, spec: ExperimentSpec) -> float | None:
 
     if spec.report is None or not spec.report.cost_column:
         return None
+    if isinstance(data, Mapping):  # two samples: spend accrues in the experiment
+        data = data.get("experiment")
     df = to_pandas(data)
     cost = df[spec.report.cost_column]
     if spec.cohort is not None and spec.time is not None:
@@ -145,7 +160,7 @@ def data_end(data: Any, spec: ExperimentSpec) -> str | None:
     """
     from ._data import to_pandas
 
-    if spec.time is None:
+    if spec.time is None or isinstance(data, Mapping):
         return None
     df = to_pandas(data)
     if spec.time not in df.columns or not len(df):

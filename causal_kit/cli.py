@@ -177,9 +177,10 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     spec = _load_spec(args.spec)
     registry = _registry(args)  # a bad registry path fails before the estimate, not after
     data = io.load(args.data, spec=spec, base_dir=Path(args.spec).expanduser().resolve().parent)
-    registry = _registry(args)
     # a sequential study numbers its looks from the registry's earlier runs of the same name
     looks = {"prior_looks": registry.prior_looks(spec.name)} if registry and spec.sequential else {}
+    if getattr(args, "observational", None):  # design surrogate: the historical sample as a second source
+        data = {"experiment": data, "observational": io.load(args.observational, spec=spec)}
     found = estimate(data, spec, **looks)
     results = list(found) if isinstance(found, list) else [found]
     del data
@@ -408,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("spec", help="experiment spec (YAML or JSON)")
     p.add_argument("--data", metavar="SOURCE",
                    help="CSV/Parquet file or duckdb://file.duckdb?query=SELECT ... (default: the spec's data block)")
+    p.add_argument("--observational", metavar="SOURCE",
+                   help="design surrogate: the observational sample (surrogates and long-term outcome)")
     p.add_argument("--out", metavar="HTML", help="write the HTML report here")
     p.add_argument("--json-out", dest="json_out", metavar="FILE", help="write the result as JSON here")
     p.set_defaults(func=_cmd_estimate)

@@ -42,6 +42,7 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     "dml": ("outcome", "treatment", "covariates"),
     "iv": ("outcome", "instruments", ("endogenous", "treatment")),
     "rdd": ("outcome", "running", "cutoff"),
+    "surrogate": ("treatment", "surrogates", "long_term_outcome"),
 }
 
 _COLUMN_ROLES = (
@@ -276,7 +277,7 @@ class ExperimentSpec(_Frozen):
     name : str
         Short identifier, used in file names and the results registry.
     design : str
-        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd``.
+        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, surrogate``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 
@@ -333,6 +334,15 @@ class ExperimentSpec(_Frozen):
     denominator: str | None = Field(None, description="Ratio metric denominator per user (A/B).")
     pre_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) pre period.")
     post_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) post period.")
+    # long-term effects (design: surrogate)
+    surrogates: tuple[str, ...] = Field((), description="Short-term surrogate columns, in the order they accrue.")
+    long_term_outcome: str | None = Field(
+        None, description="Long-term outcome column: in the observational sample (and any validation cohort)."
+    )
+    sample: str | None = Field(None, description="Column saying which sample a row belongs to (one-frame input).")
+    sample_values: tuple[Any, Any] = Field(
+        ("experiment", "observational"), description="Values of `sample` marking (experiment, observational) rows."
+    )
 
     options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the design's default estimator."
@@ -351,7 +361,7 @@ class ExperimentSpec(_Frozen):
     )
 
     # ------------------------------------------------------------------ validators
-    @field_validator("covariates", "instruments", "endogenous", mode="before")
+    @field_validator("covariates", "instruments", "endogenous", "surrogates", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         if isinstance(value, str):

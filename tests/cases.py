@@ -31,6 +31,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "psm": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X, report=SIPP_REPORT)),
     "iv": ("card", dict(design="iv", outcome="lwage", endogenous=["educ"], instruments=["nearc4"], covariates=CARD_X, report=CARD_REPORT)),
     "rdd": ("senate", dict(design="rdd", outcome="vote", running="margin", cutoff=0.0, na_action="drop", report=SENATE_REPORT)),
+    "surrogate": ("surrogate_sim", dict(design="surrogate", treatment="treatment", surrogates=["s1", "s2", "s3", "s4"],
+                                        long_term_outcome="y", covariates=["x"], sample="sample")),
 }
 
 

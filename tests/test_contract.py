@@ -46,7 +46,7 @@ def test_result_fully_populated(fitted):
     assert 0.0 <= r.p_value <= 1.0
     assert r.alpha == spec.alpha
     assert 0 < r.n_obs <= len(data)
-    assert r.outcome == spec.outcome
+    assert r.outcome == (spec.outcome or spec.long_term_outcome)
     assert r.diagnostics and all(isinstance(d, Diagnostic) and d.message for d in r.diagnostics)
     assert all(isinstance(t, pd.DataFrame) for t in r.tables.values())
     lin = r.lineage

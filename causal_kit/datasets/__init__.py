@@ -15,9 +15,11 @@ from ..errors import DataError
 __all__ = [
     "DATASETS", "load", "path",
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
+    "simulate_surrogate_experiment",
 ]
 
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
+from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
 
 #: name -> (file, source citation)
 DATASETS: dict[str, tuple[str, str]] = {
@@ -50,6 +52,16 @@ DATASETS: dict[str, tuple[str, str]] = {
     "card": (
         "wooldridge_card.csv",
         "Card (1995) NLS young men, college proximity as an instrument; from Wooldridge's data sets.",
+    ),
+    "gain_riverside": (
+        "gain_riverside_sim.csv",
+        "Simulated Riverside GAIN job-training experiment (5,445 people; employment in 36 quarters), from the "
+        "replication package of Athey, Chetty, Imbens & Kang (2019), 'The Surrogate Index'.",
+    ),
+    "surrogate_sim": (
+        "surrogate_sim.csv",
+        "Simulated two-sample surrogate study (simulate_surrogate_experiment, seed 0): 1,000 experiment rows, "
+        "2,000 observational rows, 4 surrogates; true long-term effect 0.5.",
     ),
 }
 

@@ -30,6 +30,7 @@ ESTIMATORS: dict[str, str] = {
     "psm": "causal_kit.estimators.matching:PropensityMatching",
     "iv": "causal_kit.estimators.iv:IV",
     "rdd": "causal_kit.estimators.rdd:RDD",
+    "surrogate": "causal_kit.estimators.surrogate:SurrogateIndex",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -43,6 +44,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "dml": "dml",
     "iv": "iv",
     "rdd": "rdd",
+    "surrogate": "surrogate",
 }
 
 

@@ -35,6 +35,8 @@ PLOTTERS: dict[str, str] = {
     "psm": "causal_kit.plots.dml",
     "iv": "causal_kit.plots.iv",
     "rdd": "causal_kit.plots.rdd",
+    "surrogate": "causal_kit.plots.surrogate",
+    "decay": "causal_kit.plots.surrogate",
 }
 
 
