@@ -468,8 +468,12 @@ class ExperimentSpec(_Frozen):
 
     @property
     def spec_hash(self) -> str:
-        """A stable 16-hex-digit hash of the spec's content, independent of key order."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """A stable 16-hex-digit hash of the spec's content, independent of key order.
+
+        Fields left at their defaults are not hashed, so a field added in a later version (with a
+        default) does not change the hash of a spec written before it.
+        """
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def update(self, **changes: Any) -> ExperimentSpec:

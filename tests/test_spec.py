@@ -188,3 +188,11 @@ def test_cohort_not_comparable_with_time():
     spec = ExperimentSpec(name="p", design="staggered_did", outcome="y", unit="u", time="t", cohort="g")
     with pytest.raises(DataError, match=r"'g' \(spec.cohort\) .* cannot be compared with column 't'"):
         build_panel(df, spec)
+
+
+def test_spec_hash_ignores_fields_left_at_their_defaults():
+    """A spec's hash survives new optional fields: only what the user set is hashed."""
+    base = ExperimentSpec(name="t", design="ab", outcome="y", treatment="treat")
+    assert base.spec_hash == ExperimentSpec(name="t", design="ab", outcome="y", treatment="treat", alpha=0.05).spec_hash
+    assert base.spec_hash != base.update(alpha=0.1).spec_hash
+    assert base.spec_hash == ExperimentSpec.from_yaml(base.to_yaml()).spec_hash
