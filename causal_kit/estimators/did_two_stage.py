@@ -68,6 +68,7 @@ class TwoStageDiD:
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
         """Residualise on the untreated fit, then regress; see the class docstring."""
         from ..diagnostics.honest_did import honest_diagnostic, relative_magnitudes
+        from ..diagnostics.pretrend_power import pretrend_power_diagnostic
 
         owner = "TwoStageDiD"
         alpha, seed = check_common(self, owner, spec)
@@ -97,6 +98,7 @@ class TwoStageDiD:
         details: dict[str, Any] = {"n_clusters": pdat.n_clusters, "sup_t_critical": crit,
                                    "event_times": times.tolist(), "event_vcov": V_e.tolist()}
         if pre.any():
+            diags.append(pretrend_power_diagnostic(V_e, times, estimate=est, alpha=alpha, seed=seed))
             honest, breakdown = relative_magnitudes(b_e, V_e, times, ref=-1, mbar=self.honest_mbar, alpha=alpha,
                                                     seed=seed)
             diags.append(honest_diagnostic(breakdown, table=honest))
