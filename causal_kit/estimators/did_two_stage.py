@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import SpecError
 from ..result import EffectEstimate, make_lineage
 from ._did_common import fast_t_ci, sup_t_critical, trends_table, wald_pretrend
 from ._imputation_core import cluster_sums, fe_solve, first_stage, relative_time
@@ -36,7 +37,11 @@ class TwoStageDiD:
         Largest number of periods since treatment in the event study (default: all); leads
         are always every available pre-period except the reference period ``-1``.
     honest_mbar : sequence of float, optional
-        Relative-magnitudes grid for the HonestDiD sensitivity of the event study.
+        Relative-magnitudes grid for the HonestDiD sensitivity of the average post-period effect.
+    honest_method : {"exact", "approximate"}
+        ``exact`` (default): Andrews-Roth-Pakes hybrid confidence sets
+        (:mod:`causal_kit.diagnostics.honest_did_arp`); ``approximate``: the faster
+        simulation-percentile bounds of :mod:`causal_kit.diagnostics.honest_did`.
     seed : int, optional
         Seed of the sup-t band and sensitivity draws; defaults to ``spec.seed``.
     alpha : float, optional
@@ -58,21 +63,26 @@ class TwoStageDiD:
     (-0.04771, 0.013478)
     """
 
-    def __init__(self, *, horizon_max: int | None = None, honest_mbar: Any = None, seed: int | None = None,
-                 alpha: float | None = None) -> None:
+    def __init__(self, *, horizon_max: int | None = None, honest_mbar: Any = None, honest_method: str = "exact",
+                 seed: int | None = None, alpha: float | None = None) -> None:
         self.horizon_max = horizon_max
         self.honest_mbar = honest_mbar
+        self.honest_method = honest_method
         self.seed = seed
         self.alpha = alpha
 
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
         """Residualise on the untreated fit, then regress; see the class docstring."""
         from ..diagnostics.honest_did import honest_diagnostic, relative_magnitudes
+        from ..diagnostics.honest_did_arp import exact_relative_magnitudes
         from ..diagnostics.pretrend_power import pretrend_power_diagnostic
 
         owner = "TwoStageDiD"
         alpha, seed = check_common(self, owner, spec)
         check_int_option(self.horizon_max, "horizon_max", owner, 0)
+        if self.honest_method not in ("exact", "approximate"):
+            raise SpecError(f"The 'honest_method' parameter of TwoStageDiD must be 'exact' or 'approximate'. "
+                            f"Got {self.honest_method!r} instead.")
         pdat = load_staggered(data, spec, owner)
         panel, observed = pdat.panel, pdat.observed
         n, t = panel.Y.shape
@@ -99,8 +109,12 @@ class TwoStageDiD:
                                    "event_times": times.tolist(), "event_vcov": V_e.tolist()}
         if pre.any():
             diags.append(pretrend_power_diagnostic(V_e, times, estimate=est, alpha=alpha, seed=seed))
-            honest, breakdown = relative_magnitudes(b_e, V_e, times, ref=-1, mbar=self.honest_mbar, alpha=alpha,
-                                                    seed=seed)
+            if self.honest_method == "exact":
+                honest, breakdown = exact_relative_magnitudes(b_e, V_e, times, mbar=self.honest_mbar, alpha=alpha,
+                                                              seed=seed)
+            else:
+                honest, breakdown = relative_magnitudes(b_e, V_e, times, ref=-1, mbar=self.honest_mbar, alpha=alpha,
+                                                        seed=seed)
             diags.append(honest_diagnostic(breakdown, table=honest))
             tables["honest_did"] = honest
             details["honest_breakdown_mbar"] = breakdown
