@@ -36,7 +36,7 @@ import pandas as pd
 from ..errors import SpecError
 
 __all__ = ["sd_restriction", "rm_restriction", "arp_accept", "honest_confidence_set", "honest_sensitivity",
-           "honest_breakdown", "exact_relative_magnitudes"]
+           "honest_breakdown", "exact_relative_magnitudes", "exact_is_feasible"]
 
 
 def _full_to_coef(A_full: np.ndarray, n_pre: int) -> np.ndarray:
@@ -103,19 +103,26 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray, max_subsets: int = 200_000) ->
     E = np.vstack([X.T, sd[None, :]])
     rhs = np.zeros(k + 1)
     rhs[-1] = 1.0
-    out = []
-    for basis in combinations(range(m), k + 1):
-        sub = E[:, basis]
-        if abs(np.linalg.det(sub)) < 1e-12:
-            continue
-        g = np.linalg.solve(sub, rhs)
-        if np.all(g >= -1e-12):
-            full = np.zeros(m)
-            full[list(basis)] = np.clip(g, 0.0, None)
-            out.append(full)
-    if not out:
+    bases = np.array(list(combinations(range(m), k + 1)), dtype=int)
+    subs = np.transpose(E[:, bases], (1, 0, 2))  # (n_bases, k + 1, k + 1)
+    ok = np.abs(np.linalg.det(subs)) > 1e-12
+    bases, subs = bases[ok], subs[ok]
+    if len(bases) == 0:
         return np.zeros((0, m))
-    return np.unique(np.round(np.array(out), 12), axis=0)
+    g = np.linalg.solve(subs, np.broadcast_to(rhs, (len(subs), k + 1))[..., None])[..., 0]
+    keep = np.all(g >= -1e-12, axis=1)
+    out = np.zeros((int(keep.sum()), m))
+    np.put_along_axis(out, bases[keep], np.clip(g[keep], 0.0, None), axis=1)
+    if len(out) == 0:
+        return out
+    return np.unique(np.round(out, 12), axis=0)
+
+
+def exact_is_feasible(n_post: int, max_subsets: int = 200_000) -> bool:
+    """Whether the vertex enumeration stays small: ``C(2 n_post, n_post)`` bases (n_post <= 10)."""
+    from math import comb
+
+    return comb(2 * n_post, n_post) <= max_subsets
 
 
 def _truncnorm_quantile(p: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -125,10 +132,11 @@ def _truncnorm_quantile(p: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def arp_accept(Y: np.ndarray, X: np.ndarray, Sigma_Y: np.ndarray, alpha: float, method: str,
-               kappa: float, seed: int, n_sims: int = 1000) -> np.ndarray:
+               kappa: float, seed: int, n_sims: int = 1000, verts: np.ndarray | None = None) -> np.ndarray:
     """ARP test of ``E[Y_j] - X tau <= 0`` for each column of ``Y`` ``(m, G)``; True = not rejected."""
     sd = np.sqrt(np.diag(Sigma_Y))
-    verts = _dual_vertices(X, sd)
+    if verts is None:
+        verts = _dual_vertices(X, sd)
     if len(verts) == 0:
         return np.zeros(Y.shape[1], dtype=bool)  # no dual vertex: the LP is unbounded below, reject
     vals = verts @ Y  # (nv, G)
@@ -239,14 +247,18 @@ def honest_confidence_set(beta: Any, vcov: Any, event_times: Any, m: float, *, r
         raise SpecError(f"l_vec must have one weight per post period ({n_post}); got shape {lv.shape}.")
     parts = sd_restriction(n_pre, n_post, m) if restriction == "sd" else rm_restriction(n_pre, n_post, m)
     Ginv = np.linalg.inv(_gamma_matrix(lv))
+    pieces = []
+    for A, d in parts:
+        AG = A[:, n_pre:] @ Ginv
+        SY = A @ V @ A.T
+        pieces.append((A @ b - d, AG, SY, _dual_vertices(AG[:, 1:], np.sqrt(np.diag(SY)))))
     widen = 1.0
     for _ in range(6):
         thetas = _theta_grid(b, V, n_pre, n_post, lv, m, restriction, grid, grid_points, widen)
         accept = np.zeros(len(thetas), dtype=bool)
-        for A, d in parts:
-            AG = A[:, n_pre:] @ Ginv
-            Y = (A @ b - d)[:, None] - AG[:, :1] * thetas[None, :]
-            accept |= arp_accept(Y, AG[:, 1:], A @ V @ A.T, alpha, method, alpha / 10, seed)
+        for y0, AG, SY, verts in pieces:
+            Y = y0[:, None] - AG[:, :1] * thetas[None, :]
+            accept |= arp_accept(Y, AG[:, 1:], SY, alpha, method, alpha / 10, seed, verts=verts)
         # a default grid that accepts its own end points is widened until the set closes
         if grid is not None or not (accept[0] or accept[-1]):
             break

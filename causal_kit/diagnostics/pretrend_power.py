@@ -180,7 +180,7 @@ def slope_for_power(vcov: Any, event_times: Any, power: float = 0.8, *, ref: int
 
 
 def pretrend_power_diagnostic(vcov: Any, event_times: Any, *, estimate: float | None = None, ref: int = -1,
-                              alpha: float = 0.05, test: str = "nis", seed: int = 0) -> Any:
+                              alpha: float = 0.05, test: str = "wald", seed: int = 0) -> Any:
     """A ``parallel_trends`` diagnostic: the slope detected half the time and the bias it would cause.
 
     Warns when that bias is at least half the size of ``estimate`` (a violation the test

@@ -155,3 +155,30 @@ def lead_regression(Y: np.ndarray, mask: np.ndarray, leads: np.ndarray, codes: n
     n_u, n_t = mask.shape
     k = X.shape[1] + (1 if nested else n_u) + n_t - 1
     return beta, crv1(X, y - X @ beta, codes[mask], k=k, bread=bread)
+
+
+def label_counts(labels: np.ndarray, k: int, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-unit ``(N, k)`` and per-period ``(T, k)`` sums of ``weights`` (default 1) by label.
+
+    ``labels`` ``(N, T)`` holds a column index ``0..k-1`` per cell, or -1 for none: the sparse
+    form of ``k`` disjoint indicator regressors.
+    """
+    n, t = labels.shape
+    cells = labels >= 0
+    w = np.ones(n * t) if weights is None else weights.ravel()
+    lab = labels.ravel()
+    sel = cells.ravel()
+    units = np.repeat(np.arange(n), t)[sel]
+    periods = np.tile(np.arange(t), n)[sel]
+    by_unit = np.bincount(units * k + lab[sel], weights=w[sel], minlength=n * k).reshape(n, k)
+    by_period = np.bincount(periods * k + lab[sel], weights=w[sel], minlength=t * k).reshape(t, k)
+    return by_unit, by_period
+
+
+def unit_to_clusters(per_unit: np.ndarray, unit_clusters: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Sum ``(N, k)`` unit-level score contributions into ``(G, k)`` clusters nested in units."""
+    if n_clusters == len(unit_clusters) and np.array_equal(unit_clusters, np.arange(n_clusters)):
+        return per_unit
+    out = np.zeros((n_clusters, per_unit.shape[1]))
+    np.add.at(out, unit_clusters, per_unit)
+    return out

@@ -23,9 +23,18 @@ from .._typing import check_fraction
 from ..errors import SpecError
 from ..result import EffectEstimate, make_lineage
 from ._did_common import PanelData, fast_t_ci, load_panel, sup_t_critical, trends_table, wald_pretrend
-from ._imputation_core import cluster_sums, fe_solve, first_stage, group_means, lead_regression, relative_time
+from ._imputation_core import (
+    cluster_sums,
+    fe_solve,
+    first_stage,
+    group_means,
+    label_counts,
+    lead_regression,
+    relative_time,
+    unit_to_clusters,
+)
 
-__all__ = ["ImputationDiD", "check_int_option"]
+__all__ = ["ImputationDiD", "check_int_option", "bjs_variance", "bjs_indicator_variance"]
 
 
 def check_int_option(value: Any, name: str, owner: str, minimum: int) -> None:
@@ -92,15 +101,11 @@ class ImputationDiD:
         horizons = np.unique(rel[fs.treated])
         if self.horizon_max is not None:
             horizons = horizons[horizons <= self.horizon_max]
-        # weight columns: the overall ATT, then one per horizon
-        W = np.zeros((n, t, 1 + len(horizons)))
-        W[..., 0] = fs.treated / fs.treated.sum()
-        for j, h in enumerate(horizons, start=1):
-            cell = fs.treated & (rel == h)
-            W[..., j] = cell / cell.sum()
+        pos = np.searchsorted(horizons, rel)
+        hit = fs.treated & (pos < len(horizons)) & (horizons[np.minimum(pos, len(horizons) - 1)] == rel)
+        labels = np.where(hit, pos, -1)
         tau = np.where(fs.treated, fs.resid, 0.0)
-        est = np.einsum("ntk,nt->k", W, tau)
-        V = bjs_variance(W, tau, fs, rel, panel.first_treated, pdat)
+        est, V = bjs_indicator_variance(labels, len(horizons), tau, fs, rel, panel.first_treated, pdat)
         se = np.sqrt(np.diag(V))
         crit = sup_t_critical(V[1:, 1:], alpha, seed)
         rows = [_row(int(h), est[j], se[j], alpha, crit, "post") for j, h in enumerate(horizons, start=1)]
@@ -146,6 +151,39 @@ def load_staggered(data: Any, spec: Any, owner: str) -> PanelData:
             "them, or use staggered_did (Callaway-Sant'Anna) for conditional parallel trends."
         )
     return load_panel(data, spec, owner, covariates=False)
+
+
+def bjs_indicator_variance(labels: np.ndarray, k: int, tau: np.ndarray, fs: Any, rel: np.ndarray,
+                           first: np.ndarray, pdat: PanelData) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates and BJS variance of the overall ATT and ``k`` horizon averages (labels ``(N, T)``).
+
+    Every weight vector here is constant within a cohort x period cell, so the ``v``-weighted
+    cell averages of Theorem 3 are plain cell means of ``tau`` and are shared by all columns;
+    with clusters nested in units the scores are accumulated per unit without forming
+    ``(N, T, k)`` arrays. Other clusterings use :func:`bjs_variance`.
+    """
+    n1 = fs.treated.sum()
+    per_u, per_t = label_counts(labels, k)
+    counts = per_u.sum(axis=0)
+    tau_u, _ = label_counts(labels, k, tau)
+    est = np.r_[tau[fs.treated].sum() / n1, tau_u.sum(axis=0) / counts]
+    if pdat.unit_clusters is None:
+        W = np.concatenate([(fs.treated / n1)[..., None],
+                            (labels[..., None] == np.arange(k)[None, None, :]) / counts], axis=2)
+        return est, bjs_variance(W, tau, fs, rel, first, pdat)
+    rhs_u = np.column_stack([fs.treated.sum(axis=1) / n1, per_u / counts])
+    rhs_t = np.column_stack([fs.treated.sum(axis=0) / n1, per_t / counts])
+    a, lam = fe_solve(fs.untreated, rhs_u, rhs_t)
+    t_idx = np.broadcast_to(np.arange(rel.shape[1])[None, :], rel.shape)
+    _, groups = np.unique((first[:, None] * rel.shape[1] + t_idx)[fs.treated], return_inverse=True)
+    cell_mean = np.bincount(groups, weights=tau[fs.treated]) / np.bincount(groups)
+    eps = np.zeros_like(tau)
+    eps[fs.treated] = tau[fs.treated] - cell_mean[groups]
+    treated_part = np.column_stack([eps.sum(axis=1) / n1, label_counts(labels, k, eps)[0] / counts])
+    e1 = np.where(fs.untreated, fs.resid, 0.0)
+    score = treated_part - (e1.sum(axis=1)[:, None] * a + e1 @ lam)
+    psi = unit_to_clusters(score, pdat.unit_clusters, pdat.n_clusters)
+    return est, psi.T @ psi
 
 
 def bjs_variance(W: np.ndarray, tau: np.ndarray, fs: Any, rel: np.ndarray, first: np.ndarray,

@@ -22,10 +22,10 @@ import pandas as pd
 from ..errors import SpecError
 from ..result import EffectEstimate, make_lineage
 from ._did_common import fast_t_ci, sup_t_critical, trends_table, wald_pretrend
-from ._imputation_core import cluster_sums, fe_solve, first_stage, relative_time
+from ._imputation_core import cluster_sums, fe_solve, first_stage, label_counts, relative_time, unit_to_clusters
 from .did_imputation import _reference_row, _row, check_common, check_int_option, load_staggered
 
-__all__ = ["TwoStageDiD", "two_stage_vcov"]
+__all__ = ["TwoStageDiD", "two_stage_vcov", "two_stage_indicators"]
 
 
 class TwoStageDiD:
@@ -40,8 +40,10 @@ class TwoStageDiD:
         Relative-magnitudes grid for the HonestDiD sensitivity of the average post-period effect.
     honest_method : {"exact", "approximate"}
         ``exact`` (default): Andrews-Roth-Pakes hybrid confidence sets
-        (:mod:`causal_kit.diagnostics.honest_did_arp`); ``approximate``: the faster
-        simulation-percentile bounds of :mod:`causal_kit.diagnostics.honest_did`.
+        (:mod:`causal_kit.diagnostics.honest_did_arp`), used for up to 10 post periods (beyond
+        that the vertex enumeration grows too large and the approximation is used, recorded in
+        ``details["honest_method"]``; cap the window with ``horizon_max``); ``approximate``:
+        the faster simulation-percentile bounds of :mod:`causal_kit.diagnostics.honest_did`.
     seed : int, optional
         Seed of the sup-t band and sensitivity draws; defaults to ``spec.seed``.
     alpha : float, optional
@@ -74,7 +76,7 @@ class TwoStageDiD:
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
         """Residualise on the untreated fit, then regress; see the class docstring."""
         from ..diagnostics.honest_did import honest_diagnostic, relative_magnitudes
-        from ..diagnostics.honest_did_arp import exact_relative_magnitudes
+        from ..diagnostics.honest_did_arp import exact_is_feasible, exact_relative_magnitudes
         from ..diagnostics.pretrend_power import pretrend_power_diagnostic
 
         owner = "TwoStageDiD"
@@ -92,10 +94,10 @@ class TwoStageDiD:
         times = np.unique(rel[observed & (rel > never) & (rel != -1)])
         if self.horizon_max is not None:
             times = times[times <= self.horizon_max]
-        static = fs.treated[..., None].astype(float)
-        b0, v0 = two_stage_vcov(static, fs, pdat)
-        dummies = np.stack([(observed & (rel == e)) for e in times], axis=2).astype(float)
-        b_e, V_e = two_stage_vcov(dummies, fs, pdat)
+        b0, v0 = two_stage_indicators(np.where(fs.treated, 0, -1), 1, fs, pdat)
+        pos = np.searchsorted(times, rel)
+        hit = observed & (pos < len(times)) & (times[np.minimum(pos, len(times) - 1)] == rel)
+        b_e, V_e = two_stage_indicators(np.where(hit, pos, -1), len(times), fs, pdat)
         est, se = float(b0[0]), float(np.sqrt(v0[0, 0]))
         ci, p = fast_t_ci(est, se, alpha, df=None)
         s_e = np.sqrt(np.diag(V_e))
@@ -109,7 +111,9 @@ class TwoStageDiD:
                                    "event_times": times.tolist(), "event_vcov": V_e.tolist()}
         if pre.any():
             diags.append(pretrend_power_diagnostic(V_e, times, estimate=est, alpha=alpha, seed=seed))
-            if self.honest_method == "exact":
+            use_exact = self.honest_method == "exact" and exact_is_feasible(int((times >= 0).sum()))
+            details["honest_method"] = "exact" if use_exact else "approximate"
+            if use_exact:
                 honest, breakdown = exact_relative_magnitudes(b_e, V_e, times, mbar=self.honest_mbar, alpha=alpha,
                                                               seed=seed)
             else:
@@ -131,6 +135,30 @@ class TwoStageDiD:
             outcome=spec.outcome or "", baseline=y_treated - est, exposure=float(fs.treated.sum()),
             details=details, label="Two-stage DiD (Gardner)",
         )
+
+
+def two_stage_indicators(labels: np.ndarray, k: int, fs: Any, pdat: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`two_stage_vcov` for ``k`` disjoint indicators given as cell labels ``(N, T)`` (-1: none).
+
+    With clusters nested in units the scores are accumulated per unit with ``bincount`` and
+    never materialise the ``(N, T, k)`` regressor array; otherwise the dense path is used.
+    """
+    if pdat.unit_clusters is None:
+        X2 = (labels[..., None] == np.arange(k)[None, None, :]).astype(float)
+        return two_stage_vcov(X2, fs, pdat)
+    observed = pdat.observed
+    labels = np.where(observed, labels, -1)
+    ytil = fs.resid
+    per_u, per_t = label_counts(labels, k)
+    counts = per_u.sum(axis=0)
+    beta = label_counts(labels, k, ytil)[0].sum(axis=0) / counts
+    e2 = np.where(labels >= 0, ytil - beta[np.maximum(labels, 0)], ytil)
+    a, lam = fe_solve(fs.untreated, per_u, per_t)
+    e1 = np.where(fs.untreated, fs.resid, 0.0)
+    score = label_counts(labels, k, e2)[0] - (e1.sum(axis=1)[:, None] * a + e1 @ lam)
+    psi = unit_to_clusters(score, pdat.unit_clusters, pdat.n_clusters)
+    bread = 1.0 / counts
+    return beta, bread[:, None] * (psi.T @ psi) * bread[None, :]
 
 
 def two_stage_vcov(X2: np.ndarray, fs: Any, pdat: Any) -> tuple[np.ndarray, np.ndarray]:
