@@ -109,3 +109,28 @@ def test_coverage_and_bias_over_1000_heterogeneous_panels():
     rate = cover.mean(axis=0)
     assert np.all((0.935 <= rate) & (rate <= 0.965)), rate
     assert abs(err.mean()) < 4 * err.std() / np.sqrt(reps)
+
+
+def test_sparse_scores_equal_dense_sandwich_with_grouped_clusters():
+    from causal_kit.estimators._did_common import load_panel
+    from causal_kit.estimators.did_imputation import bjs_indicator_variance
+    from causal_kit.estimators.did_two_stage import two_stage_indicators
+
+    df = simulate_staggered_panel(n_units=90, n_periods=7, cohorts=(3, 5), dynamic=0.4, seed=8)
+    df["grp"] = df["unit"] // 4
+    pdat = load_panel(df, _spec(cluster="grp"), "test", covariates=False)
+    assert pdat.unit_clusters is not None and pdat.n_clusters < 90
+    fs = first_stage(pdat.panel.Y, pdat.observed, pdat.panel.D, "test")
+    rel = relative_time(pdat.panel.first_treated, 7)
+    hz = np.unique(rel[fs.treated])
+    labels = np.where(fs.treated, np.searchsorted(hz, rel), -1)
+    dense = (labels[..., None] == np.arange(len(hz))[None, None, :]).astype(float)
+    b_fast, v_fast = two_stage_indicators(labels, len(hz), fs, pdat)
+    b_dense, v_dense = two_stage_vcov(dense, fs, pdat)
+    np.testing.assert_allclose(b_fast, b_dense, atol=1e-12)
+    np.testing.assert_allclose(v_fast, v_dense, atol=1e-14)
+    tau = np.where(fs.treated, fs.resid, 0.0)
+    est, v_bjs = bjs_indicator_variance(labels, len(hz), tau, fs, rel, pdat.panel.first_treated, pdat)
+    W = np.concatenate([(fs.treated / fs.treated.sum())[..., None], dense / dense.sum(axis=(0, 1))], axis=2)
+    np.testing.assert_allclose(v_bjs, bjs_variance(W, tau, fs, rel, pdat.panel.first_treated, pdat), atol=1e-14)
+    np.testing.assert_allclose(est[1:], b_dense, atol=1e-12)
