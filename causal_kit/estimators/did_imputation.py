@@ -22,7 +22,14 @@ import pandas as pd
 from .._typing import check_fraction
 from ..errors import SpecError
 from ..result import EffectEstimate, make_lineage
-from ._did_common import PanelData, fast_t_ci, load_panel, sup_t_critical, trends_table, wald_pretrend
+from ._did_common import (
+    PanelData,
+    fast_t_ci,
+    load_panel,
+    sup_t_critical,
+    trends_table,
+    wald_pretrend,
+)
 from ._imputation_core import (
     cluster_sums,
     fe_solve,

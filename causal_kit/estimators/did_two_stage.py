@@ -22,7 +22,14 @@ import pandas as pd
 from ..errors import SpecError
 from ..result import EffectEstimate, make_lineage
 from ._did_common import fast_t_ci, sup_t_critical, trends_table, wald_pretrend
-from ._imputation_core import cluster_sums, fe_solve, first_stage, label_counts, relative_time, unit_to_clusters
+from ._imputation_core import (
+    cluster_sums,
+    fe_solve,
+    first_stage,
+    label_counts,
+    relative_time,
+    unit_to_clusters,
+)
 from .did_imputation import _reference_row, _row, check_common, check_int_option, load_staggered
 
 __all__ = ["TwoStageDiD", "two_stage_vcov", "two_stage_indicators"]

@@ -6,7 +6,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from causal_kit.diagnostics.pretrend_power import pretrend_power, pretrend_power_diagnostic, slope_for_power
+from causal_kit.diagnostics.pretrend_power import (
+    pretrend_power,
+    pretrend_power_diagnostic,
+    slope_for_power,
+)
 from causal_kit.errors import SpecError
 
 V = np.array([[4.0, 1.2, 0.5, 0.3, 0.2], [1.2, 3.0, 0.8, 0.4, 0.1], [0.5, 0.8, 2.5, 0.6, 0.3],
