@@ -134,3 +134,16 @@ def test_sparse_scores_equal_dense_sandwich_with_grouped_clusters():
     W = np.concatenate([(fs.treated / fs.treated.sum())[..., None], dense / dense.sum(axis=(0, 1))], axis=2)
     np.testing.assert_allclose(v_bjs, bjs_variance(W, tau, fs, rel, pdat.panel.first_treated, pdat), atol=1e-14)
     np.testing.assert_allclose(est[1:], b_dense, atol=1e-12)
+
+
+def test_did2s_reports_pretrend_power_and_exact_honest_did():
+    df = simulate_staggered_panel(n_units=150, n_periods=7, cohorts=(4, 6), dynamic=0.3, seed=6)
+    res = TwoStageDiD(honest_mbar=[0, 1]).fit(df, _spec())
+    names = {d.name for d in res.diagnostics}
+    assert {"pre_trends", "pretrend_power", "honest_did"} <= names
+    assert res.details["honest_method"] == "exact"
+    assert res.tables["honest_did"]["method"].eq("exact ARP hybrid").all()
+    approx = TwoStageDiD(honest_mbar=[0, 1], honest_method="approximate").fit(df, _spec())
+    assert approx.details["honest_method"] == "approximate" and len(approx.tables["honest_did"]) == 2
+    with pytest.raises(SpecError, match="'honest_method' parameter of TwoStageDiD"):
+        TwoStageDiD(honest_method="arp").fit(df, _spec())
