@@ -23,6 +23,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "event_study": ("mpdta", dict(design="event_study", report=MPDTA_REPORT, **MPDTA)),
     "staggered_did": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
     "sun_abraham": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
+    "did_imputation": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
+    "did2s": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
     "synthetic_control": ("california_prop99", dict(design="synthetic_control", report=PROP99_REPORT, **PROP99)),
     "augmented_sc": ("california_prop99", dict(design="synthetic_control", report=PROP99_REPORT, **PROP99)),
     "sdid": ("california_prop99", dict(design="sdid", report=PROP99_REPORT, **PROP99)),

@@ -22,6 +22,8 @@ ESTIMATORS: dict[str, str] = {
     "event_study": "causal_kit.estimators.did:EventStudy",
     "staggered_did": "causal_kit.estimators.staggered:CallawaySantAnna",
     "sun_abraham": "causal_kit.estimators.sun_abraham:SunAbraham",
+    "did_imputation": "causal_kit.estimators.did_imputation:ImputationDiD",
+    "did2s": "causal_kit.estimators.did_two_stage:TwoStageDiD",
     "synthetic_control": "causal_kit.estimators.synth:SyntheticControl",
     "augmented_sc": "causal_kit.estimators.augsynth:AugmentedSyntheticControl",
     "sdid": "causal_kit.estimators.sdid:SyntheticDiD",
