@@ -40,6 +40,8 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     "dml": ("outcome", "treatment", "covariates"),
     "iv": ("outcome", "instruments", ("endogenous", "treatment")),
     "rdd": ("outcome", "running", "cutoff"),
+    # geo measurement: matched-pair iROAS and structural time series
+    "trimmed_match": ("outcome", "treatment", "unit", "pair", "spend"),
 }
 
 _COLUMN_ROLES = (
@@ -55,6 +57,8 @@ _COLUMN_ROLES = (
     "pre_covariate",
     "numerator",
     "denominator",
+    "pair",
+    "spend",
 )
 _LIST_ROLES = ("covariates", "instruments", "endogenous")
 
@@ -254,7 +258,7 @@ class ExperimentSpec(_Frozen):
     name : str
         Short identifier, used in file names and the results registry.
     design : str
-        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd``.
+        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, trimmed_match``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 
@@ -307,6 +311,13 @@ class ExperimentSpec(_Frozen):
     denominator: str | None = Field(None, description="Ratio metric denominator per user (A/B).")
     pre_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) pre period.")
     post_period: tuple[TimeValue, TimeValue] | None = Field(None, description="(first, last) post period.")
+    # --- geo measurement roles (trimmed_match) ---
+    pair: str | None = Field(
+        None, description="Matched-pair id of each geo (trimmed_match): one treated and one control geo per pair."
+    )
+    spend: str | None = Field(
+        None, description="Ad spend per row (trimmed_match): the iROAS denominator, summed over the test period."
+    )
 
     options: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the design's default estimator."

@@ -23,6 +23,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "ipw": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X)),
     "psm": ("sipp401k", dict(design="dml", outcome="net_tfa", treatment="e401", covariates=SIPP_X)),
     "iv": ("card", dict(design="iv", outcome="lwage", endogenous=["educ"], instruments=["nearc4"], covariates=CARD_X)),
+    "trimmed_match": ("paired_geos_sim", dict(design="trimmed_match", outcome="response", treatment="treated",
+                                              unit="geo", pair="pair", spend="spend")),
     "rdd": ("senate", dict(design="rdd", outcome="vote", running="margin", cutoff=0.0, na_action="drop")),
 }
 

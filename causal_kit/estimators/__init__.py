@@ -30,6 +30,7 @@ ESTIMATORS: dict[str, str] = {
     "psm": "causal_kit.estimators.matching:PropensityMatching",
     "iv": "causal_kit.estimators.iv:IV",
     "rdd": "causal_kit.estimators.rdd:RDD",
+    "trimmed_match": "causal_kit.estimators.trimmed_match:TrimmedMatch",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -43,6 +44,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "dml": "dml",
     "iv": "iv",
     "rdd": "rdd",
+    "trimmed_match": "trimmed_match",
 }
 
 

@@ -34,6 +34,7 @@ PLOTTERS: dict[str, str] = {
     "psm": "causal_kit.plots.dml",
     "iv": "causal_kit.plots.iv",
     "rdd": "causal_kit.plots.rdd",
+    "trimmed_match": "causal_kit.plots.trimmed_match",
 }
 
 
