@@ -42,6 +42,7 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     "rdd": ("outcome", "running", "cutoff"),
     # geo measurement: matched-pair iROAS and structural time series
     "trimmed_match": ("outcome", "treatment", "unit", "pair", "spend"),
+    "its": ("outcome", "unit", "time", "treatment"),
 }
 
 _COLUMN_ROLES = (
@@ -258,7 +259,7 @@ class ExperimentSpec(_Frozen):
     name : str
         Short identifier, used in file names and the results registry.
     design : str
-        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, trimmed_match``.
+        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, trimmed_match, its``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 

@@ -25,6 +25,7 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "iv": ("card", dict(design="iv", outcome="lwage", endogenous=["educ"], instruments=["nearc4"], covariates=CARD_X)),
     "trimmed_match": ("paired_geos_sim", dict(design="trimmed_match", outcome="response", treatment="treated",
                                               unit="geo", pair="pair", spend="spend")),
+    "bsts": ("california_prop99", dict(design="its", **PROP99)),
     "rdd": ("senate", dict(design="rdd", outcome="vote", running="margin", cutoff=0.0, na_action="drop")),
 }
 

@@ -31,6 +31,7 @@ ESTIMATORS: dict[str, str] = {
     "iv": "causal_kit.estimators.iv:IV",
     "rdd": "causal_kit.estimators.rdd:RDD",
     "trimmed_match": "causal_kit.estimators.trimmed_match:TrimmedMatch",
+    "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -45,6 +46,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "iv": "iv",
     "rdd": "rdd",
     "trimmed_match": "trimmed_match",
+    "its": "bsts",
 }
 
 

@@ -35,6 +35,7 @@ PLOTTERS: dict[str, str] = {
     "iv": "causal_kit.plots.iv",
     "rdd": "causal_kit.plots.rdd",
     "trimmed_match": "causal_kit.plots.trimmed_match",
+    "bsts": "causal_kit.plots.its",
 }
 
 
