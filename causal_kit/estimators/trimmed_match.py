@@ -53,6 +53,11 @@ class TrimmedMatch:
     the incremental response. The p-value is the normal tail of the studentized trimmed
     mean at ``theta = 0``, the statistic the interval inverts.
 
+    Holdback (inverse) tests, where the treated geo of each pair has its spend switched off,
+    need no option: when every spend difference is <= 0 the iROAS is read as the response
+    lost per unit of spend withheld (``details["holdback"]`` is True) and the totals
+    (``estimate * exposure``) are negative.
+
     Examples
     --------
     >>> import causal_kit as ck
@@ -97,14 +102,19 @@ class TrimmedMatch:
         dr = pairs["delta_response"].to_numpy(float)
         dc = pairs["delta_spend"].to_numpy(float)
 
+        # Holdback (inverse) test: the "treated" geo of every pair had spend withheld, so both
+        # differences are negative. Negating both leaves every root and the interval unchanged
+        # (the trimmed mean only changes sign) and keeps the fast non-negative-spend path.
+        holdback = bool((dc <= 0).all() and (dc < 0).any())
+        sign = -1.0 if holdback else 1.0
         rates = self._candidate_rates(n)
-        fits = fit_trim_rates(dr, dc, rates)
+        fits = fit_trim_rates(sign * dr, sign * dc, rates)
         if self.trim_rate is not None:
             chosen = fits[0]
         else:
             chosen = choose_trim(fits, n)
         z = float(norm.ppf(1.0 - spec.alpha / 2.0))
-        low, high, ci_method = inversion_ci(dr, dc, chosen.n_trim, z, chosen.iroas, chosen.se)
+        low, high, ci_method = inversion_ci(sign * dr, sign * dc, chosen.n_trim, z, chosen.iroas, chosen.se)
         t_zero = _studentized_at(dr, dc, 0.0, chosen.n_trim)
         p_value = float(2.0 * norm.sf(abs(t_zero)))
 
@@ -122,7 +132,7 @@ class TrimmedMatch:
                 "chosen": [f is chosen for f in fits],
             }
         )
-        diagnostics = _diagnostics(pairs, chosen, ci_method, n, self.trim_rate is None)
+        diagnostics = _diagnostics(pairs, chosen, ci_method, n, self.trim_rate is None, holdback)
         return EffectEstimate(
             method="trimmed_match",
             estimand="iROAS",
@@ -147,6 +157,7 @@ class TrimmedMatch:
                 "n_trimmed_per_tail": chosen.n_trim,
                 "n_pairs": n,
                 "automatic_trim": self.trim_rate is None,
+                "holdback": holdback,
                 "max_trim_rate": self.max_trim_rate,
                 "ci_method": ci_method,
                 "incremental_spend": float(dc.sum()),
@@ -274,7 +285,7 @@ def _studentized_at(dr: np.ndarray, dc: np.ndarray, theta: float, n_trim: int) -
     return float(body.sum() / math.sqrt(var))
 
 
-def _diagnostics(pairs: pd.DataFrame, chosen, ci_method: str, n: int, automatic: bool) -> tuple[Diagnostic, ...]:
+def _diagnostics(pairs: pd.DataFrame, chosen, ci_method: str, n: int, automatic: bool, holdback: bool) -> tuple[Diagnostic, ...]:
     dc = pairs["delta_spend"].to_numpy()
     trimmed = pairs["trimmed"].to_numpy()
     share = float(np.abs(dc[trimmed]).sum() / max(np.abs(dc).sum(), 1e-300))
@@ -316,7 +327,7 @@ def _diagnostics(pairs: pd.DataFrame, chosen, ci_method: str, n: int, automatic:
             assumption="inference",
         )
     )
-    negative = int((dc < 0).sum())
+    negative = 0 if holdback else int((dc < 0).sum())
     out.append(
         Diagnostic(
             "incremental_spend_sign",
@@ -324,6 +335,9 @@ def _diagnostics(pairs: pd.DataFrame, chosen, ci_method: str, n: int, automatic:
             f"{negative} pair(s) have lower spend in the treated geo than in its control; the trimmed-mean "
             "equation may then have several roots (the one with the smallest trimmed residual is used)."
             if negative
+            else "Holdback test: every treated geo had spend withheld; the iROAS is the response lost per unit "
+            "of spend withheld, and the incremental totals are negative (a loss)."
+            if holdback
             else "Every treated geo spent at least as much as its control.",
             statistic=float(negative),
             assumption="specification",

@@ -148,3 +148,18 @@ def test_ci_coverage_automatic_trim_is_slightly_low():
     # This guards that it stays near 0.93 and does not drift further; see the methods appendix.
     _, hits = _coverage(2000, 40, seed=2026)
     assert 0.915 <= hits.mean() <= 0.965, hits.mean()
+
+
+def test_holdback_test_mirrors_the_forward_test(data):
+    # Holdback: the "treated" geo of each pair has spend withheld. Swapping the roles of the two
+    # geos gives negated differences; the iROAS, its CI and the trimmed pairs must not change.
+    spec = ck.ExperimentSpec(**SPEC)
+    forward = ck.estimate(data, spec)
+    holdback = ck.estimate(data.assign(treated=1 - data["treated"]), spec)
+    assert holdback.details["holdback"] and not forward.details["holdback"]
+    assert holdback.estimate == pytest.approx(forward.estimate, rel=1e-12)
+    assert holdback.ci == pytest.approx(forward.ci, rel=1e-9)
+    assert holdback.exposure == pytest.approx(-forward.exposure)
+    assert holdback.diagnostic("incremental_spend_sign").status == "pass"
+    assert set(holdback.tables["pairs"].loc[holdback.tables["pairs"]["trimmed"], "pair"]) == set(
+        forward.tables["pairs"].loc[forward.tables["pairs"]["trimmed"], "pair"])
