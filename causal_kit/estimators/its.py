@@ -286,7 +286,7 @@ def _result(est, spec, prepared, y, times, post, paths, fitted, names) -> Effect
                    statistic=r2, threshold=0.5, assumption="fit"),
         Diagnostic("interval_calibration", "warn",
                    "Bands condition on the maximum-likelihood variances (no parameter uncertainty); on the geo "
-                   "simulator the 95% band of the average effect covered the truth about 87% of the time. Read it "
+                   "simulator the 95% band of the average effect covered the truth about 88% of the time. Read it "
                    "as optimistic and confirm with a design-based readout (sdid, synthetic_control).",
                    assumption="inference"),
     )
