@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Literal, get_args
 
 Design = Literal[
-    "ab", "did", "event_study", "staggered_did", "synthetic_control", "sdid", "dml", "iv", "rdd", "surrogate"
+    "ab", "did", "event_study", "staggered_did", "synthetic_control", "sdid", "dml", "iv", "rdd", "surrogate",
+    "trimmed_match", "its",
 ]
 Status = Literal["pass", "warn", "fail", "not_applicable"]
 NaAction = Literal["raise", "drop"]

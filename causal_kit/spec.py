@@ -43,6 +43,9 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     "iv": ("outcome", "instruments", ("endogenous", "treatment")),
     "rdd": ("outcome", "running", "cutoff"),
     "surrogate": ("treatment", "surrogates", "long_term_outcome"),
+    # geo measurement: matched-pair iROAS and structural time series
+    "trimmed_match": ("outcome", "treatment", "unit", "pair", "spend"),
+    "its": ("outcome", "unit", "time", "treatment"),
 }
 
 _COLUMN_ROLES = (
@@ -58,6 +61,8 @@ _COLUMN_ROLES = (
     "pre_covariate",
     "numerator",
     "denominator",
+    "pair",
+    "spend",
 )
 _LIST_ROLES = ("covariates", "instruments", "endogenous")
 
@@ -277,7 +282,8 @@ class ExperimentSpec(_Frozen):
     name : str
         Short identifier, used in file names and the results registry.
     design : str
-        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, surrogate``.
+        One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, surrogate,
+        trimmed_match, its``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 
@@ -342,6 +348,13 @@ class ExperimentSpec(_Frozen):
     sample: str | None = Field(None, description="Column saying which sample a row belongs to (one-frame input).")
     sample_values: tuple[Any, Any] = Field(
         ("experiment", "observational"), description="Values of `sample` marking (experiment, observational) rows."
+    )
+    # --- geo measurement roles (trimmed_match) ---
+    pair: str | None = Field(
+        None, description="Matched-pair id of each geo (trimmed_match): one treated and one control geo per pair."
+    )
+    spend: str | None = Field(
+        None, description="Ad spend per row (trimmed_match): the iROAS denominator, summed over the test period."
     )
 
     options: dict[str, Any] = Field(

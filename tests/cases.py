@@ -35,6 +35,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "rdd": ("senate", dict(design="rdd", outcome="vote", running="margin", cutoff=0.0, na_action="drop", report=SENATE_REPORT)),
     "surrogate": ("surrogate_sim", dict(design="surrogate", treatment="treatment", surrogates=["s1", "s2", "s3", "s4"],
                                         long_term_outcome="y", covariates=["x"], sample="sample")),
+    "trimmed_match": ("paired_geos_sim", dict(design="trimmed_match", outcome="response", treatment="treated",
+                                              unit="geo", pair="pair", spend="spend")),
+    "bsts": ("california_prop99", dict(design="its", report=PROP99_REPORT, **PROP99)),
 }
 
 

@@ -16,8 +16,10 @@ __all__ = [
     "DATASETS", "load", "path",
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
+    "simulate_paired_geos",
 ]
 
+from .paired_geos import simulate_paired_geos  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
 
@@ -48,6 +50,10 @@ DATASETS: dict[str, tuple[str, str]] = {
         "sipp1991_401k.csv",
         "SIPP 1991 401(k) eligibility and net financial assets (Chernozhukov et al. 2018; Poterba, "
         "Venti & Wise).",
+    ),
+    "paired_geos_sim": (
+        "paired_geos_sim.csv",
+        "Simulated matched-pair geo experiment (simulate_paired_geos, 50 pairs, seed 0); true iROAS 2.0.",
     ),
     "card": (
         "wooldridge_card.csv",

@@ -33,6 +33,8 @@ ESTIMATORS: dict[str, str] = {
     "iv": "causal_kit.estimators.iv:IV",
     "rdd": "causal_kit.estimators.rdd:RDD",
     "surrogate": "causal_kit.estimators.surrogate:SurrogateIndex",
+    "trimmed_match": "causal_kit.estimators.trimmed_match:TrimmedMatch",
+    "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -47,6 +49,8 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "iv": "iv",
     "rdd": "rdd",
     "surrogate": "surrogate",
+    "trimmed_match": "trimmed_match",
+    "its": "bsts",
 }
 
 

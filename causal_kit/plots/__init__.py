@@ -37,6 +37,8 @@ PLOTTERS: dict[str, str] = {
     "rdd": "causal_kit.plots.rdd",
     "surrogate": "causal_kit.plots.surrogate",
     "decay": "causal_kit.plots.surrogate",
+    "trimmed_match": "causal_kit.plots.trimmed_match",
+    "bsts": "causal_kit.plots.its",
 }
 
 
