@@ -162,6 +162,7 @@ def sdid_placebo_estimates(
     zeta_lambda: float = 0.0,
     min_decrease: float = 1e-5,
     max_iter: int = 10_000,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """Placebo estimates of SDID, SC or DiD with pseudo-treated controls, in one batch.
 
@@ -192,6 +193,10 @@ def sdid_placebo_estimates(
         original time weights are a biased start.
     zeta_omega, zeta_lambda, min_decrease, max_iter
         Settings of the original fit.
+    scale : (B, N1) array, optional
+        Multiplier of each pseudo-treated unit's outcomes (default 1). With the ratio of the
+        treated unit's scale to the pseudo-treated unit's, every placebo carries the treated
+        units' magnitudes (level-scale panels whose units differ widely in size).
 
     Returns
     -------
@@ -214,8 +219,11 @@ def sdid_placebo_estimates(
     pseudo[np.arange(B)[:, None], draws] = True
     keep = ~pseudo
     pre, post = Y0[:, :T0], Y0[:, T0:].mean(axis=1)
-    tr_pre = (pseudo @ pre) / draws.shape[1]
-    tr_post = (pseudo @ post) / draws.shape[1]
+    coef = np.zeros((B, n0))
+    mult = np.ones(draws.shape) if scale is None else np.asarray(scale, dtype=float)
+    coef[np.arange(B)[:, None], draws] = mult / draws.shape[1]
+    tr_pre = coef @ pre
+    tr_post = coef @ post
     if estimator == "did":
         W = keep / keep.sum(axis=1, keepdims=True)
         L = np.full((B, T0), 1.0 / T0)

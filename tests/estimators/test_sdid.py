@@ -252,8 +252,12 @@ def test_placebo_time_weights_do_not_start_from_the_real_fit():
                                settings=settings)["tau"])
     np.testing.assert_allclose(reps, looped, rtol=1e-7, atol=1e-9)
     # the SE is the population SD of the replicates (synthdid's sqrt((r - 1) / r) * sd)
-    assert res.se == pytest.approx(np.sqrt(39 / 40) * np.std(reps, ddof=1), rel=1e-12)
+    assert res.details["placebo_sd"] == pytest.approx(np.sqrt(39 / 40) * np.std(reps, ddof=1), rel=1e-12)
+    # with several treated units the interval inverts the placebo test; the SE is the one it implies
+    q = np.sort(np.abs(reps))[int(np.ceil(0.95 * 41)) - 1]
+    assert res.ci == pytest.approx((res.estimate - q, res.estimate + q), rel=1e-12)
+    assert res.se == pytest.approx(q / 1.959964, rel=1e-6)
     warm = sdid_placebo_estimates(Y[:12], 34, draws, omega=fit["omega"], lam=fit["lambda"],
                                   zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
                                   min_decrease=fit["min_decrease"])
-    assert res.se > 4 * warm.std()
+    assert res.details["placebo_sd"] > 4 * warm.std()
