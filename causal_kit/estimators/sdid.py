@@ -25,6 +25,7 @@ from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci
 from ..inference.placebo import (
     placebo_draws,
+    interval_text,
     placebo_interval,
     scales_heterogeneous,
     sdid_placebo_estimates,
@@ -132,12 +133,13 @@ class SyntheticDiD:
         pseudo-treated units from the controls only, so it misses the extra variability of
         treated units unlike any control (e.g. the one dominant geo of a level-scale KPI);
         on level-scale geo panels the placebo is therefore rescaled (``placebo_scale``).
-        With one treated unit on a homogeneous panel the placebo SE (the SD of the placebo
-        estimates) gives a normal interval, as in the paper and R synthdid. With several
-        treated units or a rescaled placebo, the interval inverts the placebo test
-        (``estimate +- the (1 - alpha) quantile of |placebo estimates|``), the p-value is
-        the rank of ``|estimate|`` and the SE is the one the interval implies; the SD of the
-        placebo estimates is kept in ``details["placebo_sd"]``.
+        With 99 or more placebo estimates (random draws, several treated units) the interval
+        inverts the placebo test (``estimate +- the (1 - alpha) quantile of |placebo
+        estimates|``), the p-value is the rank of ``|estimate|`` and the SE is the one the
+        interval implies; with fewer (one treated unit, one placebo per control) the placebo
+        SE (their SD) gives a normal interval, as in the paper and R synthdid (see
+        :func:`~causal_kit.inference.placebo.placebo_interval`). The SD of the placebo
+        estimates is always in ``details["placebo_sd"]``.
     placebo_scale : {"auto", "none", "unit"}
         ``unit``: each pseudo-treated control is rescaled to the size of the treated unit it
         stands in for (its outcomes times the ratio of the two pre-period means), so the
@@ -233,13 +235,10 @@ class SyntheticDiD:
                 "use se_method='placebo' or add units."
             )
         placebo_sd = se
-        n_treated = int(sum(len(r) for _, r in sp.cohorts))
-        if self.se_method == "placebo" and (n_treated > 1 or scaled):
+        if self.se_method == "placebo":
             pi = placebo_interval(tau, reps, spec.alpha)
             se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
-            how += (f"; CI = estimate +- the {1 - spec.alpha:.0%} quantile of |placebo estimates| (test "
-                    "inversion, robust to the heavy tails of a few large units), p-value from the rank of "
-                    "|estimate|, SE = half-width / z (the SE the interval implies)")
+            how += "; " + interval_text(str(pi["kind"]), spec.alpha)
         else:
             ci, p = normal_ci(tau, se, spec.alpha)
             how += "; normal CI and p-value"
@@ -298,7 +297,6 @@ class SyntheticDiD:
                 "uniform start)"
                 + (", each pseudo-treated control rescaled to the size of the treated unit it stands in "
                    f"for ({scale_why})" if scales is not None else "")
-                + "; SE = SD of the placebo estimates"
             )
             return se, reps, how
         if self.se_method == "jackknife":

@@ -46,6 +46,7 @@ from ..errors import DataError, SpecError
 from ..errors import IdentificationError
 from ..inference.basic import normal_ci
 from ..inference.placebo import (
+    interval_text,
     placebo_draws,
     placebo_interval,
     rmspe_ratio_test,
@@ -366,9 +367,7 @@ class SyntheticControl:
                    f"({n_treated} unit(s)) to randomly drawn donors, fits each on the remaining donors and "
                    "averages their gaps as the estimator does"
                    + (", each pseudo-treated gap scaled to the treated unit it stands in for" if scaled else "")
-                   + f"; CI = estimate +- the {1 - spec.alpha:.0%} quantile of |placebo estimates| (test "
-                   "inversion), p-value from the rank of |estimate|, SE = half-width / z (the SE the "
-                   "interval implies)")
+                   + "; " + interval_text(str(pi["kind"]), spec.alpha))
             placebo_kind = "set"
         how += f"; units matched on {scale_why}"
         treated_post = float(sum(w * Y[c["rows"]][:, c["g"]:].mean() for w, c in zip(cw, cohort_res)))

@@ -35,7 +35,7 @@ from ..estimators._simplex import sdid_time_weights, sdid_unit_weights, simplex_
 
 __all__ = ["rmspe_ratio_test", "sc_placebo_gaps", "sdid_placebo_estimates", "placebo_draws",
            "aggregate_placebo_effects", "sc_set_placebo_effects", "placebo_interval", "unit_scales",
-           "scales_heterogeneous", "HETEROGENEITY_THRESHOLD"]
+           "scales_heterogeneous", "HETEROGENEITY_THRESHOLD", "interval_text"]
 
 #: SD of log unit scales above which a panel counts as level-scale heterogeneous (geo sizes
 #: spread over more than about a factor e^0.5 = 1.65 per SD). Prop 99's states: 0.21; a
@@ -368,31 +368,52 @@ def sc_set_placebo_effects(
     return (gaps * scale[None, :]).mean(axis=1)
 
 
-def placebo_interval(estimate: float, effects: np.ndarray, alpha: float) -> dict[str, float]:
-    """Interval, p-value and implied SE by inverting the placebo test of ``H0: tau = tau0``.
+def placebo_interval(estimate: float, effects: np.ndarray, alpha: float) -> dict[str, float | str]:
+    """Interval, p-value and SE from placebo estimates of the estimator's error under the null.
 
-    The placebo estimates ``effects`` are draws of the estimator's error under the null.
-    The p-value is the rank of ``|estimate|`` among them, ``(1 + #{|e| >= |estimate|}) /
-    (B + 1)``; the interval is ``estimate +- q`` with ``q`` the ``ceil((1 - alpha)(B + 1))``-th
-    smallest ``|e|`` (the finite-sample permutation quantile), so the interval excludes 0
-    exactly when ``p <= alpha`` (up to ties). The SE is the one this interval implies,
-    ``q / z_{1 - alpha / 2}``: a normal interval built from it is the headline interval.
-    The quantile, not the SD, keeps the size when the placebo distribution has heavy tails
-    (a few large units).
+    With enough placebo estimates (``(B + 1) alpha >= 5``, i.e. ``B >= 99`` at 5%) the
+    placebo test of ``H0: tau = tau0`` is inverted: the p-value is the rank of
+    ``|estimate|``, ``(1 + #{|e| >= |estimate|}) / (B + 1)``, and the interval is
+    ``estimate +- q`` with ``q`` the ``ceil((1 - alpha)(B + 1))``-th smallest ``|e|`` (the
+    finite-sample permutation quantile), so it excludes 0 exactly when ``p <= alpha`` (up to
+    ties). The SE is the one this interval implies, ``q / z_{1 - alpha / 2}``. The quantile,
+    not the SD, keeps the size when the placebo distribution has heavy tails (a few large
+    units). With fewer estimates (one treated unit: one placebo per control), the attainable
+    permutation levels are too coarse (``1 / (B + 1)`` steps: 2.6% with 37 controls) and the
+    placebo SE of Arkhangelsky et al. (2021), the SD of the estimates, gives a normal interval.
+    ``kind`` says which was used.
 
     Examples
     --------
     >>> import numpy as np
-    >>> out = placebo_interval(3.0, np.linspace(-2, 2, 99), 0.05)
-    >>> round(out["p_value"], 3), out["ci_low"] < 3.0 < out["ci_high"]
-    (0.01, True)
+    >>> out = placebo_interval(3.0, np.linspace(-2, 2, 199), 0.05)
+    >>> out["kind"], round(out["p_value"], 3), out["ci_low"] < 3.0 < out["ci_high"]
+    ('quantile', 0.005, True)
+    >>> placebo_interval(3.0, np.linspace(-2, 2, 20), 0.05)["kind"]
+    'normal'
     """
-    from scipy.special import ndtri
+    from scipy.special import ndtr, ndtri
 
     e = np.abs(np.asarray(effects, dtype=float))
     B = len(e)
-    k = int(np.ceil((1 - alpha) * (B + 1)))
-    q = float(np.sort(e)[min(k, B) - 1]) if k <= B else float("inf")
-    p = float((1 + np.sum(e >= abs(estimate) - 1e-12 * max(abs(estimate), 1.0))) / (B + 1))
     z = float(ndtri(1 - alpha / 2))
-    return {"ci_low": estimate - q, "ci_high": estimate + q, "p_value": p, "se": q / z, "half_width": q}
+    if (B + 1) * alpha < 5:
+        se = float(np.std(effects))
+        p = float(2 * ndtr(-abs(estimate) / se)) if se > 0 else float("nan")
+        return {"ci_low": estimate - z * se, "ci_high": estimate + z * se, "p_value": p, "se": se,
+                "half_width": z * se, "kind": "normal"}
+    k = int(np.ceil((1 - alpha) * (B + 1)))
+    q = float(np.sort(e)[k - 1])
+    p = float((1 + np.sum(e >= abs(estimate) - 1e-12 * max(abs(estimate), 1.0))) / (B + 1))
+    return {"ci_low": estimate - q, "ci_high": estimate + q, "p_value": p, "se": q / z, "half_width": q,
+            "kind": "quantile"}
+
+
+def interval_text(kind: str, alpha: float) -> str:
+    """How :func:`placebo_interval` built the interval, for a result's ``inference`` string."""
+    if kind == "quantile":
+        return (f"CI = estimate +- the {1 - alpha:.0%} quantile of |placebo estimates| (test inversion, robust "
+                "to the heavy tails of a few large units), p-value from the rank of |estimate|, SE = "
+                "half-width / z (the SE the interval implies)")
+    return ("SE = SD of the placebo estimates with a normal CI and p-value (too few placebo estimates "
+            "for a permutation quantile)")
