@@ -27,6 +27,7 @@ from .._typing import BootWeights, DidInference, check_fraction, check_option, c
 from ..errors import SpecError
 from ..inference.placebo import (
     interval_text,
+    permutation_interval,
     placebo_draws,
     placebo_interval,
     scales_heterogeneous,
@@ -139,6 +140,17 @@ def _randomization(panel: Any, alpha: float, n_draws: int, seed: int | None, bet
     delta = Y[:, g:].mean(axis=1) - Y[:, :g].mean(axis=1)
     tr, ctrl = np.flatnonzero(treated), np.flatnonzero(~treated)
     n1, n0 = len(tr), len(ctrl)
+    if n1 > 1:
+        # Fisher randomisation over all units: draw s treats units S (the treated may be among
+        # them); removing a constant effect tau0 from the treated moves its estimate to
+        # a[s] - tau0 * b[s], b[s] = share of S treated - share of the rest treated.
+        N = len(delta)
+        draws = placebo_draws(N, n1, n_draws, seed)
+        a = delta[draws].mean(axis=1) - (delta.sum() - delta[draws].sum(axis=1)) / (N - n1)
+        k = treated[draws].sum(axis=1)
+        b = k / n1 - (n1 - k) / (N - n1)
+        out = permutation_interval(beta, a, b, alpha)
+        return {**out, "effects": a, "scaled": False, "scale_sd": float("nan"), "kind": "permutation"}
     s = unit_scales(Y, g)
     hetero, sd = (scales_heterogeneous(s) if (Y[:, :g] > 0).all() else (False, float("nan")))
     draws = placebo_draws(n0, n1, n_draws, seed, exhaustive=n1 == 1)
@@ -247,12 +259,18 @@ class DiD:
             ci, p, se = (ri["ci_low"], ri["ci_high"]), ri["p_value"], ri["se"]
             n_boot_used = len(ri["effects"])
             df_resid = None
-            how = (f"randomisation inference over {n_boot_used} placebo assignments (the whole treated set "
-                   f"re-assigned to {'every control in turn' if n_boot_used == int((~panel.treated).sum()) else 'randomly drawn controls'}"
-                   + (f", each pseudo-treated unit rescaled to the size of the treated unit it stands in for "
-                      f"because unit sizes are heterogeneous, SD of log pre-period means {ri['scale_sd']:.2f} > 0.5"
-                      if ri["scaled"] else "")
-                   + f"); {interval_text(str(ri['kind']), alpha)}; the CRV1 SE is in details['se_crv1']")
+            if ri["kind"] == "permutation":
+                how = (f"randomisation inference over {n_boot_used} placebo assignments (the treatment re-assigned "
+                       "to as many units drawn from all units, the treated included): p-value of the sharp null "
+                       "from the rank of |estimate|; CI = every constant effect the same test does not reject "
+                       "(test inversion); SE = CI width / (2 z), the SE the interval implies")
+            else:
+                how = (f"randomisation inference over {n_boot_used} placebo assignments (the treated unit "
+                       "re-assigned to every control in turn"
+                       + (f", each rescaled to the size of the treated unit because unit sizes are heterogeneous, "
+                          f"SD of log pre-period means {ri['scale_sd']:.2f} > 0.5" if ri["scaled"] else "")
+                       + f"); {interval_text(str(ri['kind']), alpha)}")
+            how += "; the CRV1 SE is in details['se_crv1']"
             extra = {"placebo_scale": "unit" if ri["scaled"] else "none", "placebo_sd": float(np.std(ri["effects"]))}
         elif use_wild:
             other = fit.X[:, 1:]

@@ -47,9 +47,11 @@ from ..errors import IdentificationError
 from ..inference.basic import normal_ci
 from ..inference.placebo import (
     interval_text,
+    permutation_interval,
     placebo_draws,
     placebo_interval,
     rmspe_ratio_test,
+    sc_permutation_draws,
     sc_placebo_gaps,
     sc_set_placebo_effects,
     scales_heterogeneous,
@@ -357,6 +359,18 @@ class SyntheticControl:
                    "placebo donor pools; Abadie, Diamond & Hainmueller 2010): p-value from the rank of the "
                    "post/pre RMSPE ratio; SE = SD of the placebo effects; normal CI")
             placebo_kind = "in_space"
+        elif n_treated > 1:
+            a, b = self._permutation(sp, cohort_res, cw, seed, Ym, scales)
+            pi = permutation_interval(tau, a, b, spec.alpha)
+            se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
+            placebo = {**placebo, "effects": a, "p_value": p, "rank": int(round(p * (len(a) + 1))),
+                       "n": len(a) + 1}
+            how = (f"randomisation inference over {len(a)} re-assignments of the treatment to {n_treated} units "
+                   "drawn from all units (the treated included; each fitted on the units left, as many donors "
+                   "as the treated had), the estimator re-run on each: p-value of the sharp null from the rank "
+                   "of |estimate|; CI = every constant effect the same test does not reject (test inversion); "
+                   "SE = CI width / (2 z), the SE the interval implies")
+            placebo_kind = "permutation"
         else:
             effects = self._set_placebo(sp, cohort_res, cw, seed, Ym, scales)
             pi = placebo_interval(tau, effects, spec.alpha)
@@ -398,6 +412,24 @@ class SyntheticControl:
         )
 
     # ------------------------------------------------------------------ placebo
+    def _permutation(self, sp, cohort_res, cw, seed, Ym, scales) -> tuple[np.ndarray, np.ndarray]:
+        donors = sp.controls
+        a_all, b_all = 0.0, 0.0
+        for k, (w, c) in enumerate(zip(cw, cohort_res)):
+            rows = c["rows"]
+            universe = np.concatenate([donors, rows])
+            n, n1 = len(universe), len(rows)
+            if n - n1 < 2:
+                raise IdentificationError(
+                    f"randomisation inference for SyntheticControl needs at least 2 donors besides the {n1} "
+                    f"treated units of the cohort adopting at {sp.times[c['g']]!r}; add donors.")
+            draws = placebo_draws(n, n1, self.n_reps, None if seed is None else seed + k)
+            X = c["Xs"] * np.sqrt(c["V"].mean(axis=0))[:, None]
+            treated = np.r_[np.zeros(len(donors), dtype=bool), np.ones(n1, dtype=bool)]
+            a, b = sc_permutation_draws(X, Ym, universe, treated, c["g"], draws, scales=scales)
+            a_all, b_all = a_all + w * a, b_all + w * b
+        return np.asarray(a_all, dtype=float), np.asarray(b_all, dtype=float)
+
     def _set_placebo(self, sp, cohort_res, cw, seed, Ym, scales) -> np.ndarray:
         donors = sp.controls
         n0 = len(donors)

@@ -70,10 +70,11 @@ def test_multiple_and_staggered_treated_units(load):
     assert res.exposure == 2 * 12 + 8
     assert set(res.tables["weights"]["cohort"]) == {"1989", "1993"}
     assert "Utah" not in set(res.tables["weights"]["unit"])
-    # the placebo re-assigns the whole treated set; the interval inverts the placebo test and
-    # the SE is the one it implies
-    assert res.details["n_placebos"] == 201 and "re-assigns the whole treated set" in res.inference
-    assert res.ci[1] - res.estimate == pytest.approx(1.959964 * res.se, rel=1e-5)
+    # randomisation inference re-assigns the treatment over all units; the interval inverts
+    # that test and the SE is the one it implies
+    assert res.details["n_placebos"] == 201 and "re-assignments of the treatment to 3 units" in res.inference
+    assert res.ci[1] - res.ci[0] == pytest.approx(2 * 1.959964 * res.se, rel=1e-5)
+    assert (res.p_value <= 0.05) == (not res.ci[0] <= 0 <= res.ci[1])
     single = ck.estimate(load("california_prop99"), sc_spec(in_time_placebo=None))
     assert res.se < single.se
 

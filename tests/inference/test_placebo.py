@@ -69,3 +69,29 @@ def test_unit_scales_and_heterogeneity():
     assert scales_heterogeneous(s)[0]
     assert not scales_heterogeneous(np.full(30, 4.0) + np.arange(30) * 0.01)[0]
     assert not scales_heterogeneous(np.array([1.0, np.nan]))[0]
+
+
+def test_permutation_draws_are_the_estimator_rerun_with_a_constant_effect_removed():
+    from causal_kit.inference.placebo import permutation_interval, sc_permutation_draws
+
+    rng = np.random.default_rng(5)
+    Y = rng.normal(size=(12, 10)).cumsum(axis=1) + 20
+    treated = np.arange(12) >= 9
+    s = Y[:, :7].mean(axis=1)
+    Ym = Y / s[:, None]
+    draws = placebo_draws(12, 3, 8, seed=3)
+    a, b = sc_permutation_draws(Ym[:, :7].T, Ym, np.arange(12), treated, 7, draws, scales=s)
+    tau0 = 1.7
+    Y0 = Y.copy()
+    Y0[treated, 7:] -= tau0
+    for k, d in enumerate(draws):
+        pool = np.setdiff1d(np.arange(12), d)
+        gaps = []
+        for j in d:
+            w = simplex_weights(Ym[pool, :7].T, Ym[j, :7])
+            gaps.append((Y0[j, 7:] - s[j] * (w @ (Y0[pool, 7:] / s[pool, None]))).mean())
+        assert a[k] - tau0 * b[k] == pytest.approx(np.mean(gaps), rel=1e-6, abs=1e-8)
+    # the interval is every tau0 the test does not reject, and agrees with the p-value
+    out = permutation_interval(0.3, rng.normal(size=199), rng.uniform(-0.2, 0.2, 199), 0.05)
+    assert out["ci_low"] < 0.3 < out["ci_high"]
+    assert (out["p_value"] <= 0.05) == (not out["ci_low"] <= 0 <= out["ci_high"])
