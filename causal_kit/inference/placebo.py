@@ -166,7 +166,8 @@ def sdid_placebo_estimates(
     min_decrease: float = 1e-5,
     max_iter: int = 10_000,
     scale: np.ndarray | None = None,
-) -> np.ndarray:
+    return_weights: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Placebo estimates of SDID, SC or DiD with pseudo-treated controls, in one batch.
 
     Follows Algorithm 4 of Arkhangelsky et al. (2021) as implemented in R synthdid's
@@ -201,9 +202,12 @@ def sdid_placebo_estimates(
         treated unit's scale to the pseudo-treated unit's, every placebo carries the treated
         units' magnitudes (level-scale panels whose units differ widely in size).
 
+    return_weights : bool
+        Also return the unit weights ``(B, N0)`` and time weights ``(B, T0)`` of every draw.
+
     Returns
     -------
-    (B,) array of placebo estimates.
+    (B,) array of placebo estimates (and the weights with ``return_weights``).
 
     Examples
     --------
@@ -241,7 +245,8 @@ def sdid_placebo_estimates(
                                   min_decrease=min_decrease, max_iter=max_iter)
     synth_pre = W @ pre
     synth_post = W @ post
-    return (tr_post - synth_post) - ((tr_pre - synth_pre) * L).sum(axis=1)
+    est = (tr_post - synth_post) - ((tr_pre - synth_pre) * L).sum(axis=1)
+    return (est, W, L) if return_weights else est
 
 
 def aggregate_placebo_effects(effects: list[np.ndarray], sizes: list[int], weights: np.ndarray,
