@@ -171,7 +171,7 @@ def test_aa_rate_comes_with_its_mcse_from_placebo_assignments(history, spec):
     # planner adds placebo assignments (random treated sets of the same size) on every window
     # until the MCSE at alpha is at most 1.5 points: 0.05 * 0.95 / 0.015**2 -> 212 tests.
     d = plan(history, spec, n_windows=8, n_candidates=1, duration=21, candidate_estimators=("did",),
-             aa_target_mcse=0.015)
+             aa_target_mcse=0.015, aa_max_assignments=30)
     row = d.estimator_ranking.set_index("estimator").loc["did"]
     assert row["n_aa"] >= 212 and row["n_windows"] == 8 and row["n_assignments"] == 1 + d.details["aa_assignments"]
     assert math.sqrt(0.05 * 0.95 / row["n_aa"]) <= 0.015
