@@ -140,17 +140,20 @@ def _randomization(panel: Any, alpha: float, n_draws: int, seed: int | None, bet
     delta = Y[:, g:].mean(axis=1) - Y[:, :g].mean(axis=1)
     tr, ctrl = np.flatnonzero(treated), np.flatnonzero(~treated)
     n1, n0 = len(tr), len(ctrl)
-    if n1 > 1:
+    if n1 >= 1:
         # Fisher randomisation over all units: draw s treats units S (the treated may be among
         # them); removing a constant effect tau0 from the treated moves its estimate to
-        # a[s] - tau0 * b[s], b[s] = share of S treated - share of the rest treated.
+        # a[s] - tau0 * b[s], b[s] = share of S treated - share of the rest treated. One
+        # treated unit: every unit in turn, the observed included, with the mid-p test.
         N = len(delta)
-        draws = placebo_draws(N, n1, n_draws, seed)
+        single = n1 == 1
+        draws = np.arange(N)[:, None] if single else placebo_draws(N, n1, n_draws, seed)
         a = delta[draws].mean(axis=1) - (delta.sum() - delta[draws].sum(axis=1)) / (N - n1)
         k = treated[draws].sum(axis=1)
         b = k / n1 - (n1 - k) / (N - n1)
-        out = permutation_interval(beta, a, b, alpha)
-        return {**out, "effects": a, "scaled": False, "scale_sd": float("nan"), "kind": "permutation"}
+        out = permutation_interval(beta, a, b, alpha, mid_p=single)
+        return {**out, "effects": a, "scaled": False, "scale_sd": float("nan"), "kind": "permutation",
+                "mid_p": single}
     s = unit_scales(Y, g)
     hetero, sd = (scales_heterogeneous(s) if (Y[:, :g] > 0).all() else (False, float("nan")))
     draws = placebo_draws(n0, n1, n_draws, seed, exhaustive=n1 == 1)
@@ -261,9 +264,12 @@ class DiD:
             df_resid = None
             if ri["kind"] == "permutation":
                 how = (f"randomisation inference over {n_boot_used} placebo assignments (the treatment re-assigned "
-                       "to as many units drawn from all units, the treated included): p-value of the sharp null "
-                       "from the rank of |estimate|; CI = every constant effect the same test does not reject "
-                       "(test inversion); SE = CI width / (2 z), the SE the interval implies")
+                       + ("to every unit in turn, the treated one included; mid-p, so that the exact level with "
+                          f"{n_boot_used} units is {int(np.floor(alpha * n_boot_used + 0.5))}/{n_boot_used}"
+                          if ri.get("mid_p") else "to as many units drawn from all units, the treated included")
+                       + "): p-value of the sharp null from the rank of |estimate|; CI = every constant effect the "
+                       "same test does not reject (test inversion); SE = CI width / (2 z), the SE the interval "
+                       "implies")
             else:
                 how = (f"randomisation inference over {n_boot_used} placebo assignments (the treated unit "
                        "re-assigned to every control in turn"

@@ -10,15 +10,19 @@ first, as in the R package Synth.
 Inference with one treated unit is by in-space placebos (each donor in turn plays the
 treated unit, the treated unit left out of their donor pools): the post/pre RMSPE ratio rank
 gives the permutation p-value and the SD of the placebo effects the standard error (ADH).
-With several treated units (or cohorts), or on a rescaled panel, the placebo re-assigns the
-*whole treated set*: each replicate draws as many donors as there are treated units, fits
-each on the remaining donors and averages their gaps as the estimator does; the interval
-inverts that placebo test (``estimate +- the (1 - alpha) quantile of |placebo estimates|``),
-the p-value is the rank of ``|estimate|`` and the SE is the one the interval implies. A placebo
-study (random placebo-treated states and adoption years on Prop 99 without California, 5
-placebo-treated units) found the former default, which averaged single-unit placebo effects,
-rejecting a true null 11.8% of the time; the set placebo holds 5% (see
-``benchmarks/bench_placebo.py``).
+With several treated units (or cohorts) the interval comes from randomisation inference over
+*all* units: each of ``n_reps`` draws re-assigns the treatment to as many units drawn from the
+treated and the donors together, fits each on the units left (as many donors as the treated
+had) and averages their gaps as the estimator does. Under random assignment the test of the
+sharp null is exact whatever the units' heterogeneity; because the weights use pre-period data
+only, each draw's estimate is linear in a hypothesised constant effect, and the interval is
+every effect the test does not reject (:func:`~causal_kit.inference.placebo.permutation_interval`).
+The SE is the one the interval implies. A placebo study (random placebo-treated states and
+adoption years on Prop 99 without California, 5 placebo-treated units) found the former
+default, which averaged single-unit placebo effects, rejecting a true null 11.8% of the time;
+re-assigning only among the donors (the "set placebo", still used for one treated unit on a
+rescaled panel) was conservative (3-3.5%) because its placebo units have fewer donors than the
+treated; the randomisation holds 5% (see ``benchmarks/bench_placebo.py``).
 
 Level-scale panels whose units differ widely in size (geo KPIs) are matched relative to each
 unit's own scale (``unit_scale``): every series is divided by its pre-period mean, the

@@ -49,8 +49,9 @@ def test_did_runs_on_an_sdid_spec():
     # inference over placebo assignments is used and said so; se is the one the CI implies
     assert res.details["randomization"] is True and res.details["wild_bootstrap"] is False
     assert res.diagnostic("few_clusters").status == "warn"
-    assert "randomisation inference over 38 placebo assignments" in res.inference
-    assert res.ci[1] - res.estimate == pytest.approx(1.959964 * res.se, rel=1e-5)
+    assert "randomisation inference over 39 placebo assignments" in res.inference and "mid-p" in res.inference
+    assert res.ci[1] - res.ci[0] == pytest.approx(2 * 1.959964 * res.se, rel=1e-5)
+    assert (res.p_value <= 0.05) == (not res.ci[0] <= 0 <= res.ci[1])
     assert res.details["se_crv1"] != res.se and res.df_resid is None
 
 
