@@ -418,9 +418,10 @@ class SyntheticControl:
     # ------------------------------------------------------------------ placebo
     def _permutation(self, sp, cohort_res, cw, seed, Ym, scales) -> tuple[np.ndarray, np.ndarray]:
         donors = sp.controls
-        a_all, b_all = 0.0, 0.0
+        a_all, b_all, k_all = 0.0, 0.0, 0.0
         for k, (w, c) in enumerate(zip(cw, cohort_res)):
             rows = c["rows"]
+            k_all += w * float(scales[rows].mean())
             universe = np.concatenate([donors, rows])
             n, n1 = len(universe), len(rows)
             if n - n1 < 2:
@@ -430,9 +431,11 @@ class SyntheticControl:
             draws = placebo_draws(n, n1, self.n_reps, None if seed is None else seed + k)
             X = c["Xs"] * np.sqrt(c["V"].mean(axis=0))[:, None]
             treated = np.r_[np.zeros(len(donors), dtype=bool), np.ones(n1, dtype=bool)]
-            a, b = sc_permutation_draws(X, Ym, universe, treated, c["g"], draws, scales=scales)
+            a, b = sc_permutation_draws(X, Ym, universe, treated, c["g"], draws,
+                                        scales=None if np.all(scales == 1.0) else scales)
             a_all, b_all = a_all + w * a, b_all + w * b
-        return np.asarray(a_all, dtype=float), np.asarray(b_all, dtype=float)
+        scaled = not np.all(scales == 1.0)
+        return np.asarray(a_all, dtype=float), np.asarray(b_all, dtype=float) / (k_all if scaled else 1.0)
 
     def _set_placebo(self, sp, cohort_res, cw, seed, Ym, scales) -> np.ndarray:
         donors = sp.controls

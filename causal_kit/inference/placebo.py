@@ -518,8 +518,13 @@ def sc_permutation_draws(
     the other units of ``universe`` and the replicate's estimate averages their post-period
     gaps in levels (each gap times the unit's scale when ``Y`` is the rescaled panel), exactly
     as the estimator does. ``b[s]`` is the same average applied to the indicator of the real
-    treated units' post-periods, so that removing a constant effect ``tau0`` from them moves
-    the replicate to ``a[s] - tau0 * b[s]`` (see :func:`permutation_interval`).
+    treated units' post-periods, so that removing an effect averaging ``tau0`` from them moves
+    the replicate to ``a[s] - tau0 * b[s]`` (see :func:`permutation_interval`): a constant
+    effect in levels. With ``scales`` the test is run relative to size: the effect is
+    proportional to each treated unit's scale (a constant relative effect, the natural null of
+    a multiplicative lift) and each draw's estimate is divided by its units' mean scale, then
+    expressed in the treated units' level units (``a = s_T a_S / s_S``, ``b = s_T b'_S``; divide
+    ``b`` by ``s_T`` before :func:`permutation_interval`).
 
     Parameters
     ----------
@@ -555,5 +560,17 @@ def sc_permutation_draws(
     post = np.asarray(Y, dtype=float)[universe, T0:].mean(axis=1)
     t = np.asarray(treated, dtype=float)
     a = (su[flat] * (post[flat] - W @ post)).reshape(B, n1).mean(axis=1)
-    b = (t[flat] - su[flat] * (W @ (t / su))).reshape(B, n1).mean(axis=1)
-    return a, b
+    if scales is None:
+        b = (t[flat] - W @ t).reshape(B, n1).mean(axis=1)
+        return a, b
+    # With unit scales the test runs on the relative scale: the hypothesised effect is
+    # proportional to each treated unit's size (a constant relative effect, the null of a
+    # multiplicative lift) and each draw's estimate is divided by its units' mean scale. In
+    # levels, a draw holding the largest treated geo would swing with tau0 by more than the
+    # observed estimate does and leave the interval unbounded; relative to size, |b| <= 1.
+    # Returned in the treated units' level units: a = s_T * a_S / s_S, b = s_T * b'_S, where
+    # b'_S = sum_j s_j (t_j - (W t)_j) / sum_j s_j (1 for the observed assignment).
+    s_T = float(su[t > 0].mean()) if (t > 0).any() else 1.0
+    s_S = su[flat].reshape(B, n1).mean(axis=1)
+    b_rel = (su[flat] * (t[flat] - W @ t)).reshape(B, n1).sum(axis=1) / (s_S * n1)
+    return s_T * a / s_S, s_T * b_rel

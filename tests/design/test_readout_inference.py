@@ -52,17 +52,16 @@ def test_shifted_zero_lift_fit_equals_a_refit_with_the_lift(panel, estimator):
     shift = 0.08 * m
     # the point estimate is linear in the lift for all three (weights from pre-period and controls)
     assert r1.estimate == pytest.approx(r0.estimate + shift, rel=1e-6, abs=1e-6 * m)
-    if estimator == "did":
-        # DiD's cluster SE / wild bootstrap interval moves with the lift (a multiplicative lift on
-        # geos of different sizes is a heterogeneous effect, which widens the cluster SE); the
-        # simulation holds its zero-lift width. On this panel an 8% lift widens the interval by
-        # about 10%: power near the MDE is slightly optimistic for DiD, by that much.
-        w0, w1 = r0.ci[1] - r0.ci[0], r1.ci[1] - r1.ci[0]
-        assert 1.0 <= w1 / w0 <= 1.15
-    else:
-        # placebo intervals use the controls only: they shift exactly with the estimate
-        np.testing.assert_allclose(r1.ci, np.array(r0.ci) + shift, rtol=1e-6, atol=1e-6 * m)
-        assert r1.se == pytest.approx(r0.se, rel=1e-6)
+    # With several treated geos every readout's interval comes from randomisation inference over
+    # all geos, the treated included; a multiplicative lift on geos of different sizes is a
+    # heterogeneous effect, which the re-assignments see, so the interval moves with the lift
+    # only approximately; the simulation holds its zero-lift width. On this panel an 8% lift
+    # widens the SC and DiD intervals by under 25% and SDID's (level scale, constant-effect
+    # inversion) by about 40%: the simulated power near the MDE is optimistic by that much.
+    w0, w1 = r0.ci[1] - r0.ci[0], r1.ci[1] - r1.ci[0]
+    assert 0.8 <= w1 / w0 <= (1.5 if estimator == "sdid" else 1.25), (w0, w1)
+    mid0, mid1 = (r0.ci[0] + r0.ci[1]) / 2, (r1.ci[0] + r1.ci[1]) / 2
+    assert abs(mid1 - mid0 - shift) <= 0.15 * w0, (mid1 - mid0, shift, w0)
     # simulate_readout stores the same zero-lift fit and reproduces the shifted interval
     sims = simulate_readout(Y, design[None, :], units=units, times=times, spec=spec, estimators=[estimator],
                             durations=[21], pre_periods=60, n_windows=2)

@@ -83,14 +83,19 @@ def test_permutation_draws_are_the_estimator_rerun_with_a_constant_effect_remove
     a, b = sc_permutation_draws(Ym[:, :7].T, Ym, np.arange(12), treated, 7, draws, scales=s)
     tau0 = 1.7
     Y0 = Y.copy()
-    Y0[treated, 7:] -= tau0
+    # with unit scales the hypothesised effect is proportional to the treated units' sizes
+    Y0[treated, 7:] -= tau0 * (s[treated] / s[treated].mean())[:, None]
+    s_T = s[treated].mean()
     for k, d in enumerate(draws):
         pool = np.setdiff1d(np.arange(12), d)
         gaps = []
         for j in d:
             w = simplex_weights(Ym[pool, :7].T, Ym[j, :7])
             gaps.append((Y0[j, 7:] - s[j] * (w @ (Y0[pool, 7:] / s[pool, None]))).mean())
-        assert a[k] - tau0 * b[k] == pytest.approx(np.mean(gaps), rel=1e-6, abs=1e-8)
+        # the draw's estimate relative to its units' size, in the treated units' level units
+        want = s_T * np.mean(gaps) / s[d].mean()
+        assert a[k] - tau0 * b[k] / s_T == pytest.approx(want, rel=1e-6, abs=1e-8)
+        assert abs(b[k] / s_T) <= 1 + 1e-9
     # the interval is every tau0 the test does not reject, and agrees with the p-value
     out = permutation_interval(0.3, rng.normal(size=199), rng.uniform(-0.2, 0.2, 199), 0.05)
     assert out["ci_low"] < 0.3 < out["ci_high"]
