@@ -46,7 +46,7 @@ def _geo_panel(log: bool):
     return draw
 
 
-def study(setting: str, n_reps: int, effect: float = 0.0, seed: int = 0, n_jobs: int = 2):
+def study(setting: str, n_reps: int, effect: float = 0.0, seed: int = 0, n_jobs: int = 2, methods=None):
     """One placebo study: ``setting`` in prop99_1, prop99_5, sim_level, sim_log."""
     import causal_kit as ck
     from causal_kit.design.placebo_study import placebo_study
@@ -54,11 +54,13 @@ def study(setting: str, n_reps: int, effect: float = 0.0, seed: int = 0, n_jobs:
     if setting.startswith("prop99"):
         spec = ck.ExperimentSpec(name="placebo", design="did", **PROP99)
         return placebo_study(ck.datasets.load("california_prop99"), spec, n_treated=int(setting[-1]),
-                             n_reps=n_reps, effect=effect, min_pre=10, min_post=5, seed=seed, n_jobs=n_jobs)
+                             n_reps=n_reps, effect=effect, min_pre=10, min_post=5, seed=seed, n_jobs=n_jobs,
+                             methods=methods or ("sdid", "synthetic_control", "did"))
     log = setting == "sim_log"
     spec = ck.ExperimentSpec(name="placebo", design="did", **GEO)
     return placebo_study(_geo_panel(log), spec, n_treated=8, n_reps=n_reps, effect=effect, log_scale=log,
-                         min_pre=91, min_post=28, seed=seed, n_jobs=n_jobs)
+                         min_pre=91, min_post=28, seed=seed, n_jobs=n_jobs,
+                         methods=methods or ("sdid", "synthetic_control", "did"))
 
 
 def run(quick: bool = False) -> list[dict]:

@@ -78,6 +78,6 @@ def test_geo_readouts_hold_their_size_on_level_scale_geo_panels():
     spec = ck.ExperimentSpec(name="placebo", design="did", outcome="kpi", unit="geo", time="date",
                              treatment="treated")
     out = placebo_study(lambda s: simulate_geo_panel(n_geos=40, n_days=119, seed=s), spec, n_treated=8,
-                        n_reps=100, min_pre=91, min_post=28, seed=92_000, n_jobs=2)
+                        n_reps=80, min_pre=91, min_post=28, seed=92_000, n_jobs=2)
     _assert_size(summarise_placebo_study(out))
     assert np.isfinite(out["se"]).all()
