@@ -46,8 +46,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from .._typing import check_option
-from ..errors import DataError, SpecError
-from ..errors import IdentificationError
+from ..errors import DataError, IdentificationError, SpecError
 from ..inference.basic import normal_ci
 from ..inference.placebo import (
     interval_text,

@@ -259,6 +259,11 @@ def aggregate_placebo_effects(effects: list[np.ndarray], sizes: list[int], weigh
     units, so each replicate averages ``n_g`` randomly drawn donors' effects (without
     replacement when there are enough donors), weighted across cohorts by ``weights``.
 
+    Kept for comparison only: this was synthetic control's former default with several
+    treated units, and a placebo study found it rejecting a true null 11.8% of the time at 5%
+    (it ignores that the treated units share donors); the estimators now use
+    :func:`sc_permutation_draws` and :func:`permutation_interval`.
+
     Examples
     --------
     >>> import numpy as np

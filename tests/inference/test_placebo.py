@@ -9,8 +9,8 @@ from causal_kit.estimators._simplex import simplex_weights
 from causal_kit.inference.placebo import (
     placebo_draws,
     placebo_interval,
-    scales_heterogeneous,
     sc_set_placebo_effects,
+    scales_heterogeneous,
     sdid_placebo_estimates,
     unit_scales,
 )
