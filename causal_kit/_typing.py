@@ -21,7 +21,7 @@ IVMethod = Literal["2sls", "liml", "gmm"]
 IVVcov = Literal["unadjusted", "robust", "cluster"]
 IVEngine = Literal["auto", "linearmodels", "numpy"]
 # difference-in-differences family
-DidInference = Literal["auto", "cluster", "wild_bootstrap"]
+DidInference = Literal["auto", "cluster", "wild_bootstrap", "randomization"]
 BootWeights = Literal["rademacher", "webb"]
 ControlGroup = Literal["never_treated", "not_yet_treated"]
 CSMethod = Literal["dr", "ipw", "reg"]

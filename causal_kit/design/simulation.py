@@ -408,9 +408,11 @@ class ReadoutSimOutput:
     geos over the window's post cells. Injecting a lift ``e`` into those cells adds ``e * m``
     to the estimate: exactly for synthetic control and SDID, whose weights use only
     pre-period and control data, and for the DiD point estimate (a difference of cell means on
-    a balanced window). Placebo intervals are built from the controls alone, so they shift
-    with the estimate and keep their width; DiD's cluster SE / wild bootstrap interval does
-    move a little with the lift and is held fixed at its zero-lift width (an approximation).
+    a balanced window). The intervals are held at their zero-lift width and shifted with the
+    estimate, an approximation: with several treated geos they come from randomisation over
+    all geos, which sees a multiplicative lift on geos of different sizes as a heterogeneous
+    effect (an 8% lift widened them by up to about 40% for SDID in a test), and DiD's cluster
+    SE / wild bootstrap interval moves a little too.
     The test rejects when the shifted interval excludes 0; it covers the truth ``e * m`` when
     the zero-lift interval contains 0.
     """

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci
-from ..inference.placebo import aggregate_placebo_effects, rmspe_ratio_test
+from ..inference.placebo import interval_text, placebo_draws, placebo_interval, rmspe_ratio_test
 from ..result import Diagnostic, EffectEstimate, make_lineage
 from ._simplex import simplex_weights
 from ._synth_common import business_numbers, check_float, check_int, effective_n, load_synth_panel
@@ -176,16 +176,24 @@ class AugmentedSyntheticControl:
             if c is res[0]:
                 gaps0 = pg
         sizes = [len(c["rows"]) for c in res]
-        effects = aggregate_placebo_effects(per_cohort, sizes, cw, n_reps=self.n_reps, seed=seed)
         c0 = res[0]
         test = rmspe_ratio_test(np.vstack([c0["gaps"].mean(axis=0, keepdims=True), gaps0]), c0["g"])
         if len(res) > 1 or max(sizes) > 1:
-            rank = int(1 + np.sum(np.abs(effects) > abs(tau)))
-            p = rank / (len(effects) + 1)
+            # several treated units: re-assign the whole treated set (see SyntheticControl)
+            effects = self._set_placebo(Y, donors, res, cw, seed)
+            pi = placebo_interval(tau, effects, spec.alpha)
+            se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
+            rank = int(round(p * (len(effects) + 1)))
+            how = (f"set placebo over {len(effects)} replicates: each re-assigns the whole treated set to "
+                   "randomly drawn donors, refits the ridge-augmented weights on the remaining donors and "
+                   "averages their gaps; " + interval_text(str(pi["kind"]), spec.alpha))
         else:
+            effects = per_cohort[0]
             rank, p = test["rank"], test["p_value"]
-        se = float(np.std(effects))
-        ci, _ = normal_ci(tau, se, spec.alpha)
+            se = float(np.std(effects))
+            ci, _ = normal_ci(tau, se, spec.alpha)
+            how = (f"in-space placebo test over {len(donors)} donors: p-value from the rank of the post/pre "
+                   "RMSPE ratio; SE = SD of the placebo effects; normal CI")
         treated_post = float(sum(w * Y[c["rows"]][:, c["g"]:].mean() for w, c in zip(cw, res)))
         baseline = treated_post - tau
         details, business = business_numbers(tau, ci, baseline, sp.exposure)
@@ -219,13 +227,34 @@ class AugmentedSyntheticControl:
             p_value=float(p), alpha=spec.alpha, n_obs=int(Y.size), n_units=int(Y.shape[0]),
             n_dropped=sp.prepared.n_dropped, dropped_reasons=sp.prepared.dropped_reasons,
             diagnostics=diags, tables=tables, lineage=make_lineage(spec, sp.prepared.fingerprint, seed),
-            inference=(f"in-space placebo test over {len(donors)} donors with the same ridge penalty "
-                       f"({len(effects)} placebo estimates): p-value from the post/pre RMSPE ratio "
-                       "rank (|effect| rank with several treated units), SE = SD of the placebo "
-                       "estimates, normal CI"),
+            inference=how + " (placebo fits keep the treated fit's ridge penalty)",
             outcome=spec.outcome, baseline=baseline, exposure=sp.exposure, details=details,
             label="Augmented synthetic control (ridge)",
         )
+
+    def _set_placebo(self, Y, donors, res, cw, seed) -> np.ndarray:
+        n0 = len(donors)
+        out = np.zeros(self.n_reps)
+        for k, (w, c) in enumerate(zip(cw, res)):
+            n1, g = len(c["rows"]), c["g"]
+            if n0 <= n1:
+                raise IdentificationError(
+                    f"the set placebo of AugmentedSyntheticControl needs more donors ({n0}) than treated units "
+                    f"in a cohort ({n1}); add donors or use design='sdid' with se_method='bootstrap'.")
+            draws = placebo_draws(n0, n1, self.n_reps, None if seed is None else seed + k)
+            # the simplex (SC) part of every placebo fit in one batched solve
+            mask = np.ones((len(draws), n0), dtype=bool)
+            mask[np.arange(len(draws))[:, None], draws] = False
+            X = Y[donors, :g].T
+            W = simplex_weights(X, X[:, draws.ravel()].T, mask=np.repeat(mask, n1, axis=0))
+            for b, d in enumerate(draws):
+                keep = np.flatnonzero(mask[b])
+                pool = donors[keep]
+                gaps = [(Y[donors[j], g:] - ridge_ascm_weights(Y[pool, :g], Y[donors[j], :g], c["lam"],
+                                                               W[b * n1 + i, keep])[0] @ Y[pool, g:]).mean()
+                        for i, j in enumerate(d)]
+                out[b] += w * float(np.mean(gaps))
+        return out
 
     def _tables(self, sp, res, gaps0, test, effects) -> dict[str, pd.DataFrame]:
         Y, donors, times, units = sp.Y, sp.controls, sp.times, sp.units

@@ -23,7 +23,15 @@ import pandas as pd
 from .._typing import check_option
 from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci
-from ..inference.placebo import placebo_draws, sdid_placebo_estimates
+from ..inference.placebo import (
+    interval_text,
+    permutation_interval,
+    placebo_draws,
+    placebo_interval,
+    scales_heterogeneous,
+    sdid_placebo_estimates,
+    unit_scales,
+)
 from ..result import Diagnostic, EffectEstimate, make_lineage
 from ._simplex import sdid_noise_level, sdid_time_weights, sdid_unit_weights
 from ._synth_common import business_numbers, check_float, check_int, effective_n, load_synth_panel
@@ -33,6 +41,8 @@ __all__ = ["SyntheticDiD", "sdid_fit"]
 Estimator = Literal["sdid", "sc", "did"]
 SEMethod = Literal["placebo", "bootstrap", "jackknife"]
 PlaceboDraws = Literal["exhaustive", "random"]
+PlaceboScale = Literal["auto", "none", "unit"]
+PlaceboPool = Literal["auto", "controls"]
 _LABELS = {"sdid": "Synthetic DiD", "sc": "Synthetic control (synthdid, regularised)", "did": "DiD"}
 
 
@@ -124,7 +134,33 @@ class SyntheticDiD:
         (Algorithm 3; needs more than one treated unit). The placebo draws its
         pseudo-treated units from the controls only, so it misses the extra variability of
         treated units unlike any control (e.g. the one dominant geo of a level-scale KPI);
-        on geo panels with several treated geos, analyse the log KPI or use the bootstrap.
+        on level-scale geo panels the placebo is therefore rescaled (``placebo_scale``).
+        With 99 or more placebo estimates (random draws, several treated units) the interval
+        inverts the placebo test (``estimate +- the (1 - alpha) quantile of |placebo
+        estimates|``), the p-value is the rank of ``|estimate|`` and the SE is the one the
+        interval implies; with fewer (one treated unit, one placebo per control) the placebo
+        SE (their SD) gives a normal interval, as in the paper and R synthdid (see
+        :func:`~causal_kit.inference.placebo.placebo_interval`). The SD of the placebo
+        estimates is always in ``details["placebo_sd"]``.
+    placebo_scale : {"auto", "none", "unit"}
+        ``unit``: each pseudo-treated control is rescaled to the size of the treated unit it
+        stands in for (its outcomes times the ratio of the two pre-period means), so the
+        placebo carries the treated units' own magnitude of noise. ``auto`` (default) does so
+        when the panel is level-scale heterogeneous (positive outcome, SD of the log
+        pre-period means above 0.5, e.g. geo KPIs in levels), where the plain placebo
+        under-states the variance whenever large geos are treated (a placebo study on
+        simulated geo panels: 11.8% false positives at 5%).
+    placebo_pool : {"auto", "controls"}
+        ``auto`` (default): with several treated units, randomisation inference over all
+        units: each draw re-assigns the treatment to as many units drawn from the treated and
+        the controls together and re-fits SDID (unit and time weights), so the placebo units
+        have as many donors as the treated had and the treated units' own noise enters; the
+        p-value tests the sharp null, and the interval inverts the same test for a constant
+        effect (holding each draw's weights at their fit on the observed outcomes). A placebo
+        study found Algorithm 4 (pseudo-treated drawn from the controls only) at 6.0-6.5%
+        false positives with 5 placebo-treated Prop 99 states and 2% on log-scale geo panels.
+        ``controls``: Algorithm 4 as described above. With one treated unit the placebo is
+        always Algorithm 4 over the controls.
     placebo_draws : {"exhaustive", "random"}
         With one treated unit, ``"exhaustive"`` uses every control once (seed-free);
         otherwise ``n_reps`` random draws.
@@ -153,11 +189,14 @@ class SyntheticDiD:
 
     def __init__(self, *, estimator: Estimator = "sdid", se_method: SEMethod = "placebo",
                  placebo_draws: PlaceboDraws = "exhaustive", n_reps: int = 200,
+                 placebo_scale: PlaceboScale = "auto", placebo_pool: PlaceboPool = "auto",
                  eta_omega: float | None = None, eta_lambda: float = 1e-6, max_iter: int = 10_000,
                  seed: int | None = None, n_jobs: int = 1) -> None:
         self.estimator = estimator
         self.se_method = se_method
         self.placebo_draws = placebo_draws
+        self.placebo_scale = placebo_scale
+        self.placebo_pool = placebo_pool
         self.n_reps = n_reps
         self.eta_omega = eta_omega
         self.eta_lambda = eta_lambda
@@ -169,6 +208,8 @@ class SyntheticDiD:
         check_option(self.estimator, Estimator, "estimator", "SyntheticDiD")
         check_option(self.se_method, SEMethod, "se_method", "SyntheticDiD")
         check_option(self.placebo_draws, PlaceboDraws, "placebo_draws", "SyntheticDiD")
+        check_option(self.placebo_scale, PlaceboScale, "placebo_scale", "SyntheticDiD")
+        check_option(self.placebo_pool, PlaceboPool, "placebo_pool", "SyntheticDiD")
         check_int(self.n_reps, "n_reps", "SyntheticDiD", minimum=2)
         check_int(self.max_iter, "max_iter", "SyntheticDiD", minimum=1)
         check_float(self.eta_omega, "eta_omega", "SyntheticDiD", allow_none=True)
@@ -189,7 +230,7 @@ class SyntheticDiD:
         N0 = len(controls)
         fits = []
         for g, rows in sp.cohorts:
-            if N0 <= len(rows) and self.se_method == "placebo":
+            if N0 <= len(rows) and self.se_method == "placebo" and self.placebo_pool == "controls":
                 raise IdentificationError(
                     f"the placebo SE needs more never-treated units ({N0}) than treated units in a "
                     f"cohort ({len(rows)} adopt at {sp.times[g]!r}); set se_method='bootstrap'."
@@ -201,7 +242,23 @@ class SyntheticDiD:
         cw = np.array([len(rows) * (T - g) for g, rows in sp.cohorts], dtype=float)
         cw = cw / cw.sum()
         tau = float(sum(w * f["tau"] for w, f in zip(cw, fits)))
-        se, reps, how = self._se(sp, fits, cw, seed)
+        n_treated = int(sum(len(r) for _, r in sp.cohorts))
+        permute = self.se_method == "placebo" and self.placebo_pool == "auto" and n_treated > 1
+        scales, scaled, scale_why = self._scales(sp)
+        scaled = scaled and not permute
+        if permute:
+            a, b = self._permutation(sp, fits, cw, seed)
+            pi = permutation_interval(tau, a, b, spec.alpha)
+            se, reps = float(np.std(a)), a
+            how = (f"randomisation inference over {len(a)} re-assignments of the treatment to {n_treated} units "
+                   "drawn from all units (the treated included), SDID re-fitted on each (unit and time weights, "
+                   "time weights from a uniform start): p-value of the sharp null from the rank of |estimate|; "
+                   "CI = every constant effect the same test does not reject, each draw's weights held at their "
+                   "fit on the observed outcomes (test inversion); SE = CI width / (2 z), the SE the interval "
+                   "implies")
+            scale_why = "not needed: the re-assignments draw from the treated units too"
+        else:
+            se, reps, how = self._se(sp, fits, cw, seed, scales if scaled else None, scale_why)
         if not (se > 0 and math.isfinite(se)):
             raise IdentificationError(
                 f"the {self.se_method} standard error of SyntheticDiD is not defined here ({how}); "
@@ -209,7 +266,20 @@ class SyntheticDiD:
                    if se == 0 else "add control units." if self.se_method == "placebo"
                    else "use se_method='placebo' or add units.")
             )
-        ci, p = normal_ci(tau, se, spec.alpha)
+        placebo_sd = se
+        if permute:
+            se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
+            if not (se > 0 and math.isfinite(se)):
+                raise IdentificationError(
+                    "the randomisation interval of SyntheticDiD is unbounded here (too few units to reject any "
+                    "effect); add units or use se_method='bootstrap'.")
+        elif self.se_method == "placebo" and (n_treated > 1 or scaled):
+            pi = placebo_interval(tau, reps, spec.alpha)
+            se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
+            how += "; " + interval_text(str(pi["kind"]), spec.alpha)
+        else:
+            ci, p = normal_ci(tau, se, spec.alpha)
+            how += "; normal CI and p-value"
         treated_post = float(sum(w * Y[rows][:, g:].mean() for w, (g, rows) in zip(cw, sp.cohorts)))
         baseline = treated_post - tau
         details, business = business_numbers(tau, ci, baseline, sp.exposure)
@@ -217,6 +287,8 @@ class SyntheticDiD:
         first = fits[0]
         details.update(
             estimator=self.estimator, se_method=self.se_method, n_cohorts=len(fits),
+            placebo_sd=placebo_sd, placebo_scale="unit" if scaled else "none",
+            placebo_scale_reason=scale_why,
             n_controls=N0, n_treated=int(sum(len(r) for _, r in sp.cohorts)),
             zeta_omega=first["zeta_omega"], zeta_lambda=first["zeta_lambda"],
             noise_level=first["noise_level"],
@@ -234,7 +306,7 @@ class SyntheticDiD:
         )
 
     # ------------------------------------------------------------------ inference
-    def _se(self, sp, fits, cw, seed) -> tuple[float, np.ndarray, str]:
+    def _se(self, sp, fits, cw, seed, scales=None, scale_why="") -> tuple[float, np.ndarray, str]:
         Y, controls = sp.Y, sp.controls
         N0 = len(controls)
         if self.se_method == "placebo":
@@ -244,6 +316,7 @@ class SyntheticDiD:
             for k, ((g, rows), fit) in enumerate(zip(sp.cohorts, fits)):
                 draws = placebo_draws(N0, len(rows), self.n_reps, None if seed is None else seed + k,
                                       exhaustive)
+                mult = scales[rows][None, :] / scales[controls][draws] if scales is not None else None
                 # Time weights start from uniform, not from the real fit's lambda as in R
                 # synthdid: that lambda was fitted on every control's post-period mean,
                 # pseudo-treated units included. With more pre-periods than controls (daily
@@ -253,18 +326,57 @@ class SyntheticDiD:
                 reps += cw[k] * sdid_placebo_estimates(
                     Y[controls], g, draws, estimator=self.estimator, omega=fit["omega"],
                     lam=None, zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
-                    min_decrease=max(fit["min_decrease"], 1e-300), max_iter=self.max_iter)
+                    min_decrease=max(fit["min_decrease"], 1e-300), max_iter=self.max_iter, scale=mult)
             se = float(np.std(reps))
             how = (
-                f"placebo SE (Arkhangelsky et al. 2021, Algorithm 4): SD of {len(reps)} placebo "
+                f"placebo (Arkhangelsky et al. 2021, Algorithm 4): {len(reps)} placebo "
                 f"estimates with {'every control in turn' if exhaustive else 'randomly drawn controls'} "
                 "as pseudo-treated, unit and time weights re-estimated (time weights from a "
-                "uniform start); normal CI and p-value"
+                "uniform start)"
+                + (", each pseudo-treated control rescaled to the size of the treated unit it stands in "
+                   f"for ({scale_why})" if scales is not None else "")
             )
             return se, reps, how
         if self.se_method == "jackknife":
             return self._jackknife(sp, fits, cw)
         return self._bootstrap(sp, fits, cw, seed)
+
+    def _permutation(self, sp, fits, cw, seed) -> tuple[np.ndarray, np.ndarray]:
+        Y, controls = sp.Y, sp.controls
+        N0 = len(controls)
+        a_all, b_all = 0.0, 0.0
+        for k, ((g, rows), fit) in enumerate(zip(sp.cohorts, fits)):
+            n1 = len(rows)
+            universe = np.concatenate([controls, rows])
+            draws = placebo_draws(len(universe), n1, self.n_reps, None if seed is None else seed + k)
+            est, W, _ = sdid_placebo_estimates(
+                Y[universe], g, draws, estimator=self.estimator, omega=np.r_[fit["omega"], np.zeros(n1)],
+                lam=None, zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
+                min_decrease=max(fit["min_decrease"], 1e-300), max_iter=self.max_iter, return_weights=True)
+            t = np.r_[np.zeros(N0), np.ones(n1)]
+            b = t[draws].mean(axis=1) - W @ t
+            a_all, b_all = a_all + cw[k] * est, b_all + cw[k] * b
+        return np.asarray(a_all, dtype=float), np.asarray(b_all, dtype=float)
+
+    def _scales(self, sp) -> tuple[np.ndarray, bool, str]:
+        """Unit scales for the placebo and whether (and why) the placebo is rescaled."""
+        Y = sp.Y
+        g0 = min(g for g, _ in sp.cohorts)
+        s = unit_scales(Y, g0)
+        if self.placebo_scale == "none" or self.se_method != "placebo":
+            return s, False, "placebo_scale='none'"
+        if self.placebo_scale == "unit":
+            if not np.all(np.isfinite(s)):
+                raise IdentificationError("placebo_scale='unit' needs a non-zero pre-period mean for every unit; "
+                                          "use placebo_scale='none'.")
+            return s, True, "placebo_scale='unit'"
+        if not ((Y[:, :g0] > 0).all() and np.all(np.isfinite(s))):
+            return s, False, "placebo_scale='auto': the outcome is not positive"
+        hetero, sd = scales_heterogeneous(s)
+        if hetero:
+            return s, True, (f"placebo_scale='auto': unit sizes are heterogeneous, SD of log pre-period means "
+                             f"{sd:.2f} > 0.5")
+        return s, False, f"placebo_scale='auto': unit sizes are homogeneous (SD of log pre-period means {sd:.2f})"
 
     def _jackknife(self, sp, fits, cw) -> tuple[float, np.ndarray, str]:
         Y, controls, T = sp.Y, sp.controls, sp.panel.n_periods

@@ -7,12 +7,34 @@ V whose weights minimise the pre-period mean squared prediction error of the out
 ("nested" optimisation). Predictors are scaled by their standard deviation across units
 first, as in the R package Synth.
 
-Inference is by in-space placebos (each donor in turn plays the treated unit, the treated
-unit left out of their donor pools): the post/pre RMSPE ratio rank gives the permutation
-p-value and the SD of the placebo effects the standard error. In-time placebos, leave-one-
-donor-out refits, pre-period fit, a convex-hull check and the effective number of donors are
-reported as diagnostics. Several treated units are fitted one by one (in one batched solve)
-and averaged; staggered adoption is handled cohort by cohort.
+Inference with one treated unit is by in-space placebos (each donor in turn plays the
+treated unit, the treated unit left out of their donor pools): the post/pre RMSPE ratio rank
+gives the permutation p-value and the SD of the placebo effects the standard error (ADH).
+With several treated units (or cohorts) the interval comes from randomisation inference over
+*all* units: each of ``n_reps`` draws re-assigns the treatment to as many units drawn from the
+treated and the donors together, fits each on the units left (as many donors as the treated
+had) and averages their gaps as the estimator does. Under random assignment the test of the
+sharp null is exact whatever the units' heterogeneity; because the weights use pre-period data
+only, each draw's estimate is linear in a hypothesised constant effect, and the interval is
+every effect the test does not reject (:func:`~causal_kit.inference.placebo.permutation_interval`).
+The SE is the one the interval implies. A placebo study (random placebo-treated states and
+adoption years on Prop 99 without California, 5 placebo-treated units) found the former
+default, which averaged single-unit placebo effects, rejecting a true null 11.8% of the time;
+re-assigning only among the donors (the "set placebo", still used for one treated unit on a
+rescaled panel) was conservative (3-3.5%) because its placebo units have fewer donors than the
+treated; the randomisation holds 5% (see ``benchmarks/bench_placebo.py``).
+
+Level-scale panels whose units differ widely in size (geo KPIs) are matched relative to each
+unit's own scale (``unit_scale``): every series is divided by its pre-period mean, the
+weights fit the relative series, and each treated unit's gap is mapped back to levels by its
+own scale; the placebo multiplies each pseudo-treated gap by the scale of the treated unit
+it stands in for, so a large treated geo is mimicked by a donor blown up to its size. Plain
+level matching on such panels is biased (large treated geos lie outside the donors' convex
+hull) and its placebo ignores that large treated geos carry large errors.
+
+In-time placebos, leave-one-donor-out refits, pre-period fit, a convex-hull check and the
+effective number of donors are reported as diagnostics. Several treated units are fitted one
+by one (in one batched solve) and averaged; staggered adoption is handled cohort by cohort.
 """
 
 from __future__ import annotations
@@ -24,9 +46,20 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from .._typing import check_option
-from ..errors import DataError, SpecError
+from ..errors import DataError, IdentificationError, SpecError
 from ..inference.basic import normal_ci
-from ..inference.placebo import aggregate_placebo_effects, rmspe_ratio_test, sc_placebo_gaps
+from ..inference.placebo import (
+    interval_text,
+    permutation_interval,
+    placebo_draws,
+    placebo_interval,
+    rmspe_ratio_test,
+    sc_permutation_draws,
+    sc_placebo_gaps,
+    sc_set_placebo_effects,
+    scales_heterogeneous,
+    unit_scales,
+)
 from ..result import Diagnostic, EffectEstimate, make_lineage
 from ._simplex import simplex_weights
 from ._synth_common import business_numbers, check_int, effective_n, load_synth_panel, raw_frame
@@ -35,6 +68,10 @@ __all__ = ["SyntheticControl", "predictor_matrix", "nested_v"]
 
 VChoice = Literal["auto", "identity", "nested"]
 Agg = Literal["mean", "sum", "median", "last"]
+UnitScale = Literal["auto", "none", "unit"]
+#: share of pre-periods on which the treated mean lies outside the donors' range (in levels)
+#: above which ``unit_scale="auto"`` matches units relative to their own scale
+HULL_SWITCH = 0.5
 
 
 def predictor_matrix(panel, covs: dict[str, np.ndarray], predictors: list[dict], lags: list,
@@ -174,8 +211,16 @@ class SyntheticControl:
     max_iter_v : int
         Iterations per start and method of the nested V optimisation.
     n_reps : int
-        Placebo replicates when a cohort has several treated units (each replicate averages
-        as many placebo units as there are treated units).
+        Set-placebo replicates when there are several treated units (each replicate
+        re-assigns the whole treated set to randomly drawn donors).
+    unit_scale : {"auto", "none", "unit"}
+        ``unit``: match every unit relative to its pre-period mean and map gaps back to
+        levels by each treated unit's scale (needs a non-zero pre-period mean per unit and no
+        predictors). ``none``: match levels. ``auto`` (default): ``unit`` when, without
+        predictors, the outcome is positive and either the units' scales are heterogeneous
+        (SD of log pre-period means above 0.5) or the treated mean lies outside the donors'
+        range on more than half of the pre-periods; ``none`` otherwise. The result's
+        ``details["unit_scale"]`` and ``inference`` say which was used and why.
     seed : int, optional
         Recorded in the lineage (every step of this estimator is deterministic).
 
@@ -192,7 +237,7 @@ class SyntheticControl:
     def __init__(self, *, predictors: list[dict] | None = None, outcome_lags: list | None = None,
                  v: VChoice = "auto", standardize: bool = True, placebo_refit_v: bool = True,
                  in_time_placebo: Any = "auto", max_iter_v: int = 500, n_reps: int = 200,
-                 seed: int | None = None) -> None:
+                 unit_scale: UnitScale = "auto", seed: int | None = None) -> None:
         self.predictors = predictors
         self.outcome_lags = outcome_lags
         self.v = v
@@ -201,10 +246,12 @@ class SyntheticControl:
         self.in_time_placebo = in_time_placebo
         self.max_iter_v = max_iter_v
         self.n_reps = n_reps
+        self.unit_scale = unit_scale
         self.seed = seed
 
     def _check(self) -> None:
         check_option(self.v, VChoice, "v", "SyntheticControl")
+        check_option(self.unit_scale, UnitScale, "unit_scale", "SyntheticControl")
         check_int(self.max_iter_v, "max_iter_v", "SyntheticControl")
         check_int(self.n_reps, "n_reps", "SyntheticControl", minimum=2)
         for name in ("predictors", "outcome_lags"):
@@ -214,11 +261,45 @@ class SyntheticControl:
                                 f"Got {val!r} instead.")
 
     # ------------------------------------------------------------------ matching set-up
-    def _design(self, sp, data, spec, g):
+    def _scales(self, sp) -> tuple[np.ndarray, str]:
+        """Per-unit scales (ones when matching levels) and why."""
+        Y, N = sp.Y, sp.Y.shape[0]
+        g0 = min(g for g, _ in sp.cohorts)
+        plain = not self.predictors and not self.outcome_lags
+        if self.unit_scale == "unit" and not plain:
+            raise SpecError("The 'unit_scale' parameter of SyntheticControl can be 'unit' only when matching "
+                            "on pre-period outcomes (no predictors or outcome_lags). Got 'unit' with predictors.")
+        if self.unit_scale == "none" or not plain:
+            return np.ones(N), "levels (unit_scale='none')" if plain else "levels (predictors given)"
+        s = unit_scales(Y, g0)
+        if self.unit_scale == "unit":
+            if not np.all(np.isfinite(s)):
+                bad = sp.units[~np.isfinite(s)]
+                raise DataError(f"unit_scale='unit' needs a non-zero pre-period mean for every unit; "
+                                f"{len(bad)} unit(s) have none (e.g. {bad[:3].tolist()}). Use unit_scale='none'.")
+            return s, "each unit's pre-period mean (unit_scale='unit')"
+        if not (np.all(np.isfinite(s)) and (Y[:, :g0] > 0).all()):
+            return np.ones(N), "levels (the outcome is not positive, so unit scales are not defined)"
+        hetero, sd = scales_heterogeneous(s)
+        donors = sp.controls
+        rows = np.concatenate([r for _, r in sp.cohorts])
+        tr = Y[rows, :g0].mean(axis=0)
+        outside = float(np.mean((tr > Y[donors, :g0].max(axis=0)) | (tr < Y[donors, :g0].min(axis=0))))
+        if hetero:
+            return s, (f"each unit's pre-period mean (unit_scale='auto': unit sizes are heterogeneous, SD of "
+                       f"log pre-period means {sd:.2f} > 0.5)")
+        if outside > HULL_SWITCH:
+            return s, (f"each unit's pre-period mean (unit_scale='auto': the treated mean lies outside the "
+                       f"donors' range on {outside:.0%} of pre-periods, so no convex combination of levels "
+                       "can match it)")
+        return np.ones(N), (f"levels (unit_scale='auto': unit sizes are homogeneous, SD of log pre-period "
+                            f"means {sd:.2f} <= 0.5, and the treated lie within the donors' range)")
+
+    def _design(self, sp, data, spec, g, Ym):
         preds = list(self.predictors or [])
         lags = list(self.outcome_lags or [])
         if not preds and not lags:
-            X = sp.Y[:, :g].T.copy()
+            X = Ym[:, :g].T.copy()
             labels = [f"{spec.outcome} ({t})" for t in sp.times[:g]]
         else:
             cols = sorted({p["column"] for p in preds if isinstance(p, dict) and "column" in p} - {spec.outcome})
@@ -252,26 +333,60 @@ class SyntheticControl:
         seed = spec.seed if self.seed is None else self.seed
         sp = load_synth_panel(data, spec, "SyntheticControl")
         Y, donors, T = sp.Y, sp.controls, sp.panel.n_periods
+        scales, scale_why = self._scales(sp)
+        scaled = not np.all(scales == 1.0)
+        Ym = Y / scales[:, None]  # the panel the weights are fitted on
         cohort_res = []
         for g, rows in sp.cohorts:
-            X, Xs, labels, nested = self._design(sp, data, spec, g)
-            Z = Y[:, :g].T
+            X, Xs, labels, nested = self._design(sp, data, spec, g, Ym)
+            Z = Ym[:, :g].T
             W, V = [], []
             for r in rows:
                 w, v = self._weights(Xs, Z, r, donors, nested, seed)
                 W.append(w)
                 V.append(v)
             W = np.vstack(W)
-            gaps = Y[rows] - W @ Y[donors]
+            gaps = Y[rows] - scales[rows, None] * (W @ Ym[donors])
             cohort_res.append(dict(g=g, rows=rows, W=W, V=np.vstack(V), gaps=gaps, X=X, Xs=Xs,
-                                   labels=labels, nested=nested, Z=Z))
+                                   labels=labels, nested=nested, Z=Z, Ym=Ym, scales=scales))
         cw = np.array([len(c["rows"]) * (T - c["g"]) for c in cohort_res], dtype=float)
         cw /= cw.sum()
         tau = float(sum(w * c["gaps"][:, c["g"]:].mean() for w, c in zip(cw, cohort_res)))
-        placebo = self._placebo(sp, cohort_res, cw, seed)
-        se = float(np.std(placebo["effects"]))
-        ci, _ = normal_ci(tau, se, spec.alpha)
-        p = placebo["p_value"]
+        placebo = self._placebo(sp, cohort_res, cw, seed, Ym, scales)
+        n_treated = int(sum(len(c["rows"]) for c in cohort_res))
+        if len(cohort_res) == 1 and n_treated == 1 and not scaled:
+            se = float(np.std(placebo["effects"]))
+            ci, _ = normal_ci(tau, se, spec.alpha)
+            p = placebo["p_value"]
+            how = (f"in-space placebo test over {len(sp.controls)} donors (the treated unit left out of the "
+                   "placebo donor pools; Abadie, Diamond & Hainmueller 2010): p-value from the rank of the "
+                   "post/pre RMSPE ratio; SE = SD of the placebo effects; normal CI")
+            placebo_kind = "in_space"
+        elif n_treated > 1:
+            a, b = self._permutation(sp, cohort_res, cw, seed, Ym, scales)
+            pi = permutation_interval(tau, a, b, spec.alpha)
+            se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
+            placebo = {**placebo, "effects": a, "p_value": p, "rank": int(round(p * (len(a) + 1))),
+                       "n": len(a) + 1}
+            how = (f"randomisation inference over {len(a)} re-assignments of the treatment to {n_treated} units "
+                   "drawn from all units (the treated included; each fitted on the units left, as many donors "
+                   "as the treated had), the estimator re-run on each: p-value of the sharp null from the rank "
+                   "of |estimate|; CI = every constant effect the same test does not reject (test inversion); "
+                   "SE = CI width / (2 z), the SE the interval implies")
+            placebo_kind = "permutation"
+        else:
+            effects = self._set_placebo(sp, cohort_res, cw, seed, Ym, scales)
+            pi = placebo_interval(tau, effects, spec.alpha)
+            se, ci, p = pi["se"], (pi["ci_low"], pi["ci_high"]), pi["p_value"]
+            placebo = {**placebo, "effects": effects, "p_value": p,
+                       "rank": int(round(p * (len(effects) + 1))), "n": len(effects) + 1}
+            how = (f"set placebo over {len(effects)} replicates: each re-assigns the whole treated set "
+                   f"({n_treated} unit(s)) to randomly drawn donors, fits each on the remaining donors and "
+                   "averages their gaps as the estimator does"
+                   + (", each pseudo-treated gap scaled to the treated unit it stands in for" if scaled else "")
+                   + "; " + interval_text(str(pi["kind"]), spec.alpha))
+            placebo_kind = "set"
+        how += f"; units matched on {scale_why}"
         treated_post = float(sum(w * Y[c["rows"]][:, c["g"]:].mean() for w, c in zip(cw, cohort_res)))
         baseline = treated_post - tau
         details, business = business_numbers(tau, ci, baseline, sp.exposure)
@@ -282,7 +397,9 @@ class SyntheticControl:
             pre_mspe=float(np.mean(pre_gap**2)), pre_rmspe=float(np.sqrt(np.mean(pre_gap**2))),
             rmspe_ratio=placebo["ratio"], rank=placebo["rank"], n_placebos=placebo["n"],
             effective_donors=effective_n(w_mean), v_method="nested" if c0["nested"] else "identity",
-            n_cohorts=len(cohort_res), n_treated=int(sum(len(c["rows"]) for c in cohort_res)),
+            n_cohorts=len(cohort_res), n_treated=n_treated,
+            unit_scale="unit" if scaled else "none", unit_scale_reason=scale_why, placebo=placebo_kind,
+            placebo_sd=float(np.std(placebo["effects"])),
         )
         diagnostics, extra_tables = self._diagnostics(sp, cohort_res, tau, placebo, seed)
         tables = {**self._tables(sp, cohort_res, placebo), **extra_tables, "business": business}
@@ -292,22 +409,54 @@ class SyntheticControl:
             n_dropped=sp.prepared.n_dropped, dropped_reasons=sp.prepared.dropped_reasons,
             diagnostics=diagnostics, tables=tables,
             lineage=make_lineage(spec, sp.prepared.fingerprint, seed),
-            inference=(
-                f"in-space placebo test over {len(sp.controls)} donors (treated units left out of "
-                "the placebo donor pools): "
-                + ("p-value from the rank of the post/pre RMSPE ratio; SE = SD of the placebo "
-                   "effects" if placebo["n"] == len(sp.controls) + 1 else
-                   f"{placebo['n'] - 1} replicates averaging as many placebo units as there are "
-                   "treated units per cohort; p-value from the rank of |effect|, SE = their SD")
-                + "; normal CI"
-            ),
+            inference=how,
             outcome=spec.outcome, baseline=baseline, exposure=sp.exposure, details=details,
             label="Synthetic control",
         )
 
     # ------------------------------------------------------------------ placebo
-    def _placebo(self, sp, cohort_res, cw, seed) -> dict[str, Any]:
-        Y, donors = sp.Y, sp.controls
+    def _permutation(self, sp, cohort_res, cw, seed, Ym, scales) -> tuple[np.ndarray, np.ndarray]:
+        donors = sp.controls
+        a_all, b_all, k_all = 0.0, 0.0, 0.0
+        for k, (w, c) in enumerate(zip(cw, cohort_res)):
+            rows = c["rows"]
+            k_all += w * float(scales[rows].mean())
+            universe = np.concatenate([donors, rows])
+            n, n1 = len(universe), len(rows)
+            if n - n1 < 2:
+                raise IdentificationError(
+                    f"randomisation inference for SyntheticControl needs at least 2 donors besides the {n1} "
+                    f"treated units of the cohort adopting at {sp.times[c['g']]!r}; add donors.")
+            draws = placebo_draws(n, n1, self.n_reps, None if seed is None else seed + k)
+            X = c["Xs"] * np.sqrt(c["V"].mean(axis=0))[:, None]
+            treated = np.r_[np.zeros(len(donors), dtype=bool), np.ones(n1, dtype=bool)]
+            a, b = sc_permutation_draws(X, Ym, universe, treated, c["g"], draws,
+                                        scales=None if np.all(scales == 1.0) else scales)
+            a_all, b_all = a_all + w * a, b_all + w * b
+        scaled = not np.all(scales == 1.0)
+        return np.asarray(a_all, dtype=float), np.asarray(b_all, dtype=float) / (k_all if scaled else 1.0)
+
+    def _set_placebo(self, sp, cohort_res, cw, seed, Ym, scales) -> np.ndarray:
+        donors = sp.controls
+        n0 = len(donors)
+        single = len(cohort_res) == 1 and len(cohort_res[0]["rows"]) == 1
+        out = 0.0
+        for k, (w, c) in enumerate(zip(cw, cohort_res)):
+            n1 = len(c["rows"])
+            if n0 <= n1:
+                raise IdentificationError(
+                    f"the set placebo of SyntheticControl needs more donors ({n0} never-treated units in "
+                    f"spec.unit) than treated units in a cohort ({n1} adopt at {sp.times[c['g']]!r}); add "
+                    "donors or use design='sdid' with se_method='bootstrap'."
+                )
+            draws = placebo_draws(n0, n1, self.n_reps, None if seed is None else seed + k, single)
+            X = c["Xs"] * np.sqrt(c["V"].mean(axis=0))[:, None]
+            out = out + w * sc_set_placebo_effects(X, Ym, donors, c["g"], draws,
+                                                   treated_scale=scales[c["rows"]])
+        return np.asarray(out, dtype=float)
+
+    def _placebo(self, sp, cohort_res, cw, seed, Ym, scales) -> dict[str, Any]:
+        Y, donors = Ym, sp.controls
         per_cohort = []
         all_gaps = []
         for c in cohort_res:
@@ -325,20 +474,15 @@ class SyntheticControl:
                 gaps, _ = sc_placebo_gaps(sv[:, None] * c["Xs"], Y, donors)
             else:
                 gaps, _ = sc_placebo_gaps(c["Xs"] / np.sqrt(c["Xs"].shape[0]), Y, donors)
+            gaps = gaps * scales[donors, None]  # back to each donor's own level
             per_cohort.append(gaps[:, g:].mean(axis=1))
             all_gaps.append((g, gaps))
-        sizes = [len(c["rows"]) for c in cohort_res]
-        effects = aggregate_placebo_effects(per_cohort, sizes, cw, n_reps=self.n_reps, seed=seed)
+        effects = per_cohort[0]
         c0 = cohort_res[0]
         g0, gaps0 = all_gaps[0]
         stack = np.vstack([c0["gaps"].mean(axis=0, keepdims=True), gaps0])
         test = rmspe_ratio_test(stack, g0, treated=0)
-        tau = float(sum(w * c["gaps"][:, c["g"]:].mean() for w, c in zip(cw, cohort_res)))
-        if len(cohort_res) > 1 or max(sizes) > 1:
-            rank = int(1 + np.sum(np.abs(effects) > abs(tau)))
-            p = rank / (len(effects) + 1)
-        else:
-            rank, p = test["rank"], test["p_value"]
+        rank, p = test["rank"], test["p_value"]
         return {"effects": effects, "unit_effects": per_cohort[0], "gaps": gaps0, "g": g0,
                 "ratio": float(test["ratio"][0]),
                 "ratios": test["ratio"], "pre_rmspe": test["pre_rmspe"], "rank": rank,
@@ -424,7 +568,8 @@ class SyntheticControl:
         for j in used:
             pool = np.delete(np.arange(len(donors)), j)
             Wj = simplex_weights(sv[:, None] * c0["Xs"][:, donors[pool]], (sv[:, None] * c0["Xs"][:, rows]).T)
-            gaps = Y[rows] - np.atleast_2d(Wj) @ Y[donors[pool]]
+            Ym, sc = c0["Ym"], c0["scales"]
+            gaps = Y[rows] - sc[rows, None] * (np.atleast_2d(Wj) @ Ym[donors[pool]])
             loo_rows.append((str(sp.units[donors[j]]), float(gaps[:, g:].mean())))
         loo = pd.DataFrame(loo_rows, columns=["dropped_unit", "estimate"])
         if len(loo):
@@ -457,9 +602,9 @@ class SyntheticControl:
             return Diagnostic("in_time_placebo", "not_applicable",
                               "Too few pre-periods for an in-time placebo.",
                               assumption="sensitivity"), pd.DataFrame({"time": [], "gap": []})
-        Xd = Y[donors, :k].T
-        W = simplex_weights(Xd, Y[rows, :k])
-        gaps = (Y[rows, :g] - np.atleast_2d(W) @ Y[donors, :g]).mean(axis=0)
+        Ym, sc = c0["Ym"], c0["scales"]
+        W = simplex_weights(Ym[donors, :k].T, Ym[rows, :k])
+        gaps = (Y[rows, :g] - sc[rows, None] * (np.atleast_2d(W) @ Ym[donors, :g])).mean(axis=0)
         fake = float(gaps[k:].mean())
         pre_rmspe = float(np.sqrt(np.mean(gaps[:k] ** 2)))
         bound = max(0.5 * abs(tau), 2 * pre_rmspe)

@@ -12,7 +12,7 @@ from causal_kit.datasets import simulate_geo_panel
 from causal_kit.design import DesignResult, plan
 from causal_kit.errors import DataError, SpecError
 
-FAST = dict(n_windows=8, n_candidates=3, candidate_estimators=("did", "time_regression"))
+FAST = dict(n_windows=8, n_candidates=3, candidate_estimators=("did", "time_regression"), aa_target_mcse=None)
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +164,47 @@ def test_approximate_mode_is_still_available(history, spec):
     assert "readout inference" not in d.details["inference"]
     with pytest.raises(SpecError, match="plan.inference"):
         plan(history, spec, inference="exact", **FAST)
+
+
+def test_aa_rate_comes_with_its_mcse_from_placebo_assignments(history, spec):
+    # 8 windows of the chosen design alone give an A/A MCSE of about 7.7 points at 5%; the
+    # planner adds placebo assignments (random treated sets of the same size) on every window
+    # until the MCSE at alpha is at most 1.5 points: 0.05 * 0.95 / 0.015**2 -> 212 tests.
+    d = plan(history, spec, n_windows=8, n_candidates=1, duration=21, candidate_estimators=("did",),
+             aa_target_mcse=0.015, aa_max_assignments=30)
+    row = d.estimator_ranking.set_index("estimator").loc["did"]
+    assert row["n_aa"] >= 212 and row["n_windows"] == 8 and row["n_assignments"] == 1 + d.details["aa_assignments"]
+    assert math.sqrt(0.05 * 0.95 / row["n_aa"]) <= 0.015
+    assert row["aa_ci_low"] <= row["aa_rate"] <= row["aa_ci_high"]
+    assert row["aa_precise"] and row["aa_rate"] == d.type1_error
+    # DiD reads out with randomisation inference here, which holds its size
+    assert row["aa_rate"] <= row["aa_limit"] and row["calibrated"]
+    assert d.details["aa_by_estimator"]["did"]["n_aa"] == row["n_aa"]
+    assert "random placebo assignments" in d.details["aa_note"]
+    assert "MCSE" in next(x for x in d.diagnostics if x.name == "aa_type1_error").message
+
+
+def test_never_recommends_a_method_above_alpha_plus_two_mcse():
+    from causal_kit.design.planner import _rank
+    from causal_kit.design.simulation import ReadoutSimOutput
+
+    def sim(reject_share, W=400, seed=0):
+        rng = np.random.default_rng(seed)
+        tau0 = rng.normal(0, 1, (1, W))
+        half = np.full((1, W), 1.96)
+        n_bad = int(reject_share * W)
+        half[0, :n_bad] = np.abs(tau0[0, :n_bad]) * 0.5  # these intervals exclude 0
+        half[0, n_bad:] = np.maximum(half[0, n_bad:], np.abs(tau0[0, n_bad:]) * 1.01)
+        return ReadoutSimOutput(estimator="x", tau0=tau0, baseline=np.full((1, W), 100.0), ci_low=tau0 - half,
+                                ci_high=tau0 + half, se0=half / 1.96, starts=np.arange(W), duration=7,
+                                pre_periods=28, alpha=0.05)
+
+    # "narrow" has the smaller MDE but a 12% A/A rate; "honest" holds 4%
+    sims = {("narrow", 7): sim(0.12), ("honest", 7): sim(0.04, seed=1)}
+    sims["honest", 7] = ReadoutSimOutput(**{**sims["honest", 7].__dict__, "ci_low": sims["honest", 7].ci_low * 1.5,
+                                            "ci_high": sims["honest", 7].ci_high * 1.5})
+    rank = _rank(sims, ["narrow", "honest"], [7], 7, np.array([0.0, 0.05]), 0.8, 0.05,
+                 {"narrow": "readout", "honest": "readout"}).set_index("estimator")
+    assert rank.loc["narrow", "aa_rate"] > rank.loc["narrow", "aa_limit"]
+    assert not rank.loc["narrow", "recommended"] and not rank.loc["narrow", "calibrated"]
+    assert rank.loc["honest", "aa_mcse"] == pytest.approx(math.sqrt(0.04 * 0.96 / 400), rel=0.05)

@@ -52,17 +52,16 @@ def test_shifted_zero_lift_fit_equals_a_refit_with_the_lift(panel, estimator):
     shift = 0.08 * m
     # the point estimate is linear in the lift for all three (weights from pre-period and controls)
     assert r1.estimate == pytest.approx(r0.estimate + shift, rel=1e-6, abs=1e-6 * m)
-    if estimator == "did":
-        # DiD's cluster SE / wild bootstrap interval moves with the lift (a multiplicative lift on
-        # geos of different sizes is a heterogeneous effect, which widens the cluster SE); the
-        # simulation holds its zero-lift width. On this panel an 8% lift widens the interval by
-        # about 10%: power near the MDE is slightly optimistic for DiD, by that much.
-        w0, w1 = r0.ci[1] - r0.ci[0], r1.ci[1] - r1.ci[0]
-        assert 1.0 <= w1 / w0 <= 1.15
-    else:
-        # placebo intervals use the controls only: they shift exactly with the estimate
-        np.testing.assert_allclose(r1.ci, np.array(r0.ci) + shift, rtol=1e-6, atol=1e-6 * m)
-        assert r1.se == pytest.approx(r0.se, rel=1e-6)
+    # With several treated geos every readout's interval comes from randomisation inference over
+    # all geos, the treated included; a multiplicative lift on geos of different sizes is a
+    # heterogeneous effect, which the re-assignments see, so the interval moves with the lift
+    # only approximately; the simulation holds its zero-lift width. On this panel an 8% lift
+    # widens the SC and DiD intervals by under 25% and SDID's (level scale, constant-effect
+    # inversion) by about 40%: the simulated power near the MDE is optimistic by that much.
+    w0, w1 = r0.ci[1] - r0.ci[0], r1.ci[1] - r1.ci[0]
+    assert 0.8 <= w1 / w0 <= (1.5 if estimator == "sdid" else 1.25), (w0, w1)
+    mid0, mid1 = (r0.ci[0] + r0.ci[1]) / 2, (r1.ci[0] + r1.ci[1]) / 2
+    assert abs(mid1 - mid0 - shift) <= 0.15 * w0, (mid1 - mid0, shift, w0)
     # simulate_readout stores the same zero-lift fit and reproduces the shifted interval
     sims = simulate_readout(Y, design[None, :], units=units, times=times, spec=spec, estimators=[estimator],
                             durations=[21], pre_periods=60, n_windows=2)
@@ -124,9 +123,21 @@ def test_synthetic_control_mde_matches_the_readout_interval(panel):
     readout_mde = half / z_a * (z_a + z_p)
     # the brief form: MDE >= half-width / (z_{1-alpha/2} + z_power)
     assert d.mde >= half / (z_a + z_p)
-    # Same size as the readout's: power over six windows is not one window's interval exactly
-    # (200 vs 100 placebo replicates, window-to-window variation), hence the wide band.
-    assert 0.6 <= d.mde / readout_mde <= 1.6, (d.mde, readout_mde)
+    # The readout's interval on the most recent window is the planner's on that window (200 vs
+    # 100 placebo replicates: the permutation quantile moves by some percent). The placebo-
+    # quantile interval varies from window to window (here by a factor 4), so the MDE at 80%
+    # power over six windows is not one window's: it lies between the windows' own MDEs.
+    sims = simulate_readout(history.pivot(index="geo", columns="date", values="kpi").sort_index().to_numpy(),
+                            np.array([[1 if u in d.treated_units else 0 for u in sorted(history["geo"].unique())]]),
+                            units=sorted(history["geo"].unique()), times=dates, spec=spec,
+                            estimators=["synthetic_control"], durations=[21], pre_periods=60, n_windows=6)
+    out = sims["synthetic_control", 21]
+    last = int(np.argmax(out.starts))
+    sim_half = (out.ci_high[0, last] - out.ci_low[0, last]) / 2 / out.baseline[0, last]
+    assert 0.75 <= half / sim_half <= 1.33, (half, sim_half)
+    per_window = ((out.ci_high - out.ci_low) / 2 - out.tau0)[0] / out.baseline[0]
+    assert per_window.min() <= d.mde <= per_window.max() + 1e-3, (d.mde, per_window)
+    assert readout_mde > 0
     assert d.duration_table.set_index("duration").loc[21, "mde"] == d.mde
     # the approximate t-test (kept for the candidate search) was far more optimistic here
     approx = plan(history, spec, n_treated=4, duration=21, pre_periods=60, n_windows=6, n_candidates=1,

@@ -45,10 +45,14 @@ def test_did_runs_on_an_sdid_spec():
     (res,) = estimate(data, spec)
     assert res.method == "did" and res.design == "sdid"
     assert res.estimate < 0  # Prop 99 lowered sales
-    # one treated state: 39 clusters < 50, so the wild cluster bootstrap is used and said so
-    assert res.details["wild_bootstrap"] is True
+    # one treated state: 39 clusters < 50 and a balanced one-date design, so randomisation
+    # inference over placebo assignments is used and said so; se is the one the CI implies
+    assert res.details["randomization"] is True and res.details["wild_bootstrap"] is False
     assert res.diagnostic("few_clusters").status == "warn"
-    assert "wild cluster bootstrap" in res.inference
+    assert "randomisation inference over 39 placebo assignments" in res.inference and "mid-p" in res.inference
+    assert res.ci[1] - res.ci[0] == pytest.approx(2 * 1.959964 * res.se, rel=1e-5)
+    assert (res.p_value <= 0.05) == (not res.ci[0] <= 0 <= res.ci[1])
+    assert res.details["se_crv1"] != res.se and res.df_resid is None
 
 
 def test_did_with_treatment_start_and_covariates():

@@ -240,7 +240,7 @@ def test_placebo_time_weights_do_not_start_from_the_real_fit():
     data = sim_panel(n_controls=12, n_periods=40, cohorts=((34, 3),), seed=1)
     Y = data.pivot(index="unit", columns="time", values="y").to_numpy()
     fit = sdid_fit(Y, 12, 34)
-    res = ck.estimate(data, spec_for(seed=3, options={"n_reps": 40}))
+    res = ck.estimate(data, spec_for(seed=3, options={"n_reps": 40, "placebo_pool": "controls"}))
     reps = res.tables["placebo_estimates"]["estimate"].to_numpy()
     draws = placebo_draws(12, 3, 40, seed=3)
     settings = {k: fit[k] for k in ("zeta_omega", "zeta_lambda", "min_decrease", "noise_level")}
@@ -252,8 +252,34 @@ def test_placebo_time_weights_do_not_start_from_the_real_fit():
                                settings=settings)["tau"])
     np.testing.assert_allclose(reps, looped, rtol=1e-7, atol=1e-9)
     # the SE is the population SD of the replicates (synthdid's sqrt((r - 1) / r) * sd)
-    assert res.se == pytest.approx(np.sqrt(39 / 40) * np.std(reps, ddof=1), rel=1e-12)
+    assert res.details["placebo_sd"] == pytest.approx(np.sqrt(39 / 40) * np.std(reps, ddof=1), rel=1e-12)
+    # 40 replicates are too few for a 95% permutation quantile ((40 + 1) * 0.05 < 5): the
+    # interval is normal with the placebo SD
+    assert res.se == res.details["placebo_sd"] and "too few placebo estimates" in res.inference
+    assert res.ci == pytest.approx((res.estimate - 1.959964 * res.se, res.estimate + 1.959964 * res.se), rel=1e-6)
     warm = sdid_placebo_estimates(Y[:12], 34, draws, omega=fit["omega"], lam=fit["lambda"],
                                   zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
                                   min_decrease=fit["min_decrease"])
-    assert res.se > 4 * warm.std()
+    assert res.details["placebo_sd"] > 4 * warm.std()
+
+
+def test_several_treated_units_use_randomisation_over_all_units():
+    # default placebo_pool="auto": each draw re-assigns the treatment to 3 of all 15 units (the
+    # treated included) and re-fits SDID; the replicates equal a loop of fresh fits, and the
+    # interval inverts that test (CI excludes 0 exactly when p <= alpha)
+    data = sim_panel(n_controls=12, n_periods=40, cohorts=((34, 3),), seed=1)
+    Y = data.pivot(index="unit", columns="time", values="y").to_numpy()
+    fit = sdid_fit(Y, 12, 34)
+    res = ck.estimate(data, spec_for(seed=3, options={"n_reps": 120}))
+    reps = res.tables["placebo_estimates"]["estimate"].to_numpy()
+    draws = placebo_draws(15, 3, 120, seed=3)
+    settings = {k: fit[k] for k in ("zeta_omega", "zeta_lambda", "min_decrease", "noise_level")}
+    for k in (0, 7, 55):
+        keep = np.setdiff1d(np.arange(15), draws[k])
+        om0 = np.r_[fit["omega"], np.zeros(3)][keep]
+        om0 = om0 / om0.sum()
+        want = sdid_fit(np.vstack([Y[keep], Y[draws[k]]]), 12, 34, omega_init=om0, settings=settings)["tau"]
+        assert reps[k] == pytest.approx(want, rel=1e-6, abs=1e-9)
+    assert "re-assignments of the treatment to 3 units drawn from all units" in res.inference
+    assert (res.p_value <= 0.05) == (not res.ci[0] <= 0 <= res.ci[1])
+    assert res.ci[1] - res.ci[0] == pytest.approx(2 * 1.959964 * res.se, rel=1e-5)

@@ -46,11 +46,19 @@ def test_placebo_tables_exclude_treated(prop99_sc):
 def test_convex_hull_warning(load):
     data = load("california_prop99")
     data.loc[data["State"] == "California", "PacksPerCapita"] += 200.0
-    res = ck.estimate(data, sc_spec(in_time_placebo=None))
+    res = ck.estimate(data, sc_spec(in_time_placebo=None, unit_scale="none"))
     assert res.diagnostic("convex_hull").status == "warn"
     assert res.diagnostic("pre_period_fit").status == "warn"
     aug = get_estimator("augmented_sc").fit(data, sc_spec())
     assert aug.details["pre_rmspe"] < 0.2 * res.details["pre_rmspe"]
+    # the default does not read out plain level SC outside the hull: it matches each state
+    # relative to its own pre-period mean, and says so
+    auto = ck.estimate(data, sc_spec(in_time_placebo=None))
+    assert auto.details["unit_scale"] == "unit"
+    assert "outside the donors' range" in auto.details["unit_scale_reason"]
+    assert "pre-period mean" in auto.inference
+    assert auto.diagnostic("convex_hull").status == "pass"
+    assert auto.details["pre_rmspe"] < res.details["pre_rmspe"]
 
 
 def test_multiple_and_staggered_treated_units(load):
@@ -62,8 +70,11 @@ def test_multiple_and_staggered_treated_units(load):
     assert res.exposure == 2 * 12 + 8
     assert set(res.tables["weights"]["cohort"]) == {"1989", "1993"}
     assert "Utah" not in set(res.tables["weights"]["unit"])
-    # the placebo distribution averages as many placebo units as there are treated units
-    assert res.details["n_placebos"] == 201 and "replicates averaging" in res.inference
+    # randomisation inference re-assigns the treatment over all units; the interval inverts
+    # that test and the SE is the one it implies
+    assert res.details["n_placebos"] == 201 and "re-assignments of the treatment to 3 units" in res.inference
+    assert res.ci[1] - res.ci[0] == pytest.approx(2 * 1.959964 * res.se, rel=1e-5)
+    assert (res.p_value <= 0.05) == (not res.ci[0] <= 0 <= res.ci[1])
     single = ck.estimate(load("california_prop99"), sc_spec(in_time_placebo=None))
     assert res.se < single.se
 
