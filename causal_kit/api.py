@@ -9,21 +9,9 @@ import pandas as pd
 
 from .estimators import DEFAULT_FOR_DESIGN, get_estimator
 from .result import EffectEstimate
-from .spec import ExperimentSpec
+from .spec import ExperimentSpec, as_spec
 
 __all__ = ["estimate", "as_spec"]
-
-
-def as_spec(spec: ExperimentSpec | dict[str, Any] | str) -> ExperimentSpec:
-    """Accept a spec object, a dict, YAML text or a path to a YAML/JSON file."""
-    if isinstance(spec, ExperimentSpec):
-        return spec
-    if isinstance(spec, dict):
-        return ExperimentSpec.from_dict(spec)
-    text = str(spec)
-    if text.strip().endswith(".json"):
-        return ExperimentSpec.from_json(text)
-    return ExperimentSpec.from_yaml(text)
 
 
 def estimate(

@@ -26,7 +26,7 @@ from .errors import SpecError
 
 __all__ = [
     "ExperimentSpec", "ReportConfig", "EstimatorChoice", "DataSource", "Aggregate", "REQUIRED_ROLES",
-    "SequentialConfig", "SEQUENTIAL_METHODS",
+    "SequentialConfig", "SEQUENTIAL_METHODS", "as_spec",
 ]
 
 TimeValue = int | float | str | date | datetime
@@ -598,3 +598,21 @@ def _format_validation_error(exc: ValidationError) -> str:
             msg = "is required"
         lines.append(f"spec.{loc}: {msg}" if loc != "spec" else f"spec: {msg}")
     return "invalid experiment spec: " + "; ".join(lines)
+
+
+def as_spec(spec: ExperimentSpec | dict[str, Any] | str) -> ExperimentSpec:
+    """Accept a spec object, a dict, YAML text or a path to a YAML/JSON file.
+
+    Examples
+    --------
+    >>> as_spec({"name": "t", "design": "ab", "outcome": "y", "treatment": "treat"}).design
+    'ab'
+    """
+    if isinstance(spec, ExperimentSpec):
+        return spec
+    if isinstance(spec, dict):
+        return ExperimentSpec.from_dict(spec)
+    text = str(spec)
+    if text.strip().endswith(".json"):
+        return ExperimentSpec.from_json(text)
+    return ExperimentSpec.from_yaml(text)

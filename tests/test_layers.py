@@ -80,8 +80,8 @@ def _violations(top: str) -> list[str]:
 
 
 @pytest.mark.parametrize("top", ["errors", "_typing", "_hooks", "fmt", "spec", "_data", "_panel", "result", "outcome",
-                                 "verdict", "plots", "diagnostics", "estimators", "datasets", "compare",
-                                 "report"])
+                                 "verdict", "inference", "solvers", "plots", "diagnostics", "estimators",
+                                 "datasets", "design", "compare", "report"])
 def test_lower_floors_never_import_upper_ones(top):
     if not (PACKAGE / top).exists() and not (PACKAGE / f"{top}.py").exists():
         pytest.skip(f"{top} does not exist")

@@ -200,7 +200,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
     >>> sorted(design.assignment["cell"].unique())
     ['control', 'treatment']
     """
-    from ..api import as_spec
+    from ..spec import as_spec
 
     spec = as_spec(spec)
     cfg = _config(spec, overrides)

@@ -12,7 +12,7 @@ touches treated post-period outcomes, so for fixed weights the estimate is linea
 effect, ``tau(e) = tau(0) + e * baseline``. One fit per design and window serves the whole
 effect grid; DiD and the time-based regression are closed forms batched over all designs
 and windows at once; synthetic control and SDID batch the designs of a window in one call
-of the simplex solvers in :mod:`causal_kit.estimators._simplex`. Windows are split over
+of the simplex solvers in :mod:`causal_kit.solvers.simplex`. Windows are split over
 ``n_jobs`` joblib workers (see :func:`simulate_power` for running on a Dask cluster).
 
 Two inference modes:
@@ -236,7 +236,7 @@ def _time_regression(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: 
 
 
 def _synthetic_control(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, np.ndarray]:
-    from ..estimators._simplex import simplex_weights
+    from ..solvers.simplex import simplex_weights
 
     yt, _, treat, ctrl = _series(Y, designs)
     D, W = designs.shape[0], len(starts)
@@ -263,7 +263,7 @@ def _synthetic_control(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L
 
 
 def _sdid(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, np.ndarray]:
-    from ..estimators._simplex import frank_wolfe, sdid_time_weights, sparsify_weights
+    from ..solvers.simplex import frank_wolfe, sdid_time_weights, sparsify_weights
 
     yt, _, treat, ctrl = _series(Y, designs)
     n_t = treat.sum(axis=1)

@@ -24,7 +24,7 @@ from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci
 from ..inference.placebo import interval_text, placebo_draws, placebo_interval, rmspe_ratio_test
 from ..result import Diagnostic, EffectEstimate, make_lineage
-from ._simplex import simplex_weights
+from ..solvers.simplex import simplex_weights
 from ._synth_common import business_numbers, check_float, check_int, effective_n, load_synth_panel
 
 __all__ = ["AugmentedSyntheticControl", "ridge_ascm_weights"]

@@ -33,7 +33,7 @@ from ..inference.placebo import (
     unit_scales,
 )
 from ..result import Diagnostic, EffectEstimate, make_lineage
-from ._simplex import sdid_noise_level, sdid_time_weights, sdid_unit_weights
+from ..solvers.simplex import sdid_noise_level, sdid_time_weights, sdid_unit_weights
 from ._synth_common import business_numbers, check_float, check_int, effective_n, load_synth_panel
 
 __all__ = ["SyntheticDiD", "sdid_fit"]

@@ -61,7 +61,7 @@ from ..inference.placebo import (
     unit_scales,
 )
 from ..result import Diagnostic, EffectEstimate, make_lineage
-from ._simplex import simplex_weights
+from ..solvers.simplex import simplex_weights
 from ._synth_common import business_numbers, check_int, effective_n, load_synth_panel, raw_frame
 
 __all__ = ["SyntheticControl", "predictor_matrix", "nested_v"]

@@ -3,7 +3,7 @@
 In-space placebos pretend, in turn, that each control unit was treated and re-fit the
 method on the remaining controls; in-time placebos move the treatment date back into the
 pre-period. Every placebo of a study shares the donor matrix, so the fits are solved as one
-batch (see :mod:`causal_kit.estimators._simplex`) rather than in a Python loop.
+batch (see :mod:`causal_kit.solvers.simplex`) rather than in a Python loop.
 
 Functions
 ---------
@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..estimators._simplex import sdid_time_weights, sdid_unit_weights, simplex_weights
+from ..solvers.simplex import sdid_time_weights, sdid_unit_weights, simplex_weights
 
 __all__ = ["rmspe_ratio_test", "sc_placebo_gaps", "sdid_placebo_estimates", "placebo_draws",
            "aggregate_placebo_effects", "sc_set_placebo_effects", "placebo_interval", "unit_scales",
@@ -105,7 +105,7 @@ def sc_placebo_gaps(
         ``weights_fn(j) -> (N0,) weights`` to refit each placebo in another way (e.g. with its
         own V matrix); by default one batched simplex solve on ``X``.
     method : str
-        Solver of :func:`causal_kit.estimators._simplex.simplex_weights`.
+        Solver of :func:`causal_kit.solvers.simplex.simplex_weights`.
 
     Returns
     -------

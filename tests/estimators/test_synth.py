@@ -104,7 +104,7 @@ def test_identity_placebo_matches_one_by_one_fits(load):
     rng = np.random.default_rng(3)
     Y = rng.normal(size=(8, 10)).cumsum(axis=1)
     gaps, W = sc_placebo_gaps(Y[:, :6].T, Y, np.arange(1, 8))
-    from causal_kit.estimators._simplex import simplex_weights
+    from causal_kit.solvers.simplex import simplex_weights
 
     for j in range(7):
         pool = np.delete(np.arange(1, 8), j)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causal_kit.estimators._simplex import simplex_weights
+from causal_kit.solvers.simplex import simplex_weights
 from causal_kit.inference.placebo import (
     placebo_draws,
     placebo_interval,

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import nnls
 
-from . import _simplex_kernels as _kernels
+from . import simplex_kernels as _kernels
 
 __all__ = [
     "simplex_weights",
@@ -367,7 +367,7 @@ def sdid_unit_weights(
     Examples
     --------
     >>> import numpy as np
-    >>> from causal_kit.estimators._simplex import sdid_unit_weights
+    >>> from causal_kit.solvers.simplex import sdid_unit_weights
     >>> Y0 = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
     >>> sdid_unit_weights(Y0, np.array([2.0, 2.0, 2.0]), zeta=0.0).round(3).tolist()
     [0.5, 0.5]
@@ -427,7 +427,7 @@ def sdid_time_weights(
     Examples
     --------
     >>> import numpy as np
-    >>> from causal_kit.estimators._simplex import sdid_time_weights
+    >>> from causal_kit.solvers.simplex import sdid_time_weights
     >>> Y0 = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
     >>> sdid_time_weights(Y0, Y0[:, 1], zeta=0.0).round(3).tolist()
     [0.0, 1.0]

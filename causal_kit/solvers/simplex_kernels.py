@@ -1,4 +1,4 @@
-"""Compiled inner loops of the simplex solvers in :mod:`causal_kit.estimators._simplex`.
+"""Compiled inner loops of the simplex solvers in :mod:`causal_kit.solvers.simplex`.
 
 The loops are plain Python functions compiled with numba when it is installed (numba comes
 with econml's dependencies); :func:`fw_kernel` / :func:`qp_kernel` return None without it and

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causal_kit.estimators import _simplex as S
-from causal_kit.estimators import _simplex_kernels as K
+from causal_kit.solvers import simplex as S
+from causal_kit.solvers import simplex_kernels as K
 
 
 @pytest.fixture
