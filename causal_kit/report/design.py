@@ -59,6 +59,9 @@ def design_summary(design: Any) -> dict[str, Any]:
     if aa is not None and alpha is not None:
         business.append(f"On {aa['windows_text']} with no true effect, the planned analysis flagged an effect "
                         f"{aa['text']}, against a nominal {fmt.pct(alpha)}.")
+        if aa.get("precise") is False:
+            business.append("That rate is measured too imprecisely to rank methods on (Monte Carlo SE above "
+                            "1.5 points): add history, windows or placebo assignments before relying on it.")
     if cost is not None:
         line = f"The treated cells cost {fmt.money(cost, cur)}"
         if iroas_mde is not None:
@@ -132,7 +135,7 @@ def aa_rate(design: Any) -> dict[str, Any] | None:
         return None
     ranking = _get(design, "estimator_ranking")
     low = high = None
-    n = None
+    n = n_windows = precise = None
     if ranking is not None and len(ranking) and "estimator" in ranking:
         row = ranking.loc[ranking["estimator"] == design.method]
         if len(row):
@@ -141,17 +144,27 @@ def aa_rate(design: Any) -> dict[str, Any] | None:
                 rate = float(row["aa_rate"])
             if "aa_ci_low" in row and "aa_ci_high" in row and row["aa_ci_low"] == row["aa_ci_low"]:
                 low, high = float(row["aa_ci_low"]), float(row["aa_ci_high"])
-            for col in ("aa_windows", "n_windows", "n_simulations"):
-                if col in row and row[col] == row[col]:
-                    n = int(row[col])
-                    break
+            if "n_aa" in row and row["n_aa"] == row["n_aa"]:  # windows x placebo assignments
+                n = int(row["n_aa"])
+                n_windows = row.get("n_windows")
+                n_windows = int(n_windows) if n_windows == n_windows and n_windows is not None else None
+                precise = bool(row["aa_precise"]) if "aa_precise" in row else None
+            else:
+                for col in ("aa_windows", "n_windows", "n_simulations"):
+                    if col in row and row[col] == row[col]:
+                        n = int(row[col])
+                        break
     tables = getattr(design, "tables", None) or {}
-    if "windows" in tables and len(tables["windows"]):
+    if n is None and "windows" in tables and len(tables["windows"]):
         n = len(tables["windows"])
     if low is None and n:
         low, high = _wilson(rate, n)
-    windows_text = f"{fmt.count(n)} historical windows" if n else "historical windows"
+    if n and n_windows and n != n_windows:
+        windows_text = f"{fmt.count(n)} no-effect tests on {fmt.count(n_windows)} historical windows"
+    else:
+        windows_text = f"{fmt.count(n)} historical windows" if n else "historical windows"
     ci = f"95% CI {fmt.pct(low)} to {fmt.pct(high)}" if low is not None else "interval unknown"
-    return {"rate": rate, "low": low if low is not None else rate, "high": high, "n": n, "value": fmt.pct(rate),
+    return {"rate": rate, "low": low if low is not None else rate, "high": high, "n": n, "precise": precise,
+            "value": fmt.pct(rate),
             "ci": ci, "windows_text": windows_text,
             "text": f"{fmt.pct(rate)} of the time ({ci}, {windows_text})" if low is not None else fmt.pct(rate)}

@@ -470,7 +470,8 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
     }
 
 
-_PCT_COLUMNS = ("mde", "bias", "rmse", "coverage", "type1_error", "aa_rate", "aa_ci_low", "aa_ci_high", "aa_mcse", "power",
+_PCT_COLUMNS = ("mde", "bias", "rmse", "coverage", "coverage_mcse", "coverage_ci_low", "coverage_ci_high",
+                "type1_error", "aa_rate", "aa_ci_low", "aa_ci_high", "aa_mcse", "aa_limit", "power",
                 "effect", "kpi_share")
 
 
