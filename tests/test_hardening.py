@@ -540,3 +540,24 @@ def test_controls_moving_in_lockstep_are_refused(method):
     df = pd.DataFrame({"u": u, "t": t, "y": y, "d": ((u == 0) & (t >= 15)).astype(int)})
     with pytest.raises(DataError, match=r"'y' \(spec.outcome\) moves in lockstep across the 9 never-treated"):
         fit(df, method, design="sdid", outcome="y", unit="u", time="t", treatment="d")
+
+
+def _its_panel() -> tuple[pd.DataFrame, dict]:
+    panel = ck.datasets.simulate_geo_panel(n_geos=4, n_days=48, treated=1, effect=0.1, seed=1)
+    return panel, dict(design="its", outcome="kpi", unit="geo", time="date", treatment="treated")
+
+
+def test_bsts_constant_treated_pre_period_is_refused():
+    """A flat treated series (e.g. a boolean KPI) reached statsmodels: "'beta.x1' is not in list"."""
+    panel, fields = _its_panel()
+    panel.loc[panel["treated"].groupby(panel["geo"]).transform("max") == 1, "kpi"] = 5.0
+    with pytest.raises(DataError, match=r"treated series of 'kpi' \(spec.outcome\) is constant \(5.0\) over all 38"):
+        fit(panel, "bsts", **fields)
+
+
+def test_bsts_constant_controls_are_refused():
+    """Flat control series gave a NaN regressor: statsmodels' "exog contains inf or nans"."""
+    panel, fields = _its_panel()
+    panel.loc[panel["treated"].groupby(panel["geo"]).transform("max") == 0, "kpi"] = 5.0
+    with pytest.raises(IdentificationError, match=r"all 3 control series of 'kpi' .* constant over the 38 pre-period"):
+        fit(panel, "bsts", **fields)
