@@ -598,3 +598,11 @@ def test_surrogate_validation_cohort_with_one_arm_is_refused():
     df.loc[rows, "y"] = 1.0
     with pytest.raises(DataError, match=r"observed on 3 experiment rows \(3 treated, 0 control\); a validation"):
         fit(df, "surrogate", **fields)
+
+
+def test_bsts_duplicate_unit_time_rows_are_refused():
+    """A repeated geo-day row reached pandas' pivot: "Index contains duplicate entries, cannot reshape"."""
+    panel, fields = _its_panel()
+    broken = pd.concat([panel, panel.iloc[[7]]], ignore_index=True)
+    with pytest.raises(DataError, match=r"'geo' \(spec.unit\) and 'date' \(spec.time\) have 2 rows that share"):
+        fit(broken, "bsts", **fields)
