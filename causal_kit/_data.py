@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["to_pandas", "validate_data", "prepare", "Prepared", "fingerprint", "rows_preview"]
 
 _PANEL_DESIGNS = {"did", "event_study", "staggered_did", "synthetic_control", "sdid"}
+#: designs that read one row per unit and period (the interrupted time series pivots the panel)
+_ONE_ROW_PER_UNIT_TIME = _PANEL_DESIGNS | {"its"}
 
 
 def to_pandas(data: Any) -> pd.DataFrame:
@@ -411,7 +413,7 @@ def _check_treatment(df: pd.DataFrame, spec: ExperimentSpec) -> None:
 
 
 def _check_panel(df: pd.DataFrame, spec: ExperimentSpec) -> None:
-    if spec.design not in _PANEL_DESIGNS or spec.unit is None or spec.time is None:
+    if spec.design not in _ONE_ROW_PER_UNIT_TIME or spec.unit is None or spec.time is None:
         return
     dup = df.duplicated([spec.unit, spec.time], keep=False)
     if dup.any():
@@ -422,7 +424,7 @@ def _check_panel(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             f"time={first[1]!r}; {rows_preview(df.index[dup])}). Aggregate to one row per "
             "unit and period first."
         )
-    if spec.treatment is not None:
+    if spec.design in _PANEL_DESIGNS and spec.treatment is not None:
         treated_units = df.loc[df[spec.treatment] == 1, spec.unit].unique()
         n_units = df[spec.unit].nunique()
         if len(treated_units) == 0:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._data import fingerprint, rows_preview, to_pandas
+from ._data import check_values, fingerprint, rows_preview, to_pandas
 from .errors import DataError, IdentificationError, RowsDroppedWarning, SpecError
 
 if TYPE_CHECKING:
@@ -90,8 +90,8 @@ def _numeric(df: pd.DataFrame, roles: dict[str, str], sample: str) -> None:
                 f"column {col!r} (spec.{role}) must be numeric in the {sample} sample; it has dtype {s.dtype}. "
                 "Convert it with pd.to_numeric or encode it first."
             )
-        if s.dtype.kind == "f" and np.isinf(s.to_numpy()).any():
-            raise DataError(f"column {col!r} (spec.{role}) has infinite values in the {sample} sample; replace them.")
+        # the shared check: infinite values, and values whose squares overflow or underflow
+        check_values(df, {f"{role} in the {sample} sample": col})
 
 
 def _nan_rows(df: pd.DataFrame, roles: dict[str, str], sample: str, na_action: str,
@@ -132,6 +132,22 @@ def _check_support(exp: pd.DataFrame, obs: pd.DataFrame, spec: ExperimentSpec) -
             f"{len(spec.surrogates)} surrogates, {len(spec.covariates)} covariates); it needs more rows than terms. "
             "Add historical rows or use fewer surrogates."
         )
+    y_obs = obs[spec.long_term_outcome].to_numpy(float)
+    if np.ptp(y_obs) == 0:
+        raise DataError(
+            f"column {spec.long_term_outcome!r} (spec.long_term_outcome) is constant ({float(y_obs[0])!r}) across all "
+            f"{len(y_obs)} rows of the observational sample, so the index cannot learn anything from the surrogates. "
+            "Check the column, or use a sample where the long-term outcome varies."
+        )
+    if spec.long_term_outcome in exp.columns:  # the validation cohort needs both arms
+        m = exp[spec.long_term_outcome].notna().to_numpy()
+        n1 = int((exp[spec.treatment].to_numpy()[m] == 1).sum())
+        if m.any() and (n1 < 2 or m.sum() - n1 < 2):
+            raise DataError(
+                f"column {spec.long_term_outcome!r} (spec.long_term_outcome) is observed on {int(m.sum())} experiment "
+                f"rows ({n1} treated, {int(m.sum()) - n1} control); a validation cohort needs at least 2 rows in "
+                "each arm. Add outcomes for both arms, or set them to NaN in the experiment sample."
+            )
     for i, col in enumerate(spec.surrogates):
         o, e = obs[col].to_numpy(float), exp[col].to_numpy(float)
         if np.ptp(o) == 0:
@@ -185,7 +201,7 @@ def split_samples(
         exp_roles["cluster"] = spec.cluster
     _need(exp, exp_roles, "experiment", obs)
     _need(obs, {**model, **outcomes}, "observational", exp)
-    _numeric(exp, model, "experiment")
+    _numeric(exp, {**model, **{r: c for r, c in outcomes.items() if c in exp.columns}}, "experiment")
     _numeric(obs, {**model, **outcomes}, "observational")
 
     exp_cols = list(dict.fromkeys([*exp_roles.values(), *[c for c in outcomes.values() if c in exp.columns]]))

@@ -31,7 +31,7 @@ from causal_kit.errors import CausalKitError
 from causal_kit.estimators import ESTIMATORS
 
 FAST_EXAMPLES = 6
-SLOW_EXAMPLES = 150  # x 14 targets = 2,100 examples
+SLOW_EXAMPLES = 150  # x 19 targets (18 estimators and design.plan) = 2,850 examples
 
 
 def _settings(n: int) -> settings:
@@ -99,6 +99,30 @@ def _rdd(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
     return df, dict(design="rdd", outcome="y", running="r", cutoff=0.0)
 
 
+def _its(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_geo_panel
+
+    df = simulate_geo_panel(n_geos=4, n_days=48, treated=1, effect=0.1, seed=int(rng.integers(0, 1000)))
+    return df, dict(design="its", outcome="kpi", unit="geo", time="date", treatment="treated")
+
+
+def _surrogate(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_surrogate_experiment
+
+    df = simulate_surrogate_experiment(n_experiment=120, n_observational=160, n_surrogates=2,
+                                       surrogate_effect=0.3, seed=int(rng.integers(0, 1000)))
+    return df, dict(design="surrogate", treatment="treatment", surrogates=["s1", "s2"], long_term_outcome="y",
+                    sample="sample")
+
+
+def _paired(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_paired_geos
+
+    df = simulate_paired_geos(n_pairs=16, iroas=2.0, seed=int(rng.integers(0, 1000)))
+    return df, dict(design="trimmed_match", outcome="response", spend="spend", unit="geo", pair="pair",
+                    treatment="treated")
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -114,6 +138,11 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "psm": (_observational, None, {}),
     "iv": (_iv, None, {}),
     "rdd": (_rdd, None, {"diagnostics": False}),
+    "did2s": (_staggered, "staggered_did", {}),
+    "did_imputation": (_staggered, "staggered_did", {}),
+    "bsts": (_its, None, {"n_paths": 100}),
+    "surrogate": (_surrogate, None, {"n_folds": 2}),
+    "trimmed_match": (_paired, None, {}),
 }
 
 
@@ -232,7 +261,7 @@ def _fuzz_estimator(method: str, data: Any) -> None:
             found = ck.estimate(broken, spec)
     except CausalKitError:
         return
-    _check_results(found, applied, fields.get("outcome"))
+    _check_results(found, applied, fields.get("outcome", fields.get("long_term_outcome")))
 
 
 def _history(rng: np.random.Generator) -> pd.DataFrame:

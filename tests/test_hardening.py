@@ -540,3 +540,69 @@ def test_controls_moving_in_lockstep_are_refused(method):
     df = pd.DataFrame({"u": u, "t": t, "y": y, "d": ((u == 0) & (t >= 15)).astype(int)})
     with pytest.raises(DataError, match=r"'y' \(spec.outcome\) moves in lockstep across the 9 never-treated"):
         fit(df, method, design="sdid", outcome="y", unit="u", time="t", treatment="d")
+
+
+def _its_panel() -> tuple[pd.DataFrame, dict]:
+    panel = ck.datasets.simulate_geo_panel(n_geos=4, n_days=48, treated=1, effect=0.1, seed=1)
+    return panel, dict(design="its", outcome="kpi", unit="geo", time="date", treatment="treated")
+
+
+def test_bsts_constant_treated_pre_period_is_refused():
+    """A flat treated series (e.g. a boolean KPI) reached statsmodels: "'beta.x1' is not in list"."""
+    panel, fields = _its_panel()
+    panel.loc[panel["treated"].groupby(panel["geo"]).transform("max") == 1, "kpi"] = 5.0
+    with pytest.raises(DataError, match=r"treated series of 'kpi' \(spec.outcome\) is constant \(5.0\) over all 38"):
+        fit(panel, "bsts", **fields)
+
+
+def test_bsts_constant_controls_are_refused():
+    """Flat control series gave a NaN regressor: statsmodels' "exog contains inf or nans"."""
+    panel, fields = _its_panel()
+    panel.loc[panel["treated"].groupby(panel["geo"]).transform("max") == 0, "kpi"] = 5.0
+    with pytest.raises(IdentificationError, match=r"all 3 control series of 'kpi' .* constant over the 38 pre-period"):
+        fit(panel, "bsts", **fields)
+
+
+def _surrogate_sim() -> tuple[pd.DataFrame, dict]:
+    df = ck.datasets.simulate_surrogate_experiment(n_experiment=120, n_observational=160, n_surrogates=2, seed=1)
+    return df, dict(design="surrogate", treatment="treatment", surrogates=["s1", "s2"], long_term_outcome="y",
+                    sample="sample")
+
+
+def test_surrogate_infinite_outcome_in_experiment_is_refused():
+    """An infinite long-term outcome in the experiment reached a singular validation contrast."""
+    df, fields = _surrogate_sim()
+    df.loc[0, "y"] = np.inf
+    with pytest.raises(DataError, match=r"'y' \(spec.long_term_outcome in the experiment sample\) has 1 infinite"):
+        fit(df, "surrogate", **fields)
+
+
+def test_surrogate_outcome_too_small_to_square_is_refused():
+    """A long-term outcome rescaled by 1e-300 divided by a zero sum of squares (ZeroDivisionError)."""
+    df, fields = _surrogate_sim()
+    with pytest.raises(DataError, match=r"'y' \(spec.long_term_outcome in the observational sample\) holds only"):
+        fit(df.assign(y=df["y"] * 1e-300), "surrogate", **fields)
+
+
+def test_surrogate_constant_observational_outcome_is_refused():
+    df, fields = _surrogate_sim()
+    obs = df["sample"] == "observational"
+    with pytest.raises(DataError, match=r"'y' \(spec.long_term_outcome\) is constant \(5.0\) across all 160 rows"):
+        fit(df.assign(y=df["y"].where(~obs, 5.0)), "surrogate", **fields)
+
+
+def test_surrogate_validation_cohort_with_one_arm_is_refused():
+    """Long-term outcomes on a few experiment rows of one arm made the validation contrast singular."""
+    df, fields = _surrogate_sim()
+    rows = df.index[(df["sample"] == "experiment") & (df["treatment"] == 1)][:3]
+    df.loc[rows, "y"] = 1.0
+    with pytest.raises(DataError, match=r"observed on 3 experiment rows \(3 treated, 0 control\); a validation"):
+        fit(df, "surrogate", **fields)
+
+
+def test_bsts_duplicate_unit_time_rows_are_refused():
+    """A repeated geo-day row reached pandas' pivot: "Index contains duplicate entries, cannot reshape"."""
+    panel, fields = _its_panel()
+    broken = pd.concat([panel, panel.iloc[[7]]], ignore_index=True)
+    with pytest.raises(DataError, match=r"'geo' \(spec.unit\) and 'date' \(spec.time\) have 2 rows that share"):
+        fit(broken, "bsts", **fields)

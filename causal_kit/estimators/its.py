@@ -104,6 +104,7 @@ class StructuralTimeSeries:
         if n_pre < 3 * (self.seasonal or 1) or n_pre < 10:
             raise DataError(f"the pre-period has {n_pre} periods; the structural time-series model needs at least "
                             f"{max(10, 3 * (self.seasonal or 1))} (3 seasonal cycles). Extend spec.pre_period.")
+        _check_pre_variation(y[~post], controls[~post], spec)
         fitted, ridge = _fit_model(y[~post], controls[~post], self.trend, self.seasonal, self.autoregressive)
         paths = _simulate_paths(fitted, ridge, controls[post], self.n_paths, spec.seed)
         return _result(self, spec, prepared, y, times, post, paths, fitted, names)
@@ -143,6 +144,24 @@ def _series(frame: pd.DataFrame, spec: ExperimentSpec):
                         "the readout needs both pre and post periods (check treatment_start / post_period).")
     y = wide[list(treated_units)].to_numpy(float).sum(axis=1)
     return y, wide[control_names].to_numpy(float), times, post, control_names
+
+
+def _check_pre_variation(y_pre: np.ndarray, x_pre: np.ndarray, spec: ExperimentSpec) -> None:
+    """The model learns the treated series from the controls on the pre-period: both must move there."""
+    n_pre = y_pre.size
+    if np.ptp(y_pre) == 0:
+        raise DataError(
+            f"the treated series of {spec.outcome!r} (spec.outcome) is constant ({float(y_pre[0])!r}) over all "
+            f"{n_pre} pre-period periods; there is nothing for the controls to predict. Check the treated units' "
+            "outcome, or use a longer spec.pre_period."
+        )
+    constant = int((np.ptp(x_pre, axis=0) == 0).sum())
+    if constant == x_pre.shape[1]:
+        raise IdentificationError(
+            f"all {constant} control series of {spec.outcome!r} (spec.outcome) by {spec.unit!r} (spec.unit) are "
+            f"constant over the {n_pre} pre-period periods, so none can predict the treated series. Add control "
+            "units whose outcome moves, or check the outcome column."
+        )
 
 
 def _log(y: np.ndarray, controls: np.ndarray, spec: ExperimentSpec):
