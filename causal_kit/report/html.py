@@ -313,6 +313,8 @@ def _summary_view(summary: Any) -> dict[str, Any]:
         "recommendation": summary.recommendation,
         "decision": getattr(summary, "decision", ""),
         "decision_action": getattr(summary, "decision_action", ""),
+        "sequential": getattr(summary, "sequential", ""),
+        "sequential_decision": getattr(summary, "sequential_decision", ""),
         "tiles": [{"label": t.label, "value": t.value, "sub": t.sub, "key": t.key, "muted": t.muted}
                   for t in summary.tiles],
     }

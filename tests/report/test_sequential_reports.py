@@ -1,0 +1,96 @@
+"""Sequential readouts in the reports: status and decision near the headline, the looks figure,
+the history of looks, and the design's sequential operating characteristics."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import pytest
+
+import causal_kit as ck
+from causal_kit import fmt
+from causal_kit.estimators.ab import ABTest
+from causal_kit.report import render
+from causal_kit.report.notebook import result_card
+
+
+def _text(html: str) -> str:
+    body = re.sub(r"<script.*?</script>", " ", html, flags=re.S)
+    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)))
+
+
+def _marked(html: str, key: str) -> str:
+    m = re.search(rf'data-ck="{key}"[^>]*>(.*?)</', html, flags=re.S)
+    assert m, f"no data-ck={key} element"
+    return html_lib.unescape(re.sub(r"\s+", " ", m.group(1))).strip()
+
+
+def _badge(html: str) -> tuple[str, str]:
+    m = re.search(r'class="ck-verdict (\w+)" data-ck="verdict">([^<]+)<', html)
+    assert m
+    return m.group(1), m.group(2)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return ck.datasets.load("ab_cuped_sim")
+
+
+@pytest.fixture(scope="module")
+def spending(data):
+    """Look 2 of 3 with O'Brien-Fleming spending: the first look from a registry, the second fitted here."""
+    spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat", pre_covariate="pre",
+                             sequential={"method": "alpha_spending", "looks": [2500, 5000, 10_000]})
+    first = ck.estimate(data.iloc[:2500], spec)
+    s1 = first.details["sequential"]
+    prior = [{"look": 1, "key": 2500, "n_obs": 2500, "estimate": first.estimate, "ci_low": first.ci[0],
+              "ci_high": first.ci[1], "p_value": first.p_value, "boundary_z": s1["boundary_z"],
+              "decision": s1["decision"]}]
+    return ABTest(prior_looks=prior).fit(data.iloc[:5000], spec)
+
+
+def test_effect_report_states_the_group_sequential_look_and_boundary(spending):
+    seq = spending.details["sequential"]
+    html = render(spending)
+    line = _marked(html, "sequential")
+    assert line.startswith(f"Sequential readout: look 2 of 3, boundary z = {fmt.num(seq['boundary_z'], 3)}.")
+    words = {"continue": "continue to the next look", "stop_efficacy": "stop for efficacy",
+             "stop_futility": "stop for futility"}[seq["decision"]]
+    assert line.endswith(f"Decision: {words}.")
+    # the looks figure is drawn from the look table
+    assert "Repeated 95% confidence interval by look" in html and "(2 of 3 planned looks)" in html
+    # the card carries the same sentence
+    assert _marked(result_card(spending), "sequential") == line
+
+
+def test_continue_look_is_never_a_green_badge(data):
+    spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat",
+                             sequential={"rho": 0.05, "looks": [2500, 5000, 10_000, 20_000]})
+    res = ABTest(adjustment="none").fit(data, spec)
+    assert res.details["sequential"]["decision"] == "continue"
+    html = render(res)
+    assert _marked(html, "sequential") == ("Sequential readout: valid at any look (always-valid confidence "
+                                           "sequence, look 3 of 4). Decision: continue to the next look.")
+    status, label = _badge(html)
+    assert (status, label) == ("not_applicable", "Inconclusive")
+    assert "interim result, not a final one" in _text(html)
+
+
+def test_stop_for_efficacy_can_be_a_win(data):
+    spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat", pre_covariate="pre",
+                             sequential={"planned_n": 10_000, "looks": [2500, 5000, 10_000]})
+    res = ck.estimate(data, spec)
+    assert res.details["sequential"]["decision"] == "stop_efficacy" and res.ci[0] > 0
+    html = render(res)
+    assert _marked(html, "sequential").endswith("Decision: stop for efficacy.")
+    assert "look 3 of 3" in _marked(html, "sequential")
+    status, label = _badge(html)
+    assert label in ("Robust", "Moderate") and status in ("pass", "warn")
+    assert "stopped for efficacy (look 3 of 3)" in _text(html)
+
+
+def test_fixed_horizon_report_has_no_sequential_line(data):
+    res = ck.estimate(data, ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat"))
+    html = render(res)
+    assert 'data-ck="sequential"' not in html and "by look" not in html
