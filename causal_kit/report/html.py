@@ -569,7 +569,7 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
 
     See :func:`causal_kit.report.render_history`.
     """
-    from .history import data_period, history_figure, history_rows, latest_verdict
+    from .history import data_period, history_figure, history_rows, is_sequential, latest_verdict, sequential_figure
 
     figs = _Figures()
     required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
@@ -582,6 +582,8 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
         "page": _page(title or ("History of " + ", ".join(names) if names else "History"),
                       [f"{fmt.count(len(history))} runs"], "history"),
         "history_fig": figs.add(history_figure(history, planned_end), "history") if len(history) else None,
+        "sequential_fig": (figs.add(sequential_figure(history), "sequential looks")
+                           if len(history) and is_sequential(history) else None),
         "latest": latest_verdict(history) if len(history) else None,
         "planned_end": fmt.date(planned_end) if planned_end is not None else "",
         "period_title": "data through" if data_period(history)[1].startswith("Data") else "run time",

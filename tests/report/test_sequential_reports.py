@@ -94,3 +94,41 @@ def test_fixed_horizon_report_has_no_sequential_line(data):
     res = ck.estimate(data, ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat"))
     html = render(res)
     assert 'data-ck="sequential"' not in html and "by look" not in html
+
+
+def test_history_report_draws_the_interval_per_look(data, tmp_path):
+    """Two looks recorded in a registry: the history page draws each look's repeated interval and
+    states the latest look, its boundary and its decision; the verdict reads the decision."""
+    from causal_kit.registry import Registry
+    from causal_kit.report import render_history
+
+    spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat",
+                             sequential={"method": "alpha_spending", "looks": [2500, 5000, 10_000]})
+    reg = Registry(tmp_path / "runs.duckdb")
+    first = ck.estimate(data.iloc[:2500], spec)
+    reg.record(first, spec=spec)
+    second = ABTest(prior_looks=reg.prior_looks("seq")).fit(data.iloc[:5000], spec)
+    reg.record(second, spec=spec)
+    runs = reg.history("seq")
+    html = render_history(runs)
+    s2 = second.details["sequential"]
+    assert "Repeated confidence interval by look (group-sequential boundary)" in html
+    assert '"look 1 of 3"' in html and '"look 2 of 3"' in html  # x labels of the looks figure
+    assert s2["decision"] == "continue"  # unadjusted, the interval at look 2 still includes zero
+    line = f"Look 2 of 3 (boundary z = {fmt.num(s2['boundary_z'], 3)}): continue to the next look."
+    assert _marked(html, "sequential") == line
+    assert re.findall(r'data-ck="look">([^<]*)<', html) == ["2 of 3", "1 of 3"]
+    assert _badge(html) == ("not_applicable", "Inconclusive") and "interim result" in _text(html)
+
+
+def test_history_without_looks_has_no_sequential_figure():
+    import pandas as pd
+
+    from causal_kit.report import render_history
+
+    runs = pd.DataFrame({"run_id": ["a", "b"], "timestamp": ["2024-01-02", "2024-01-09"],
+                         "data_end": ["2024-01-01", "2024-01-08"], "name": "ab", "method": "ab",
+                         "estimate": [0.2, 0.25], "ci_low": [-0.1, 0.15], "ci_high": [0.5, 0.35],
+                         "p_value": [0.2, 0.001], "worst_status": "pass", "look": [None, None]})
+    html = render_history(runs)
+    assert "by look" not in html and 'data-ck="sequential"' not in html and 'data-ck="look"' not in html
