@@ -421,7 +421,7 @@ def _robustness_context(results: Sequence[EffectEstimate], title: str | None, sp
 
 
 def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -> dict[str, Any]:
-    from .design import design_summary
+    from .design import design_summary, sequential_operating
 
     spec_obj = spec if spec is not None else design.spec
     spec_dict = spec_of(design, spec_obj)
@@ -462,6 +462,7 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
         "summary": summary,
         "figures": figures,
         "cells": cells,
+        "sequential": sequential_operating(design),
         "tables": tables,
         "diag_groups": diagnostic_groups(tuple(design.diagnostics or ())),
         "details": [(str(k), _detail_text(v)) for k, v in (design.details or {}).items()],
@@ -569,7 +570,14 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
 
     See :func:`causal_kit.report.render_history`.
     """
-    from .history import data_period, history_figure, history_rows, is_sequential, latest_verdict, sequential_figure
+    from .history import (
+        data_period,
+        history_figure,
+        history_rows,
+        is_sequential,
+        latest_verdict,
+        sequential_figure,
+    )
 
     figs = _Figures()
     required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]

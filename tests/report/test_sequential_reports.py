@@ -132,3 +132,51 @@ def test_history_without_looks_has_no_sequential_figure():
                          "p_value": [0.2, 0.001], "worst_status": "pass", "look": [None, None]})
     html = render_history(runs)
     assert "by look" not in html and 'data-ck="sequential"' not in html and 'data-ck="look"' not in html
+
+
+@pytest.fixture(scope="module")
+def geo_design():
+    from causal_kit.datasets import simulate_geo_panel
+
+    history = simulate_geo_panel(n_geos=20, n_days=200, seed=3)
+    spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date", treatment="treated",
+                             plan={"n_treated": 6, "duration": 21, "n_candidates": 1, "n_windows": 6,
+                                   "candidate_estimators": ["did"], "look_every": 7, "inference": "approximate"})
+    return ck.design.plan(history, spec)
+
+
+def test_design_report_compares_sequential_and_fixed(geo_design):
+    op = geo_design.tables["sequential_operating"]
+    html = render(geo_design)
+    assert "<h2>Sequential looks</h2>" in html and "Planned looks after 7, 14, 21 periods." in html
+    table = re.search(r'data-ck="sequential-table">(.*?)</table>', html, flags=re.S).group(1)
+    heads = [html_lib.unescape(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>", table)]
+    assert heads == ["lift", "O'Brien-Fleming spending", "Pocock spending", "calibrated on history",
+                     "fixed horizon (one look at the end)"]
+    rows = re.findall(r"<tr><td[^>]*>([^<]*)</td>(.*?)</tr>", table, flags=re.S)
+    assert [r[0] for r in rows] == [fmt.pct(e, 1) for e in sorted(op["effect"].unique())]
+    # every cell is the table's power / expected stopping period, through fmt
+    order = ["obrien_fleming", "pocock", "calibrated", "fixed_horizon"]
+    for (_lift, cells), effect in zip(rows, sorted(op["effect"].unique())):
+        got = re.findall(r"<td[^>]*>([^<]*)</td>", cells)
+        want = []
+        for m in order:
+            r = op.loc[(op["method"] == m) & (op["effect"] == effect)].iloc[0]
+            want.append(f"{fmt.pct(r['power'], 0)} / {fmt.num(r['expected_stop'], 3)}")
+        assert got == want
+    # the headline sentence: the fixed horizon never reaches 80% power here, so the largest lift is used
+    cal = op.loc[(op["method"] == "calibrated") & (op["effect"] == op["effect"].max())].iloc[0]
+    fixed = op.loc[(op["method"] == "fixed_horizon") & (op["effect"] == op["effect"].max())].iloc[0]
+    sentence = _marked(html, "sequential-operating")
+    assert sentence.startswith(f"At the largest simulated lift, {fmt.pct(op['effect'].max(), 1)}, the boundary "
+                               f"calibrated on history detects the effect with power {fmt.pct(cal['power'], 0)}")
+    assert f"against power {fmt.pct(fixed['power'], 0)} for the fixed horizon" in sentence
+    assert f"stops after {fmt.num(cal['expected_stop'], 3)} periods on average" in sentence
+
+
+def test_design_without_looks_has_no_sequential_section(geo_design):
+    from dataclasses import replace
+
+    plain = replace(geo_design, tables={k: v for k, v in geo_design.tables.items() if not k.startswith("sequential")})
+    html = render(plain)
+    assert "Sequential looks" not in html and 'data-ck="sequential-table"' not in html
