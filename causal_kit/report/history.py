@@ -249,7 +249,8 @@ def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
                          f"P(lift above break-even) = {fmt.pct(d.prob_above, 0)} under the normal approximation.")
     return {"label": v.label, "status": v.status, "reason": v.reason, "method": str(last["method"]),
             "run": str(last["run_id"]), "when": fmt.date(last["_x"]), "effect": effect, "ci": ci,
-            "decision": decision_text, "sequential": _sequential_words(seq)}
+            "decision": decision_text, "sequential": _sequential_words(seq),
+            "sequential_decision": str(seq.get("decision") or "")}
 
 
 def _look_text(seq: dict[str, Any]) -> str:
@@ -264,10 +265,13 @@ def _sequential_words(seq: dict[str, Any]) -> str:
     if not seq:
         return ""
     bound = f" (boundary z = {fmt.num(seq['boundary_z'], 3)})" if seq.get("boundary_z") is not None else ""
+    return f"Look {_look_text(seq)}{bound}: {_decision_words(seq)}."
+
+
+def _decision_words(seq: dict[str, Any]) -> str:
     words = {"continue": "continue to the next look", "stop_efficacy": "stop for efficacy",
              "stop_futility": "stop for futility", "final": "final look"}
-    decided = words.get(str(seq.get("decision")), str(seq.get("decision") or "").replace("_", " "))
-    return f"Look {_look_text(seq)}{bound}: {decided}."
+    return words.get(str(seq.get("decision")), str(seq.get("decision") or "").replace("_", " "))
 
 
 def _link(path: Any) -> str:
@@ -303,7 +307,7 @@ def history_rows(history: pd.DataFrame) -> list[dict[str, Any]]:
             "status_label": STATUS_LABELS.get(str(r["worst_status"]), str(r["worst_status"])),
             "href": _link(r.get("report_path") if "report_path" in r else None),
             "look": _look_text(_sequential_of_row(r)),
-            "decision": str(_sequential_of_row(r).get("decision") or "").replace("_", " "),
+            "decision": _decision_words(_sequential_of_row(r)) if _sequential_of_row(r) else "",
         })
     return rows
 

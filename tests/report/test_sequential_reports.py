@@ -117,7 +117,8 @@ def test_history_report_draws_the_interval_per_look(data, tmp_path):
     assert s2["decision"] == "continue"  # unadjusted, the interval at look 2 still includes zero
     line = f"Look 2 of 3 (boundary z = {fmt.num(s2['boundary_z'], 3)}): continue to the next look."
     assert _marked(html, "sequential") == line
-    assert re.findall(r'data-ck="look">([^<]*)<', html) == ["2 of 3", "1 of 3"]
+    assert re.findall(r'data-ck="look">([^<]*)</td><td>([^<]*)<', html) == [
+        ("2 of 3", "continue to the next look"), ("1 of 3", "continue to the next look")]
     assert _badge(html) == ("not_applicable", "Inconclusive") and "interim result" in _text(html)
 
 
