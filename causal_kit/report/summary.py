@@ -253,6 +253,8 @@ def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[
     duration = getattr(design, "recommended_duration", None)
     table = getattr(design, "duration_table", None)
     d = decision(float(value), ci, float(be), metric, alpha=result.alpha, duration_table=table, duration=duration)
+    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
+    interim = bool(seq) and seq.get("decision") == "continue"
     show = {"lift": lambda v: fmt.pct(v, 1, sign=True), "iroas": fmt.ratio,
             "effect": lambda v: effect_text(impact, v),
             "incremental": lambda v: fmt.amount(v, impact.currency, impact.outcome_is_currency)}[metric]
@@ -260,7 +262,11 @@ def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[
             if d.prob_above == d.prob_above else "")
     name = {"lift": "lift", "effect": "effect", "incremental": "incremental total", "iroas": "iROAS"}[metric]
     head = f"against a break-even {name} of {show(d.break_even)}"
-    if d.action == "ship":
+    if d.action == "ship" and interim:
+        # a sequential study that has not stopped is not shipped on an interim look
+        text = (f"Continue to the next look: the interval of the {name} lies above the break-even ({head}; {prob}), "
+                "but the study has not reached a stopping boundary.")
+    elif d.action == "ship":
         text = f"Ship: the whole interval of the {name} lies above the break-even ({head}; {prob})."
     elif d.action == "stop":
         text = f"Stop: the {name} is unlikely to reach the break-even ({head}; {prob})."
@@ -311,7 +317,14 @@ def sequential_sentence(result: EffectEstimate) -> str:
 
 
 def recommendation(result: EffectEstimate, conf: Verdict) -> str:
-    """A neutral recommendation calibrated to the verdict."""
+    """A neutral recommendation calibrated to the verdict (and to a sequential readout's decision)."""
+    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
+    if seq and seq.get("decision") == "continue" and conf.label != "Fragile":
+        return ("The study continues: read it again at the next planned look, and do not act on this interim "
+                "interval; it stays valid whenever the study stops.")
+    if seq and seq.get("decision") == "stop_futility" and conf.label != "Fragile":
+        return ("Stop the study: the interval rules out effects beyond the futility margin, so more data are "
+                "unlikely to show one.")
     if conf.label == "Robust":
         return ("The evidence supports an effect in this direction; plan with the whole interval, "
                 "using its conservative end as the downside case.")

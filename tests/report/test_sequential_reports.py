@@ -181,3 +181,20 @@ def test_design_without_looks_has_no_sequential_section(geo_design):
     plain = replace(geo_design, tables={k: v for k, v in geo_design.tables.items() if not k.startswith("sequential")})
     html = render(plain)
     assert "Sequential looks" not in html and 'data-ck="sequential-table"' not in html
+
+
+def test_continue_look_recommends_waiting_and_never_ships(data):
+    from dataclasses import replace
+
+    spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat",
+                             sequential={"rho": 0.05, "looks": [2500, 5000, 10_000, 20_000]})
+    res = ABTest(adjustment="none").fit(data, spec)
+    html = render(res)
+    assert "The study continues: read it again at the next planned look" in _text(html)
+    # a break-even far below the interval would say "Ship" on a fixed-horizon result; not at a continue look
+    spec_dict = dict(res.lineage.spec)
+    spec_dict["report"] = {"break_even": -0.5, "break_even_metric": "lift"}
+    line = _marked(render(res, spec=spec_dict), "decision")
+    assert line.startswith("Continue to the next look: the interval of the lift lies above the break-even")
+    final = replace(res, details={**res.details, "sequential": {**res.details["sequential"], "decision": "final"}})
+    assert _marked(render(final, spec=spec_dict), "decision").startswith("Ship:")
