@@ -117,8 +117,7 @@ def sequential_figure(history: pd.DataFrame) -> go.Figure:
                         hovertemplate="%{x}: %{y:.4g} (%{text})<extra></extra>", row=i, col=1)
         fig.add_hline(y=0, line=dict(color=COLORS["zero"], dash="dash", width=1), row=i, col=1)
         fig.update_yaxes(title_text="effect", row=i, col=1)
-    title = ("Repeated confidence interval by look (group-sequential boundary)" if group_sequential
-             else "Always-valid interval by look")
+    title = "Repeated confidence interval by look" if group_sequential else "Always-valid interval by look"
     fig.update_xaxes(title_text="Look", row=len(groups), col=1)
     fig.update_layout(template="causal_kit", height=120 + 220 * len(groups), title_text=title)
     return finish(fig)

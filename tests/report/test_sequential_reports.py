@@ -59,7 +59,7 @@ def test_effect_report_states_the_group_sequential_look_and_boundary(spending):
              "stop_futility": "stop for futility"}[seq["decision"]]
     assert line.endswith(f"Decision: {words}.")
     # the looks figure is drawn from the look table
-    assert "Repeated 95% confidence interval by look" in html and "(2 of 3 planned looks)" in html
+    assert "Repeated 95% interval by look (2 of 3 planned looks)" in html
     # the card carries the same sentence
     assert _marked(result_card(spending), "sequential") == line
 
@@ -112,7 +112,7 @@ def test_history_report_draws_the_interval_per_look(data, tmp_path):
     runs = reg.history("seq")
     html = render_history(runs)
     s2 = second.details["sequential"]
-    assert "Repeated confidence interval by look (group-sequential boundary)" in html
+    assert "Repeated confidence interval by look" in html
     assert '"look 1 of 3"' in html and '"look 2 of 3"' in html  # x labels of the looks figure
     assert s2["decision"] == "continue"  # unadjusted, the interval at look 2 still includes zero
     line = f"Look 2 of 3 (boundary z = {fmt.num(s2['boundary_z'], 3)}): continue to the next look."
