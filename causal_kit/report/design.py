@@ -229,6 +229,8 @@ def sequential_operating(design: Any) -> dict[str, Any] | None:
             sentence += (" Under no effect, the chance of a false win is "
                          + " and ".join(f"{fmt.pct(fw[m], 1)} with {_IN_SENTENCE.get(m, m)}"
                                         for m in (head, "fixed_horizon") if m in fw) + ".")
-    looks = (getattr(design, "details", None) or {}).get("sequential", {}).get("looks") or []
+    info = (getattr(design, "details", None) or {}).get("sequential", {}) or {}
+    looks = info.get("looks") or []
+    windows = f"{fmt.count(info['n_windows'])} historical windows" if info.get("n_windows") else "the history's windows"
     return {"methods": [_BOUNDARY_NAMES.get(m, m) for m in methods], "rows": rows,
-            "looks": ", ".join(fmt.count(v) for v in looks), "sentence": sentence}
+            "looks": ", ".join(fmt.count(v) for v in looks), "windows": windows, "sentence": sentence}

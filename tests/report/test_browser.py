@@ -154,3 +154,15 @@ def test_sequential_reports_in_browser(browser, tmp_path):
     reg.record(second, spec=spec)
     _check(browser, render(second), "effect-sequential", widths=(390, 1400))
     _check(browser, render_history(reg.history("seq")), "history-sequential", widths=(390, 1400))
+
+
+def test_sequential_design_in_browser(browser):
+    """A geo design with weekly looks: the sequential operating table fits a phone screen."""
+    import causal_kit as ck
+    from causal_kit.datasets import simulate_geo_panel
+
+    history = simulate_geo_panel(n_geos=20, n_days=200, seed=3)
+    spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date", treatment="treated",
+                             plan={"n_treated": 6, "duration": 21, "n_candidates": 1, "n_windows": 6,
+                                   "candidate_estimators": ["did"], "look_every": 7, "inference": "approximate"})
+    _check(browser, render(ck.design.plan(history, spec)), "design-sequential", widths=(390, 1400))

@@ -150,6 +150,7 @@ def test_design_report_compares_sequential_and_fixed(geo_design):
     op = geo_design.tables["sequential_operating"]
     html = render(geo_design)
     assert "<h2>Sequential looks</h2>" in html and "Planned looks after 7, 14, 21 periods." in html
+    assert "expected stopping period (simulated on 6 historical windows)" in html
     table = re.search(r'data-ck="sequential-table">(.*?)</table>', html, flags=re.S).group(1)
     heads = [html_lib.unescape(h) for h in re.findall(r"<th[^>]*>([^<]*)</th>", table)]
     assert heads == ["lift", "O'Brien-Fleming spending", "Pocock spending", "calibrated on history",
