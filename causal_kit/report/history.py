@@ -46,7 +46,7 @@ def _spec_of_row(row: pd.Series) -> dict[str, Any]:
 def _sequential_of_row(row: pd.Series) -> dict[str, Any]:
     """The run's ``details["sequential"]`` (look, planned looks, boundary, decision), or {} for a fixed-horizon run."""
     look = row.get("look") if "look" in row else None
-    if look is None or look != look:
+    if look is None or pd.isna(look):  # a nullable column gives pd.NA for a fixed-horizon run
         return {}
     seq: dict[str, Any] = {}
     raw = row.get("details") if "details" in row else None

@@ -199,3 +199,16 @@ def test_continue_look_recommends_waiting_and_never_ships(data):
     assert line.startswith("Continue to the next look: the interval of the lift lies above the break-even")
     final = replace(res, details={**res.details, "sequential": {**res.details["sequential"], "decision": "final"}})
     assert _marked(render(final, spec=spec_dict), "decision").startswith("Ship:")
+
+
+def test_history_with_nullable_empty_look_column(data, tmp_path):
+    """Regression: a registry of fixed-horizon runs has a nullable ``look`` column full of pd.NA."""
+    from causal_kit.registry import Registry
+    from causal_kit.report import render_history
+
+    spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+    reg = Registry(tmp_path / "runs.duckdb")
+    reg.record(ck.estimate(data, spec), spec=spec)
+    runs = reg.history("ab")
+    html = render_history(runs)
+    assert "by look" not in html and _badge(html)[1] in ("Robust", "Moderate", "Inconclusive")
