@@ -8,6 +8,9 @@ so that they can never contradict each other. The rules:
   otherwise it concludes ``"null"``.
 - No positive (green) badge on an interval that includes zero: such a result is
   ``Inconclusive`` (grey), or ``Fragile`` (red) when checks fail.
+- A sequential readout (``details["sequential"]``) is never presented as a final win before it
+  stops: at a ``"continue"`` look the verdict is ``Inconclusive`` (or ``Fragile``), and a stop for
+  futility is ``Inconclusive``; a stop for efficacy or the final look is judged like any result.
 - Methods *agree* when they reach the same conclusion (same sign and all significant, or all
   null) with overlapping intervals; opposite significant conclusions *disagree*; anything
   else is *mixed*.
@@ -16,8 +19,8 @@ so that they can never contradict each other. The rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -173,15 +176,51 @@ def _phrases(diagnostics: Sequence[Diagnostic]) -> dict[str, list[str]]:
     return out
 
 
+def _look_words(sequential: Mapping[str, Any]) -> str:
+    look, planned = sequential.get("look"), sequential.get("n_looks_planned")
+    if look is None:
+        return ""
+    return f" (look {look} of {planned})" if planned else f" (look {look})"
+
+
+def _sequential_verdict(base: Verdict, sequential: Mapping[str, Any] | None) -> Verdict:
+    """Apply a sequential readout's decision to the verdict from its interval and checks."""
+    if not sequential:
+        return base
+    decision, where = sequential.get("decision"), _look_words(sequential)
+    # failed checks keep the red badge; the sequential words still lead the reason
+    label, status = ("Fragile", "fail") if base.label == "Fragile" else ("Inconclusive", "not_applicable")
+    if decision == "continue":
+        return Verdict(label, status,
+                       f"the study continues to its next look{where}, so this is an interim result, not a final "
+                       f"one; {base.reason}", base.conclusion)
+    if decision == "stop_futility":
+        return Verdict(label, status,
+                       f"stopped for futility{where}: the interval lies within the futility margin; {base.reason}",
+                       base.conclusion)
+    if decision == "stop_efficacy" and base.conclusion != "null":
+        return replace(base, reason=f"stopped for efficacy{where}, the always-valid interval excludes zero; "
+                                    f"{base.reason}")
+    return base
+
+
 def verdict_from(diagnostics: Sequence[Diagnostic], ci: tuple[float, float] | None = None,
-                 agree: Agreement | None = None) -> Verdict:
-    """The verdict from diagnostics, the headline interval (None for a design) and agreement.
+                 agree: Agreement | None = None, sequential: Mapping[str, Any] | None = None) -> Verdict:
+    """The verdict from diagnostics, the headline interval (None for a design), agreement and, for a
+    sequential readout, its ``details["sequential"]`` (look and decision).
 
     Examples
     --------
     >>> verdict_from([], ci=(-1.0, 2.0)).label
     'Inconclusive'
+    >>> verdict_from([], ci=(0.5, 2.0), sequential={"decision": "continue", "look": 2}).label
+    'Inconclusive'
     """
+    return _sequential_verdict(_verdict_from(diagnostics, ci, agree), sequential)
+
+
+def _verdict_from(diagnostics: Sequence[Diagnostic], ci: tuple[float, float] | None,
+                  agree: Agreement | None) -> Verdict:
     phr = _phrases(diagnostics)
     parts: list[str] = []
     status = "pass"
@@ -229,7 +268,8 @@ def verdict(results: EffectEstimate | Sequence[EffectEstimate]) -> Verdict:
     """
     items = [results] if not isinstance(results, Sequence) else list(results)
     agree = agreement([r.ci for r in items], [r.estimate for r in items]) if len(items) > 1 else None
-    return verdict_from([d for r in items for d in r.diagnostics], items[0].ci, agree)
+    seq = items[0].details.get("sequential") if isinstance(items[0].details, Mapping) else None
+    return verdict_from([d for r in items for d in r.diagnostics], items[0].ci, agree, seq)
 
 
 def prob_above(estimate: float, se: float, threshold: float) -> float:

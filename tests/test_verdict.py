@@ -57,3 +57,20 @@ def test_decision_ship_stop_extend():
     assert d.action == "extend" and d.extend_to == 28  # first duration whose MDE is below the 1.5-point gap
     # far below break-even with a wide interval: more data would not help
     assert decision(-0.05, (-0.2, 0.1), 0.05).action == "stop"
+
+
+def test_sequential_decision_is_never_an_interim_win():
+    # regression: an interval excluding zero at a "continue" look must not read as a final, green win
+    cont = {"decision": "continue", "look": 3, "n_looks_planned": 6}
+    v = verdict_from([OK], (0.5, 1.5), sequential=cont)
+    assert (v.label, v.status) == ("Inconclusive", "not_applicable")
+    assert "interim result" in v.reason and "look 3 of 6" in v.reason
+    assert verdict_from([OK, FAIL], (0.5, 1.5), sequential=cont).label == "Fragile"
+    fut = verdict_from([OK], (-0.1, 0.1), sequential={"decision": "stop_futility", "look": 2})
+    assert fut.label == "Inconclusive" and "stopped for futility (look 2)" in fut.reason
+    eff = verdict_from([OK], (0.5, 1.5), sequential={"decision": "stop_efficacy", "look": 4, "n_looks_planned": 6})
+    assert (eff.label, eff.status, eff.conclusion) == ("Robust", "pass", "positive")
+    assert eff.reason.startswith("stopped for efficacy (look 4 of 6)")
+    # the final look is judged like a fixed-horizon result
+    assert verdict_from([OK], (0.5, 1.5), sequential={"decision": "final", "look": 6}).label == "Robust"
+    assert verdict_from([OK], (-0.5, 1.5), sequential={"decision": "final", "look": 6}).label == "Inconclusive"

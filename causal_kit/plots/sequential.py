@@ -41,7 +41,8 @@ def _looks(result: EffectEstimate) -> go.Figure:
     planned = seq.get("n_looks_planned")
     title = f"Always-valid {fmt.level(result.alpha)} interval by look"
     if seq.get("boundary_z") is not None:
-        title = f"Repeated {fmt.level(result.alpha)} confidence interval by look (group-sequential boundary)"
+        # short enough for a phone screen; the boundary of each look is in the hover text
+        title = f"Repeated {fmt.level(result.alpha)} interval by look"
     if planned:
         title += f" ({len(looks)} of {planned} planned looks)"
     fig = new_figure(title=title, x_title="Look", y_title=f"Effect on {unit} (treatment minus control)", height=360)

@@ -8,7 +8,7 @@ from typing import Any
 from . import fmt
 from .summary import confidence_from
 
-__all__ = ["design_summary"]
+__all__ = ["design_summary", "sequential_operating"]
 
 
 def _get(design: Any, name: str) -> Any:
@@ -168,3 +168,69 @@ def aa_rate(design: Any) -> dict[str, Any] | None:
             "value": fmt.pct(rate),
             "ci": ci, "windows_text": windows_text,
             "text": f"{fmt.pct(rate)} of the time ({ci}, {windows_text})" if low is not None else fmt.pct(rate)}
+
+
+_IN_SENTENCE = {"obrien_fleming": "the O'Brien-Fleming boundary", "pocock": "the Pocock boundary",
+                "calibrated": "the boundary calibrated on history", "fixed_horizon": "the fixed horizon"}
+_BOUNDARY_NAMES = {"obrien_fleming": "O'Brien-Fleming spending", "pocock": "Pocock spending",
+                   "calibrated": "calibrated on history", "fixed_horizon": "fixed horizon (one look at the end)"}
+
+
+def sequential_operating(design: Any) -> dict[str, Any] | None:
+    """Power and expected stopping time of each sequential boundary against the fixed horizon, as text,
+    from ``tables["sequential_operating"]``; None when the design planned no looks.
+
+    Returns a dict with ``methods`` (column names), ``rows`` (one per lift: the lift, then per method
+    its power and expected stopping period), ``looks`` (the planned look periods) and ``sentence``
+    (the headline comparison at the smallest lift the fixed horizon detects with the target power).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> op = pd.DataFrame({"method": ["pocock", "pocock", "fixed_horizon", "fixed_horizon"],
+    ...                    "effect": [0.0, 0.05] * 2, "power": [0.05, 0.78, 0.05, 0.82],
+    ...                    "expected_stop": [27.7, 17.5, 28.0, 28.0], "expected_stop_share": [0.99, 0.62, 1, 1]})
+    >>> d = SimpleNamespace(tables={"sequential_operating": op}, target_power=0.8, details={})
+    >>> sequential_operating(d)["sentence"]
+    'At a lift of 5.0%, the Pocock boundary detects the effect with power 78% and stops after 17.5 periods on average (62% of the planned length), against power 82% for the fixed horizon (one look at the end). Under no effect, the chance of a false win is 5.0% with the Pocock boundary and 5.0% with the fixed horizon.'
+    """
+    tables = getattr(design, "tables", None) or {}
+    op = tables.get("sequential_operating")
+    if op is None or not len(op):
+        return None
+    methods = [m for m in _BOUNDARY_NAMES if m in set(op["method"])]
+    methods += sorted(set(op["method"]) - set(methods))
+    rows = []
+    for effect, g in op.groupby("effect", sort=True):
+        by = {r.method: r for r in g.itertuples(index=False)}
+        cells = [(f"{fmt.pct(by[m].power, 0)} / {fmt.num(by[m].expected_stop, 3)}" if m in by else "n/a")
+                 for m in methods]
+        rows.append({"effect": fmt.pct(float(effect), 1), "cells": cells})
+    seq_methods = [m for m in methods if m != "fixed_horizon"]
+    sentence = ""
+    fixed = op.loc[op["method"] == "fixed_horizon"].sort_values("effect")
+    if seq_methods and len(fixed):
+        target = float(getattr(design, "target_power", 0.8) or 0.8)
+        reached = fixed.loc[(fixed["effect"] > 0) & (fixed["power"] >= target)]
+        effect = float(reached["effect"].iloc[0]) if len(reached) else float(fixed["effect"].max())
+        at = f"At a lift of {fmt.pct(effect, 1)}" if len(reached) else f"At the largest simulated lift, {fmt.pct(effect, 1)}"
+        # the headline boundary: the calibrated one when planned, else the first spending boundary
+        head = "calibrated" if "calibrated" in seq_methods else seq_methods[0]
+        h = op.loc[(op["method"] == head) & (op["effect"] == effect)].iloc[0]
+        f = fixed.loc[fixed["effect"] == effect].iloc[0]
+        sentence = (f"{at}, {_IN_SENTENCE.get(head, head)} detects the effect with power "
+                    f"{fmt.pct(float(h['power']), 0)} and stops after {fmt.num(float(h['expected_stop']), 3)} periods on "
+                    f"average ({fmt.pct(float(h['expected_stop_share']), 0)} of the planned length), against power "
+                    f"{fmt.pct(float(f['power']), 0)} for {_IN_SENTENCE['fixed_horizon']} (one look at the end).")
+        null = op.loc[op["effect"] == 0.0]
+        if len(null):
+            fw = {r.method: r.power for r in null.itertuples(index=False)}
+            sentence += (" Under no effect, the chance of a false win is "
+                         + " and ".join(f"{fmt.pct(fw[m], 1)} with {_IN_SENTENCE.get(m, m)}"
+                                        for m in (head, "fixed_horizon") if m in fw) + ".")
+    info = (getattr(design, "details", None) or {}).get("sequential", {}) or {}
+    looks = info.get("looks") or []
+    windows = f"{fmt.count(info['n_windows'])} historical windows" if info.get("n_windows") else "the history's windows"
+    return {"methods": [_BOUNDARY_NAMES.get(m, m) for m in methods], "rows": rows,
+            "looks": ", ".join(fmt.count(v) for v in looks), "windows": windows, "sentence": sentence}

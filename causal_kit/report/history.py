@@ -23,7 +23,7 @@ from .summary import STATUS_LABELS
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["history_figure", "history_rows", "data_period", "latest_verdict"]
+__all__ = ["history_figure", "history_rows", "data_period", "latest_verdict", "is_sequential", "sequential_figure"]
 
 
 def _spec_of_row(row: pd.Series) -> dict[str, Any]:
@@ -41,6 +41,86 @@ def _spec_of_row(row: pd.Series) -> dict[str, Any]:
         except (ValueError, TypeError, AttributeError):
             continue
     return {}
+
+
+def _sequential_of_row(row: pd.Series) -> dict[str, Any]:
+    """The run's ``details["sequential"]`` (look, planned looks, boundary, decision), or {} for a fixed-horizon run."""
+    look = row.get("look") if "look" in row else None
+    if look is None or pd.isna(look):  # a nullable column gives pd.NA for a fixed-horizon run
+        return {}
+    seq: dict[str, Any] = {}
+    raw = row.get("details") if "details" in row else None
+    if isinstance(raw, str) and raw:
+        try:
+            seq = dict(json.loads(raw).get("sequential") or {})
+        except (ValueError, TypeError, AttributeError):
+            seq = {}
+    seq.setdefault("look", int(look))
+    if "decision" in row and isinstance(row["decision"], str):
+        seq["decision"] = row["decision"]
+    return seq
+
+
+def is_sequential(history: pd.DataFrame) -> bool:
+    """Whether any run is a sequential readout (the registry's ``look`` column is filled).
+
+    Examples
+    --------
+    >>> is_sequential(pd.DataFrame({"look": [None, 2]})), is_sequential(pd.DataFrame({"estimate": [1.0]}))
+    (True, False)
+    """
+    return "look" in history.columns and bool(history["look"].notna().any())
+
+
+def sequential_figure(history: pd.DataFrame) -> go.Figure:
+    """The always-valid interval of each look, one panel per (study, method) with sequential runs.
+
+    A re-run of a look keeps its latest run. The hover text gives each look's decision and, for a
+    group-sequential design, its boundary.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"run_id": ["a", "b"], "timestamp": ["2024-01-02", "2024-01-09"], "name": "ab",
+    ...                      "method": "ab", "estimate": [0.2, 0.25], "ci_low": [-0.3, 0.05],
+    ...                      "ci_high": [0.7, 0.45], "look": [1, 2], "decision": ["continue", "stop_efficacy"]})
+    >>> len(sequential_figure(runs).data)  # a band and a line for the one method
+    2
+    """
+    from plotly.subplots import make_subplots
+
+    df = history.loc[history["look"].notna()].copy()
+    df["_look"] = df["look"].astype(int)
+    df = df.sort_values("timestamp", kind="stable").drop_duplicates(["name", "method", "_look"], keep="last")
+    groups = list(df.groupby(["name", "method"], sort=True))
+    fig = make_subplots(rows=len(groups), cols=1, vertical_spacing=0.12 / max(1, len(groups)),
+                        subplot_titles=[f"{name} · {method}" for (name, method), _ in groups])
+    group_sequential = False
+    for i, (_, g) in enumerate(groups, start=1):
+        g = g.sort_values("_look")
+        color = PALETTE[(i - 1) % len(PALETTE)]
+        seqs = [_sequential_of_row(r) for _, r in g.iterrows()]
+        planned = next((s.get("n_looks_planned") for s in reversed(seqs) if s.get("n_looks_planned")), None)
+        xs = [f"look {k}" + (f" of {planned}" if planned else "") for k in g["_look"]]
+        text = []
+        for s in seqs:
+            words = str(s.get("decision") or "").replace("_", " ")
+            if s.get("boundary_z") is not None:
+                group_sequential = True
+                words += f", boundary |z| = {fmt.num(s['boundary_z'], 3)}"
+            text.append(words)
+        fig.add_scatter(x=xs + xs[::-1], y=g["ci_high"].tolist() + g["ci_low"].tolist()[::-1], mode="lines",
+                        fill="toself", fillcolor=band_color(color, 0.18), line=dict(width=0), hoverinfo="skip",
+                        showlegend=False, row=i, col=1)
+        symbols = ["star" if s.get("decision") in ("stop_efficacy", "stop_futility") else "circle" for s in seqs]
+        fig.add_scatter(x=xs, y=g["estimate"].tolist(), mode="lines+markers", showlegend=False, text=text,
+                        line=dict(color=color, width=2), marker=dict(size=9, symbol=symbols, color=color),
+                        hovertemplate="%{x}: %{y:.4g} (%{text})<extra></extra>", row=i, col=1)
+        fig.add_hline(y=0, line=dict(color=COLORS["zero"], dash="dash", width=1), row=i, col=1)
+        fig.update_yaxes(title_text="effect", row=i, col=1)
+    title = "Repeated confidence interval by look" if group_sequential else "Always-valid interval by look"
+    fig.update_xaxes(title_text="Look", row=len(groups), col=1)
+    fig.update_layout(template="causal_kit", height=120 + 220 * len(groups), title_text=title)
+    return finish(fig)
 
 
 def data_period(history: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -150,7 +230,8 @@ def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
             diags = []
     if not diags and str(last["worst_status"]) in STATUS_LABELS:
         diags = [Diagnostic("checks", last["worst_status"], "")]
-    v = verdict_from(diags, (float(last["ci_low"]), float(last["ci_high"])))
+    seq = _sequential_of_row(last)
+    v = verdict_from(diags, (float(last["ci_low"]), float(last["ci_high"])), sequential=seq or None)
     est, lo, hi, is_lift = _values(df)
     if is_lift:
         effect = f"Lift {fmt.pct(float(last[est]), 1, sign=True)}"
@@ -165,8 +246,31 @@ def latest_verdict(history: pd.DataFrame) -> dict[str, str]:
                      alpha=float(last["alpha"]) if "alpha" in last and last["alpha"] == last["alpha"] else 0.05)
         decision_text = (f"{d.action.capitalize()} against a break-even lift of {fmt.pct(d.break_even, 1, sign=True)}: "
                          f"P(lift above break-even) = {fmt.pct(d.prob_above, 0)} under the normal approximation.")
-    return {"label": v.label, "status": v.status, "method": str(last["method"]), "run": str(last["run_id"]),
-            "when": fmt.date(last["_x"]), "effect": effect, "ci": ci, "decision": decision_text}
+    return {"label": v.label, "status": v.status, "reason": v.reason, "method": str(last["method"]),
+            "run": str(last["run_id"]), "when": fmt.date(last["_x"]), "effect": effect, "ci": ci,
+            "decision": decision_text, "sequential": _sequential_words(seq),
+            "sequential_decision": str(seq.get("decision") or "")}
+
+
+def _look_text(seq: dict[str, Any]) -> str:
+    if not seq:
+        return ""
+    planned = seq.get("n_looks_planned")
+    return f"{fmt.count(seq['look'])}" + (f" of {fmt.count(planned)}" if planned else "")
+
+
+def _sequential_words(seq: dict[str, Any]) -> str:
+    """'Look 2 of 3 (boundary z = 2.96): continue to the next look.' for a sequential run, else ''."""
+    if not seq:
+        return ""
+    bound = f" (boundary z = {fmt.num(seq['boundary_z'], 3)})" if seq.get("boundary_z") is not None else ""
+    return f"Look {_look_text(seq)}{bound}: {_decision_words(seq)}."
+
+
+def _decision_words(seq: dict[str, Any]) -> str:
+    words = {"continue": "continue to the next look", "stop_efficacy": "stop for efficacy",
+             "stop_futility": "stop for futility", "final": "final look"}
+    return words.get(str(seq.get("decision")), str(seq.get("decision") or "").replace("_", " "))
 
 
 def _link(path: Any) -> str:
@@ -201,6 +305,8 @@ def history_rows(history: pd.DataFrame) -> list[dict[str, Any]]:
             "lift": lift, "p": fmt.pvalue(r["p_value"]), "status": str(r["worst_status"]),
             "status_label": STATUS_LABELS.get(str(r["worst_status"]), str(r["worst_status"])),
             "href": _link(r.get("report_path") if "report_path" in r else None),
+            "look": _look_text(_sequential_of_row(r)),
+            "decision": _decision_words(_sequential_of_row(r)) if _sequential_of_row(r) else "",
         })
     return rows
 

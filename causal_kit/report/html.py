@@ -313,6 +313,8 @@ def _summary_view(summary: Any) -> dict[str, Any]:
         "recommendation": summary.recommendation,
         "decision": getattr(summary, "decision", ""),
         "decision_action": getattr(summary, "decision_action", ""),
+        "sequential": getattr(summary, "sequential", ""),
+        "sequential_decision": getattr(summary, "sequential_decision", ""),
         "tiles": [{"label": t.label, "value": t.value, "sub": t.sub, "key": t.key, "muted": t.muted}
                   for t in summary.tiles],
     }
@@ -419,7 +421,7 @@ def _robustness_context(results: Sequence[EffectEstimate], title: str | None, sp
 
 
 def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -> dict[str, Any]:
-    from .design import design_summary
+    from .design import design_summary, sequential_operating
 
     spec_obj = spec if spec is not None else design.spec
     spec_dict = spec_of(design, spec_obj)
@@ -460,6 +462,7 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
         "summary": summary,
         "figures": figures,
         "cells": cells,
+        "sequential": sequential_operating(design),
         "tables": tables,
         "diag_groups": diagnostic_groups(tuple(design.diagnostics or ())),
         "details": [(str(k), _detail_text(v)) for k, v in (design.details or {}).items()],
@@ -567,7 +570,14 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
 
     See :func:`causal_kit.report.render_history`.
     """
-    from .history import data_period, history_figure, history_rows, latest_verdict
+    from .history import (
+        data_period,
+        history_figure,
+        history_rows,
+        is_sequential,
+        latest_verdict,
+        sequential_figure,
+    )
 
     figs = _Figures()
     required = ["run_id", "timestamp", "name", "method", "estimate", "ci_low", "ci_high", "p_value", "worst_status"]
@@ -580,6 +590,8 @@ def render_history(history: pd.DataFrame, title: str | None = None, *, template:
         "page": _page(title or ("History of " + ", ".join(names) if names else "History"),
                       [f"{fmt.count(len(history))} runs"], "history"),
         "history_fig": figs.add(history_figure(history, planned_end), "history") if len(history) else None,
+        "sequential_fig": (figs.add(sequential_figure(history), "sequential looks")
+                           if len(history) and is_sequential(history) else None),
         "latest": latest_verdict(history) if len(history) else None,
         "planned_end": fmt.date(planned_end) if planned_end is not None else "",
         "period_title": "data through" if data_period(history)[1].startswith("Data") else "run time",

@@ -73,6 +73,8 @@ class ExecutiveSummary:
     tiles: tuple[Tile, ...] = field(default_factory=tuple)
     decision: str = ""
     decision_action: str = ""
+    sequential: str = ""
+    sequential_decision: str = ""
 
 
 def _worst(statuses: Sequence[str]) -> str:
@@ -251,6 +253,8 @@ def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[
     duration = getattr(design, "recommended_duration", None)
     table = getattr(design, "duration_table", None)
     d = decision(float(value), ci, float(be), metric, alpha=result.alpha, duration_table=table, duration=duration)
+    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
+    interim = bool(seq) and seq.get("decision") == "continue"
     show = {"lift": lambda v: fmt.pct(v, 1, sign=True), "iroas": fmt.ratio,
             "effect": lambda v: effect_text(impact, v),
             "incremental": lambda v: fmt.amount(v, impact.currency, impact.outcome_is_currency)}[metric]
@@ -258,7 +262,11 @@ def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[
             if d.prob_above == d.prob_above else "")
     name = {"lift": "lift", "effect": "effect", "incremental": "incremental total", "iroas": "iROAS"}[metric]
     head = f"against a break-even {name} of {show(d.break_even)}"
-    if d.action == "ship":
+    if d.action == "ship" and interim:
+        # a sequential study that has not stopped is not shipped on an interim look
+        text = (f"Continue to the next look: the interval of the {name} lies above the break-even ({head}; {prob}), "
+                "but the study has not reached a stopping boundary.")
+    elif d.action == "ship":
         text = f"Ship: the whole interval of the {name} lies above the break-even ({head}; {prob})."
     elif d.action == "stop":
         text = f"Stop: the {name} is unlikely to reach the break-even ({head}; {prob})."
@@ -274,8 +282,49 @@ def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[
     return d, text
 
 
+_SEQ_KIND = {"confidence_sequence": "always-valid confidence sequence", "msprt": "mixture SPRT",
+             "regression": "anytime-valid regression"}
+_SEQ_DECISION = {"continue": "continue to the next look", "stop_efficacy": "stop for efficacy",
+                 "stop_futility": "stop for futility", "final": "final look, the study ends here"}
+
+
+def sequential_sentence(result: EffectEstimate) -> str:
+    """The sequential status of a readout in plain words, or "" for a fixed-horizon result.
+
+    Examples
+    --------
+    >>> from causal_kit import EffectEstimate
+    >>> r = EffectEstimate("ab", "ATE", 1.0, 0.5, (0.1, 1.9), 0.01, 0.05, 100, details={"sequential": {
+    ...     "method": "alpha_spending", "look": 3, "n_looks_planned": 6, "boundary_z": 2.4107,
+    ...     "decision": "stop_efficacy"}})
+    >>> sequential_sentence(r)
+    'Sequential readout: look 3 of 6, boundary z = 2.41. Decision: stop for efficacy.'
+    """
+    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
+    if not seq:
+        return ""
+    look, planned, bound = seq.get("look"), seq.get("n_looks_planned"), seq.get("boundary_z")
+    of = f" of {fmt.count(planned)}" if planned else ""
+    if bound is not None:
+        status = f"look {fmt.count(look)}{of}, boundary z = {fmt.num(bound, 3)}"
+    else:
+        kind = _SEQ_KIND.get(str(seq.get("method")), "always-valid interval")
+        status = f"valid at any look ({kind}, look {fmt.count(look)}{of})"
+    if seq.get("unplanned_look"):
+        status += ", an unplanned extra look"
+    decided = _SEQ_DECISION.get(str(seq.get("decision")), str(seq.get("decision") or "").replace("_", " "))
+    return f"Sequential readout: {status}. Decision: {decided}."
+
+
 def recommendation(result: EffectEstimate, conf: Verdict) -> str:
-    """A neutral recommendation calibrated to the verdict."""
+    """A neutral recommendation calibrated to the verdict (and to a sequential readout's decision)."""
+    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
+    if seq and seq.get("decision") == "continue" and conf.label != "Fragile":
+        return ("The study continues: read it again at the next planned look, and do not act on this interim "
+                "interval; it stays valid whenever the study stops.")
+    if seq and seq.get("decision") == "stop_futility" and conf.label != "Fragile":
+        return ("Stop the study: the interval rules out effects beyond the futility margin, so more data are "
+                "unlikely to show one.")
     if conf.label == "Robust":
         return ("The evidence supports an effect in this direction; plan with the whole interval, "
                 "using its conservative end as the downside case.")
@@ -350,4 +399,6 @@ def executive_summary(results: EffectEstimate | Sequence[EffectEstimate], spec: 
         tiles=tuple(_tiles(primary, impact)),
         decision=dec_text,
         decision_action=dec.action if dec is not None else "",
+        sequential=sequential_sentence(primary),
+        sequential_decision=str((primary.details.get("sequential") or {}).get("decision") or ""),
     )

@@ -136,3 +136,33 @@ def test_demo_readout_prints_in_six_pages(browser, tmp_path):
         pdf = browser.pdf()
         (ARTIFACTS / f"{path.stem}.pdf").write_bytes(pdf)
         assert _pages(pdf) <= limit, (path.name, _pages(pdf))
+
+
+def test_sequential_reports_in_browser(browser, tmp_path):
+    """A group-sequential effect report (look 2 of 3) and its history fit phone and desktop screens."""
+    import causal_kit as ck
+    from causal_kit.estimators.ab import ABTest
+    from causal_kit.registry import Registry
+
+    data = ck.datasets.load("ab_cuped_sim")
+    spec = ck.ExperimentSpec(name="seq", design="ab", outcome="y", treatment="treat", pre_covariate="pre",
+                             question="Does the new checkout raise spend per visitor?",
+                             sequential={"method": "alpha_spending", "looks": [2500, 5000, 10_000]})
+    reg = Registry(tmp_path / "runs.duckdb")
+    reg.record(ck.estimate(data.iloc[:2500], spec), spec=spec)
+    second = ABTest(prior_looks=reg.prior_looks("seq")).fit(data.iloc[:5000], spec)
+    reg.record(second, spec=spec)
+    _check(browser, render(second), "effect-sequential", widths=(390, 1400))
+    _check(browser, render_history(reg.history("seq")), "history-sequential", widths=(390, 1400))
+
+
+def test_sequential_design_in_browser(browser):
+    """A geo design with weekly looks: the sequential operating table fits a phone screen."""
+    import causal_kit as ck
+    from causal_kit.datasets import simulate_geo_panel
+
+    history = simulate_geo_panel(n_geos=20, n_days=200, seed=3)
+    spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date", treatment="treated",
+                             plan={"n_treated": 6, "duration": 21, "n_candidates": 1, "n_windows": 6,
+                                   "candidate_estimators": ["did"], "look_every": 7, "inference": "approximate"})
+    _check(browser, render(ck.design.plan(history, spec)), "design-sequential", widths=(390, 1400))
