@@ -266,7 +266,7 @@ def test_cli_reads_the_observational_sample(tmp_path, sim):
     proc = subprocess.run(
         [sys.executable, "-m", "causal_kit.cli", "--no-registry", "--json", "estimate", str(tmp_path / "spec.yaml"),
          "--data", str(tmp_path / "exp.csv"), "--observational", str(tmp_path / "obs.csv"),
-         "--json", str(tmp_path / "r.json")],
+         "--json-out", str(tmp_path / "r.json")],
         capture_output=True, text=True, check=False,
     )
     assert proc.returncode == 0, proc.stderr
