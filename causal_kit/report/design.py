@@ -58,7 +58,7 @@ def design_summary(design: Any) -> dict[str, Any]:
     aa = aa_rate(design)
     if aa is not None and alpha is not None:
         business.append(f"On {aa['windows_text']} with no true effect, the planned analysis flagged an effect "
-                        f"{aa['text']}, against a nominal {fmt.pct(alpha)}.")
+                        f"{aa['value']} of the time ({aa['ci']}), against a nominal {fmt.pct(alpha)}.")
         if aa.get("precise") is False:
             business.append("That rate is measured too imprecisely to rank methods on (Monte Carlo SE above "
                             "1.5 points): add history, windows or placebo assignments before relying on it.")
