@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from causal_kit.solvers.simplex import simplex_weights
 from causal_kit.inference.placebo import (
     placebo_draws,
     placebo_interval,
@@ -14,6 +13,7 @@ from causal_kit.inference.placebo import (
     sdid_placebo_estimates,
     unit_scales,
 )
+from causal_kit.solvers.simplex import simplex_weights
 
 
 def test_set_placebo_equals_a_loop_of_fits_without_the_pseudo_treated_set():
