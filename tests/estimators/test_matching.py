@@ -6,29 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from _fixed_learners import FixedPropensity
 
 import causal_kit as ck
 from causal_kit.errors import SpecError
 from causal_kit.estimators.matching import IPW, PropensityMatching
 
 X401 = ["age", "inc", "educ", "fsize", "marr", "twoearn", "db", "pira", "hown"]
-
-
-class FixedPropensity:
-    """A 'classifier' whose propensity is the first feature column, for hand checks."""
-
-    def fit(self, X, y):
-        return self
-
-    def predict_proba(self, X):
-        p = np.asarray(X)[:, 0]
-        return np.column_stack([1 - p, p])
-
-    def get_params(self, deep=True):
-        return {}
-
-    def set_params(self, **params):
-        return self
 
 
 def simulate(n=3000, seed=0, effect=2.0):

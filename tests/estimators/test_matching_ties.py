@@ -13,26 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _fixed_learners import FixedPropensity
 
 import causal_kit as ck
 from causal_kit.estimators.matching import PropensityMatching, tied_matches
-
-
-class FixedPropensity:
-    """A 'classifier' whose propensity is the first feature column, so ties are exact."""
-
-    def fit(self, X, y):
-        return self
-
-    def predict_proba(self, X):
-        p = np.asarray(X)[:, 0]
-        return np.column_stack([1 - p, p])
-
-    def get_params(self, deep=True):
-        return {}
-
-    def set_params(self, **params):
-        return self
 
 
 def brute_force_att(s, y, d, k):
