@@ -243,6 +243,10 @@ def calibrate_boundary(sim: LookSimulation, alpha: float = 0.05, *, shape: Shape
     True
     """
     z = sim.z(0.0)
+    if z.shape[0] < 2:
+        raise DataError(f"calibrating a boundary needs at least 2 historical windows (one to fit it on, one to "
+                        f"check it out of sample); got {z.shape[0]}. Use a longer history, a shorter pre-period "
+                        "or more n_windows.")
     s = _shape(sim.looks, shape)
     c = _fit_c(z, s, alpha)
     crossed = (np.abs(z) >= c * s).any(axis=1)

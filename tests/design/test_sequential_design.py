@@ -122,3 +122,11 @@ def test_plan_with_look_every_adds_sequential_tables_and_round_trips():
     assert diag.status == "warn" and "Only 8 historical windows" in diag.message
     back = type(design).from_json(design.to_json())
     assert back.tables["sequential_operating"].shape == op.shape
+
+
+def test_calibration_on_one_window_is_a_named_error():
+    sim = simulate_looks(_iid_panel(n_periods=100), np.array([1] * 10 + [0] * 20), looks=[7, 14], pre_periods=28,
+                         estimator="did", n_windows=1, inference="approximate")
+    assert sim.tau0.shape == (1, 2)
+    with pytest.raises(DataError, match="at least 2 historical windows.*got 1"):
+        calibrate_boundary(sim, 0.05)
