@@ -176,11 +176,18 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
 
     spec = _load_spec(args.spec)
     registry = _registry(args)  # a bad registry path fails before the estimate, not after
-    data = io.load(args.data, spec=spec, base_dir=Path(args.spec).expanduser().resolve().parent)
+    base_dir = Path(args.spec).expanduser().resolve().parent
+    data = io.load(args.data, spec=spec, base_dir=base_dir)
     # a sequential study numbers its looks from the registry's earlier runs of the same name
     looks = {"prior_looks": registry.prior_looks(spec.name)} if registry and spec.sequential else {}
-    if getattr(args, "observational", None):  # design surrogate: the historical sample as a second source
-        data = {"experiment": data, "observational": io.load(args.observational, spec=spec)}
+    # design surrogate: the historical sample as a second source; --observational overrides
+    # the spec's data.observational, which also applies when --data replaces data.path
+    experiment = data["experiment"] if isinstance(data, dict) else data
+    if getattr(args, "observational", None):
+        data = {"experiment": experiment, "observational": io.load(args.observational, spec=spec)}
+    elif not isinstance(data, dict) and (observational := io.load_observational(spec, base_dir)) is not None:
+        data = {"experiment": experiment, "observational": observational}
+    del experiment
     found = estimate(data, spec, **looks)
     results = list(found) if isinstance(found, list) else [found]
     del data

@@ -108,7 +108,7 @@ def load(
     *,
     spec: ExperimentSpec | None = None,
     base_dir: str | os.PathLike[str] | None = None,
-) -> pd.DataFrame:
+) -> Any:
     """Read a data source into a pandas DataFrame, aggregating it as the spec asks.
 
     Parameters
@@ -124,8 +124,10 @@ def load(
 
     Returns
     -------
-    pandas.DataFrame
-        A new frame; a table passed in is never modified.
+    pandas.DataFrame or dict
+        A new frame; a table passed in is never modified. When ``source`` is omitted and
+        the spec's ``data:`` block names an ``observational`` file (design ``surrogate``),
+        the dict ``{"experiment": frame, "observational": frame}``.
 
     Raises
     ------
@@ -151,7 +153,10 @@ def load(
                 "no data source: pass a file, a duckdb:// URL or a table, or add a data: block "
                 "(path / query / database) to the spec."
             )
-        return _load_spec_source(spec.data, spec, Path(base_dir) if base_dir else None)
+        base = Path(base_dir) if base_dir else None
+        frame = _load_spec_source(spec.data, spec, base)
+        observational = load_observational(spec, base)
+        return frame if observational is None else {"experiment": frame, "observational": observational}
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         if text.startswith(_URL_PREFIX):
@@ -242,6 +247,31 @@ def _load_spec_source(data: DataSource, spec: ExperimentSpec, base_dir: Path | N
     if data.query is None and spec.aggregate is None and file is not None:
         return _read_file(file)
     return _run_sql(data.query, database=database, file=file, spec=spec, base_dir=base_dir)
+
+
+def load_observational(spec: ExperimentSpec, base_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame | None:
+    """The observational sample named by ``spec.data.observational`` (design ``surrogate``), or None.
+
+    The path is resolved against ``base_dir`` (the spec file's folder) and aggregated as
+    the spec asks, like the experiment's rows.
+
+    Examples
+    --------
+    >>> import causal_kit as ck
+    >>> from causal_kit import io
+    >>> spec = ck.ExperimentSpec(name="m", design="ab", outcome="y", treatment="t")
+    >>> io.load_observational(spec) is None
+    True
+    """
+    if spec.data is None or spec.data.observational is None:
+        return None
+    path = _resolve(spec.data.observational, Path(base_dir) if base_dir else None)
+    if not path.exists():
+        raise DataError(
+            f"observational data file {str(path)!r} (spec.data.observational) does not exist; "
+            "fix the path (relative paths are read from the spec file's folder)."
+        )
+    return load(path, spec=spec)
 
 
 # ---------------------------------------------------------------------- DuckDB

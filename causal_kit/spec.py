@@ -121,12 +121,19 @@ class DataSource(_Frozen):
 
     Relative paths, including file names inside ``query``, are resolved against the spec
     file's folder when the spec is read from a file (``causal-kit estimate``). In ``query``
-    a file given as ``path`` is available as the table ``data``.
+    a file given as ``path`` is available as the table ``data``. For design ``surrogate``,
+    ``observational`` names the file of the observational sample; the block then loads as
+    ``{"experiment": ..., "observational": ...}``.
     """
 
     path: str | None = Field(None, description="CSV or Parquet file (or a DuckDB database with 'query').")
     query: str | None = Field(None, description="DuckDB SQL query returning the rows to analyse.")
     database: str | None = Field(None, description="DuckDB database file the query runs against.")
+    observational: str | None = Field(
+        None,
+        description="design surrogate: CSV or Parquet file of the observational sample (surrogates and "
+        "long-term outcome); the rows above are then the experiment.",
+    )
 
     @model_validator(mode="after")
     def _something_to_read(self) -> DataSource:
@@ -395,6 +402,11 @@ class ExperimentSpec(_Frozen):
             raise ValueError(
                 f"design {self.design!r} needs the role(s) {', '.join(missing)}; "
                 f"add them to the spec (see `causal-kit schema`)"
+            )
+        if self.data is not None and self.data.observational is not None and self.design != "surrogate":
+            raise ValueError(
+                f"data.observational names an observational sample, which only design 'surrogate' uses; "
+                f"remove it or set design: surrogate (got design {self.design!r})"
             )
         if (self.numerator is None) != (self.denominator is None):
             raise ValueError("a ratio metric needs both 'numerator' and 'denominator'")

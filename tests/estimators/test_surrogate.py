@@ -274,6 +274,54 @@ def test_cli_reads_the_observational_sample(tmp_path, sim):
     assert result.estimate == pytest.approx(ck.estimate(frames, _spec(sample=None)).estimate, rel=1e-9)
 
 
+def _write_two(tmp_path, sim):
+    frames = _two(sim)
+    frames["experiment"].to_csv(tmp_path / "exp.csv", index=False)
+    frames["observational"].to_csv(tmp_path / "obs.csv", index=False)
+    return frames
+
+
+def test_data_block_names_the_observational_file(tmp_path, sim):
+    from causal_kit import io
+
+    frames = _write_two(tmp_path, sim)
+    spec = _spec(sample=None, data={"path": "exp.csv", "observational": "obs.csv"})
+    loaded = io.load(spec=spec, base_dir=tmp_path)
+    assert set(loaded) == {"experiment", "observational"}
+    assert len(loaded["observational"]) == len(frames["observational"])
+    assert ck.estimate(loaded, spec).estimate == pytest.approx(ck.estimate(frames, spec).estimate, rel=1e-9)
+
+
+def test_data_block_observational_errors(tmp_path, sim):
+    from causal_kit import io
+
+    _write_two(tmp_path, sim)
+    missing = _spec(sample=None, data={"path": "exp.csv", "observational": "nope.csv"})
+    with pytest.raises(DataError, match=r"observational data file .*nope.csv.*\(spec.data.observational\) does not exist"):
+        io.load(spec=missing, base_dir=tmp_path)
+    with pytest.raises(SpecError, match=r"data.observational .* only design 'surrogate' uses.*got design 'ab'"):
+        ck.ExperimentSpec(name="a", design="ab", outcome="y", treatment="treatment",
+                          data={"path": "exp.csv", "observational": "obs.csv"})
+
+
+@pytest.mark.slow
+def test_cli_reads_the_data_block_with_two_sources(tmp_path, sim):
+    import subprocess
+    import sys
+
+    frames = _write_two(tmp_path, sim)
+    spec = _spec(sample=None, data={"path": "exp.csv", "observational": "obs.csv"})
+    (tmp_path / "spec.yaml").write_text(spec.to_yaml())
+    proc = subprocess.run(
+        [sys.executable, "-m", "causal_kit.cli", "--no-registry", "--json", "estimate", str(tmp_path / "spec.yaml"),
+         "--json-out", str(tmp_path / "r.json")],
+        capture_output=True, text=True, check=False, cwd=tmp_path.parent,
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = ck.EffectEstimate.from_json((tmp_path / "r.json").read_text())
+    assert result.estimate == pytest.approx(ck.estimate(frames, _spec(sample=None)).estimate, rel=1e-9)
+
+
 def test_report_has_the_long_term_section(sim):
     html = ck.report.render(ck.estimate(sim, _spec()))
     assert "<h2>Long-term effect</h2>" in html
