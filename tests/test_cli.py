@@ -9,18 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _cli_helpers import AB_SPEC, _isolated_registry, run  # noqa: F401 (autouse fixture)
 
 from causal_kit import cli
 from causal_kit.errors import ConvergenceError, IdentificationError
 from causal_kit.registry import Registry
-
-AB_SPEC = "name: cuped\ndesign: ab\noutcome: y\ntreatment: treat\npre_covariate: pre\n"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_registry(tmp_path, monkeypatch):
-    """Never touch the user's registry: the default path points into the test's folder."""
-    monkeypatch.setenv("CAUSAL_KIT_REGISTRY", str(tmp_path / "default.duckdb"))
 
 
 @pytest.fixture
@@ -31,11 +24,6 @@ def ab(tmp_path, load):
     load("ab_cuped_sim").to_csv(data, index=False)
     return spec, data
 
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_estimate_writes_report_json_and_registry(tmp_path, ab, capsys):

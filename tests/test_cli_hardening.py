@@ -9,15 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from _cli_helpers import AB_SPEC, _isolated_registry, run  # noqa: F401 (autouse fixture)
 
 from causal_kit import cli
-
-AB_SPEC = "name: cuped\ndesign: ab\noutcome: y\ntreatment: treat\npre_covariate: pre\n"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_registry(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAUSAL_KIT_REGISTRY", str(tmp_path / "default.duckdb"))
 
 
 @pytest.fixture
@@ -28,11 +22,6 @@ def ab(tmp_path, load):
     load("ab_cuped_sim").head(2000).to_csv(data, index=False)
     return spec, data
 
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_line_error(err: str) -> str:

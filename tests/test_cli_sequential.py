@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from _cli_helpers import _isolated_registry, run  # noqa: F401 (autouse fixture)
 
-from causal_kit import cli
 from causal_kit.registry import Registry
 
 SPEC = (
@@ -15,15 +14,6 @@ SPEC = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _isolated_registry(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAUSAL_KIT_REGISTRY", str(tmp_path / "default.duckdb"))
-
-
-def run(capsys, *argv):
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_three_scheduled_looks_then_a_shrunk_extract(tmp_path, load, capsys):
