@@ -30,13 +30,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import yaml
 
-from .errors import CausalKitError, DataError
+from ..errors import CausalKitError, DataError
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .result import EffectEstimate
-    from .spec import ExperimentSpec
+    from ..result import EffectEstimate
+    from ..spec import ExperimentSpec
 
 __all__ = [
     "Registry",
