@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._parallel import map_tasks, spawn_seeds
 from ..errors import DataError, IdentificationError, SpecError
 
 __all__ = ["placebo_study", "summarise_placebo_study"]
@@ -112,7 +113,7 @@ def placebo_study(
     n_treated : int
         Placebo-treated units per replication.
     n_reps : int
-        Replications (each with its own seed ``seed + r``).
+        Replications, each with its own seed spawned from ``seed`` (``numpy.random.SeedSequence``).
     effect : float
         True multiplicative lift on the placebo-treated units' post-adoption outcomes; the
         truth is ``effect`` times their untreated post mean (``log(1 + effect)`` with
@@ -166,19 +167,17 @@ def placebo_study(
         raise SpecError(f"min_pre={lo} and min_post={hi} do not fit the panel's {T} periods (need "
                         "min_pre >= 2, min_post >= 1 and min_pre + min_post <= the number of periods).")
 
+    # independent per-replication seeds: studies with different base seeds share no replication
+    rep_seeds = [int(s.generate_state(1)[0]) for s in spawn_seeds(seed, n_reps)]
+
     def task(r: int) -> list[dict[str, Any]]:
         if fresh:
-            u, t, Yr, _ = _long_to_wide(data(seed + r), spec)
+            u, t, Yr, _ = _long_to_wide(data(rep_seeds[r]), spec)
         else:
             u, t, Yr = units, times, Y
-        return _one(Yr, u, t, spec, methods, int(n_treated), float(effect), log_scale, lo, hi, seed + r)
+        return _one(Yr, u, t, spec, methods, int(n_treated), float(effect), log_scale, lo, hi, rep_seeds[r])
 
-    if n_jobs == 1:
-        parts = [task(r) for r in range(n_reps)]
-    else:
-        from joblib import Parallel, delayed
-
-        parts = Parallel(n_jobs=n_jobs)(delayed(task)(r) for r in range(n_reps))
+    parts = map_tasks(task, range(n_reps), n_jobs=n_jobs)
     return pd.DataFrame([row for part in parts for row in part])
 
 
