@@ -69,6 +69,7 @@ __all__ = ["SyntheticControl", "predictor_matrix", "nested_v"]
 VChoice = Literal["auto", "identity", "nested"]
 Agg = Literal["mean", "sum", "median", "last"]
 UnitScale = Literal["auto", "none", "unit"]
+SynthInference = Literal["auto", "conformal"]
 #: share of pre-periods on which the treated mean lies outside the donors' range (in levels)
 #: above which ``unit_scale="auto"`` matches units relative to their own scale
 HULL_SWITCH = 0.5
@@ -221,6 +222,14 @@ class SyntheticControl:
         (SD of log pre-period means above 0.5) or the treated mean lies outside the donors'
         range on more than half of the pre-periods; ``none`` otherwise. The result's
         ``details["unit_scale"]`` and ``inference`` say which was used and why.
+    inference : {"auto", "conformal"}
+        ``auto`` (default): the placebo or randomisation inference described above.
+        ``conformal``: Chernozhukov, Wüthrich & Zhu (2021) — p-value of no effect from
+        moving-block permutations of the residuals of a fit on all periods under the null,
+        interval of a constant effect by test inversion, pointwise intervals in
+        ``tables["conformal_intervals"]`` (one adoption period; at least ``1 / alpha``
+        periods). Valid when the residuals are stationary and weakly dependent over time,
+        with one treated unit or several read as their average.
     seed : int, optional
         Recorded in the lineage (every step of this estimator is deterministic).
 
@@ -237,7 +246,8 @@ class SyntheticControl:
     def __init__(self, *, predictors: list[dict] | None = None, outcome_lags: list | None = None,
                  v: VChoice = "auto", standardize: bool = True, placebo_refit_v: bool = True,
                  in_time_placebo: Any = "auto", max_iter_v: int = 500, n_reps: int = 200,
-                 unit_scale: UnitScale = "auto", seed: int | None = None) -> None:
+                 unit_scale: UnitScale = "auto", inference: SynthInference = "auto",
+                 seed: int | None = None) -> None:
         self.predictors = predictors
         self.outcome_lags = outcome_lags
         self.v = v
@@ -247,11 +257,13 @@ class SyntheticControl:
         self.max_iter_v = max_iter_v
         self.n_reps = n_reps
         self.unit_scale = unit_scale
+        self.inference = inference
         self.seed = seed
 
     def _check(self) -> None:
         check_option(self.v, VChoice, "v", "SyntheticControl")
         check_option(self.unit_scale, UnitScale, "unit_scale", "SyntheticControl")
+        check_option(self.inference, SynthInference, "inference", "SyntheticControl")
         check_int(self.max_iter_v, "max_iter_v", "SyntheticControl")
         check_int(self.n_reps, "n_reps", "SyntheticControl", minimum=2)
         for name in ("predictors", "outcome_lags"):
@@ -354,7 +366,14 @@ class SyntheticControl:
         tau = float(sum(w * c["gaps"][:, c["g"]:].mean() for w, c in zip(cw, cohort_res)))
         placebo = self._placebo(sp, cohort_res, cw, seed, Ym, scales)
         n_treated = int(sum(len(c["rows"]) for c in cohort_res))
-        if len(cohort_res) == 1 and n_treated == 1 and not scaled:
+        conformal = None
+        if self.inference == "conformal":
+            from ._synth_conformal import conformal_readout
+
+            conformal = conformal_readout(Y, scales, cohort_res, donors, sp.times, tau, spec.alpha)
+            se, ci, p, how = conformal["se"], conformal["ci"], conformal["p_value"], conformal["inference"]
+            placebo_kind = "conformal"
+        elif len(cohort_res) == 1 and n_treated == 1 and not scaled:
             se = float(np.std(placebo["effects"]))
             ci, _ = normal_ci(tau, se, spec.alpha)
             p = placebo["p_value"]
@@ -403,6 +422,8 @@ class SyntheticControl:
         )
         diagnostics, extra_tables = self._diagnostics(sp, cohort_res, tau, placebo, seed)
         tables = {**self._tables(sp, cohort_res, placebo), **extra_tables, "business": business}
+        if conformal is not None:
+            tables["conformal_intervals"] = conformal["table"]
         return EffectEstimate(
             method="synthetic_control", design=spec.design, estimand="ATT", estimate=tau, se=se,
             ci=ci, p_value=p, alpha=spec.alpha, n_obs=int(Y.size), n_units=int(Y.shape[0]),
