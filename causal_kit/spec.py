@@ -46,6 +46,7 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     # geo measurement: matched-pair iROAS and structural time series
     "trimmed_match": ("outcome", "treatment", "unit", "pair", "spend"),
     "its": ("outcome", "unit", "time", "treatment"),
+    "multi_cell": ("outcome", "unit", "time", "treatment", "cell"),
 }
 
 _COLUMN_ROLES = (
@@ -63,6 +64,7 @@ _COLUMN_ROLES = (
     "denominator",
     "pair",
     "spend",
+    "cell",
 )
 _LIST_ROLES = ("covariates", "instruments", "endogenous")
 
@@ -361,7 +363,12 @@ class ExperimentSpec(_Frozen):
         None, description="Matched-pair id of each geo (trimmed_match): one treated and one control geo per pair."
     )
     spend: str | None = Field(
-        None, description="Ad spend per row (trimmed_match): the iROAS denominator, summed over the test period."
+        None, description="Ad spend per row (trimmed_match, multi_cell): the iROAS denominator, summed over the "
+        "test period."
+    )
+    cell: str | None = Field(
+        None, description="Each unit's test cell (multi_cell): the control cell's label (options.control_cell, "
+        "default 'control') or a treatment cell's name; a unit belongs to one cell."
     )
 
     options: dict[str, Any] = Field(

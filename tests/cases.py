@@ -38,6 +38,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "trimmed_match": ("paired_geos_sim", dict(design="trimmed_match", outcome="response", treatment="treated",
                                               unit="geo", pair="pair", spend="spend")),
     "bsts": ("california_prop99", dict(design="its", report=PROP99_REPORT, **PROP99)),
+    "multi_cell": ("multi_cell_sim", dict(design="multi_cell", outcome="kpi", unit="geo", time="date",
+                                          treatment="treated", cell="cell", spend="spend",
+                                          options={"readout": "did"},
+                                          report=dict(outcome_label="orders", outcome_kind="count", currency="USD"))),
 }
 
 

@@ -123,6 +123,13 @@ def _paired(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
                     treatment="treated")
 
 
+def _multi_cell(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_multi_cell
+
+    df = simulate_multi_cell(n_geos=12, n_days=40, n_per_cell=3, test_days=10, seed=int(rng.integers(0, 1000)))
+    return df, dict(design="multi_cell", outcome="kpi", unit="geo", time="date", treatment="treated", cell="cell")
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -143,6 +150,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "bsts": (_its, None, {"n_paths": 100}),
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),
+    "multi_cell": (_multi_cell, None, {"readout": "did"}),
 }
 
 

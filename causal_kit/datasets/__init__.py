@@ -16,9 +16,10 @@ __all__ = [
     "DATASETS", "load", "path",
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
-    "simulate_paired_geos",
+    "simulate_paired_geos", "simulate_multi_cell",
 ]
 
+from .multi_cell_sim import simulate_multi_cell  # noqa: E402
 from .paired_geos import simulate_paired_geos  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
@@ -50,6 +51,11 @@ DATASETS: dict[str, tuple[str, str]] = {
         "sipp1991_401k.csv",
         "SIPP 1991 401(k) eligibility and net financial assets (Chernozhukov et al. 2018; Poterba, "
         "Venti & Wise).",
+    ),
+    "multi_cell_sim": (
+        "multi_cell_sim.csv",
+        "Simulated multi-cell geo test (simulate_multi_cell, 24 geos x 84 days, 6 geos per cell, seed 0): lifts "
+        "2% (low) and 6% (high) over the last 28 days.",
     ),
     "paired_geos_sim": (
         "paired_geos_sim.csv",
