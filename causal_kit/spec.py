@@ -47,6 +47,8 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     "trimmed_match": ("outcome", "treatment", "unit", "pair", "spend"),
     "its": ("outcome", "unit", "time", "treatment"),
     "multi_cell": ("outcome", "unit", "time", "treatment", "cell"),
+    # treatment = 1 marks the held-back geos while the campaign is off there
+    "holdback": ("outcome", "unit", "time", "treatment"),
 }
 
 _COLUMN_ROLES = (

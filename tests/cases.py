@@ -42,6 +42,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                           treatment="treated", cell="cell", spend="spend",
                                           options={"readout": "did"},
                                           report=dict(outcome_label="orders", outcome_kind="count", currency="USD"))),
+    "holdback": ("multi_cell_sim", dict(design="holdback", outcome="kpi", unit="geo", time="date",
+                                        treatment="treated", options={"readout": "did"},
+                                        report=dict(outcome_label="orders", outcome_kind="count"))),
 }
 
 

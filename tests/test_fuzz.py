@@ -130,6 +130,13 @@ def _multi_cell(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]
     return df, dict(design="multi_cell", outcome="kpi", unit="geo", time="date", treatment="treated", cell="cell")
 
 
+def _holdback(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_geo_panel
+
+    df = simulate_geo_panel(n_geos=10, n_days=40, treated=3, effect=-0.05, seed=int(rng.integers(0, 1000)))
+    return df, dict(design="holdback", outcome="kpi", unit="geo", time="date", treatment="treated")
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -151,6 +158,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),
     "multi_cell": (_multi_cell, None, {"readout": "did"}),
+    "holdback": (_holdback, None, {"readout": "did"}),
 }
 
 

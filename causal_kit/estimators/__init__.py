@@ -36,6 +36,7 @@ ESTIMATORS: dict[str, str] = {
     "trimmed_match": "causal_kit.estimators.trimmed_match:TrimmedMatch",
     "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
     "multi_cell": "causal_kit.estimators.multi_cell:MultiCell",
+    "holdback": "causal_kit.estimators.holdback:Holdback",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -53,6 +54,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "trimmed_match": "trimmed_match",
     "its": "bsts",
     "multi_cell": "multi_cell",
+    "holdback": "holdback",
 }
 
 

@@ -40,6 +40,7 @@ PLOTTERS: dict[str, str] = {
     "trimmed_match": "causal_kit.plots.trimmed_match",
     "bsts": "causal_kit.plots.its",
     "multi_cell": "causal_kit.plots.multi_cell",
+    "holdback": "causal_kit.plots.holdback",
 }
 
 
