@@ -225,6 +225,9 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
             f"{P + longest}. Give a longer history, or lower plan.pre_periods or plan.duration."
         )
     planned = cfg.estimator or _DEFAULT_ESTIMATOR.get(spec.design, "did")
+    if not cfg.estimator and spec.design in ("multi_cell", "holdback"):
+        # these designs read each cell (or the switch-off) with one geo estimator: plan for it
+        planned = str(spec.options.get("readout", "sdid"))
     estimators = list(dict.fromkeys([planned, *cfg.candidate_estimators]))
     unknown = [e for e in estimators if e not in SIM_ESTIMATORS]
     if unknown:

@@ -483,6 +483,9 @@ def _window_spec(spec: Any) -> Any:
         pre_period=None, post_period=None, covariates=(), weights=None, plan=None, data=None,
         aggregate=None, cluster=spec.cluster if spec.cluster in (None, spec.unit) else None,
     )
+    if spec.design in ("multi_cell", "holdback"):
+        # each window is read out for one cell against the control with the cell's own estimator
+        payload.update(design="did", cell=None, spend=None, options={})
     return ExperimentSpec(**payload)
 
 

@@ -35,3 +35,16 @@ def test_holdback_named_errors():
         ck.estimate(df, ck.ExperimentSpec(name="h", design="holdback", options={"readout": "ab"}, **ROLES))
     with pytest.raises(SpecError, match="readout_options"):
         ck.estimate(df, ck.ExperimentSpec(name="h", design="holdback", options={"readout_options": 3}, **ROLES))
+
+
+@pytest.mark.parametrize("design", ["holdback", "multi_cell"])
+def test_plan_simulates_the_readout_estimator_of_holdback_and_multi_cell_designs(design):
+    history = simulate_geo_panel(n_geos=24, n_days=160, seed=1)
+    extra = {"cell": "cell"} if design == "multi_cell" else {}
+    spec = ck.ExperimentSpec(name="p", design=design, options={"readout": "did"}, **ROLES, **extra,
+                             plan={"n_windows": 4, "duration": 14, "cells": 2 if design == "multi_cell" else 1,
+                                   "n_candidates": 2, "candidate_estimators": ["did"]})
+    plan = ck.design.plan(history, spec, progress=False)
+    assert plan.method == "did"
+    cells = set(plan.assignment["cell"])
+    assert cells == ({"control", "treatment", "treatment_2"} if design == "multi_cell" else {"control", "treatment"})
