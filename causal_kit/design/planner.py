@@ -23,6 +23,7 @@ from .assignment import (
 from .result import DesignResult
 from .simulation import (
     READOUT_ESTIMATORS,
+    READOUT_ONLY,
     READOUT_PLACEBO_REPS,
     SIM_ESTIMATORS,
     ReadoutSimOutput,
@@ -34,7 +35,7 @@ from .simulation import (
 
 __all__ = ["plan"]
 
-_DEFAULT_ESTIMATOR = {"synthetic_control": "synthetic_control", "sdid": "sdid"}
+_DEFAULT_ESTIMATOR = {"synthetic_control": "synthetic_control", "sdid": "sdid", "its": "bsts"}
 
 
 def _config(spec: ExperimentSpec, overrides: dict[str, Any]) -> PlanConfig:
@@ -229,10 +230,12 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         # these designs read each cell (or the switch-off) with one geo estimator: plan for it
         planned = str(spec.options.get("readout", "sdid"))
     estimators = list(dict.fromkeys([planned, *cfg.candidate_estimators]))
-    unknown = [e for e in estimators if e not in SIM_ESTIMATORS]
+    allowed = list(SIM_ESTIMATORS) + (list(READOUT_ONLY) if cfg.inference == "readout" else [])
+    unknown = [e for e in estimators if e not in allowed]
     if unknown:
         raise SpecError(
-            f"plan estimator(s) {unknown} cannot be simulated; choose among {', '.join(SIM_ESTIMATORS)}."
+            f"plan estimator(s) {unknown} cannot be simulated; choose among {', '.join(allowed)}"
+            + (" (bsts needs plan.inference: readout)." if "bsts" in unknown else ".")
         )
 
     # ---- per-geo KPI, cost and constraints
@@ -250,7 +253,9 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
 
     def score(cands: list[pd.DataFrame]) -> np.ndarray:
         designs = np.concatenate([_designs(a, units, cfg.cells) for a in cands])
-        out = simulate_power(Y, designs, estimator=planned, duration=primary, **sim_kw)
+        # bsts has no vectorised simulation: candidates are scored with the regression on controls
+        proxy = "time_regression" if planned in READOUT_ONLY else planned
+        out = simulate_power(Y, designs, estimator=proxy, duration=primary, **sim_kw)
         mde = mde_from_sim(out, cfg.target_power).reshape(len(cands), cfg.cells)
         return np.where(np.isnan(mde), np.inf, mde).max(axis=1)
 

@@ -73,7 +73,11 @@ SimEstimator = Literal["did", "time_regression", "synthetic_control", "sdid"]
 SIM_ESTIMATORS: tuple[str, ...] = get_args(SimEstimator)
 #: Estimators simulated with the readout's own estimator and inference (time_regression has no
 #: readout class and keeps the approximate t-test).
-READOUT_ESTIMATORS: tuple[str, ...] = ("did", "synthetic_control", "sdid")
+READOUT_ESTIMATORS: tuple[str, ...] = ("did", "synthetic_control", "sdid", "bsts")
+#: estimators simulated only through their readout (no vectorised approximation exists)
+READOUT_ONLY: tuple[str, ...] = ("bsts",)
+#: slowest first, so parallel workers finish together
+_READOUT_COST = {"bsts": 0, "sdid": 1, "synthetic_control": 2, "did": 3}
 #: Placebo replicates per fit in readout-mode simulations, unless the spec's estimator options
 #: set ``n_reps``: the readout's default 200 makes SDID about 2 s per fit; 100 replicates give
 #: the same expected interval width with a Monte Carlo SD of the SE of about 7%.
@@ -513,6 +517,8 @@ def _fit_task(Yw: np.ndarray, units: np.ndarray, times: np.ndarray, treated: np.
               spec: Any, estimator: str, options: Mapping[str, Any]) -> tuple[float, float, float, float, float, str]:
     res = _fit_window(Yw, units, times, treated, P, spec, estimator, options, 0.0)
     m = float(Yw[treated, P:].mean())
+    if estimator == "bsts":
+        m *= int(treated.sum())  # bsts reads the treated units' summed series
     return float(res.estimate), float(res.ci[0]), float(res.ci[1]), float(res.se), m, str(res.inference)
 
 
@@ -527,6 +533,8 @@ def _readout_opts(spec: Any, estimator: str) -> dict[str, Any]:
     opts = readout_options(spec, estimator)
     if estimator in ("synthetic_control", "sdid") and "n_reps" not in opts:
         opts["n_reps"] = READOUT_PLACEBO_REPS
+    if estimator == "bsts" and "n_paths" not in opts:
+        opts["n_paths"] = 200
     return opts
 
 
@@ -643,7 +651,7 @@ def simulate_readout(
     starts = {int(L): window_starts(Y.shape[1], int(L), P, n_windows) for L in durations}
     tasks = []
     # slow estimators first, so the workers finish together
-    for est in sorted(estimators, key=("sdid", "synthetic_control", "did").index):
+    for est in sorted(estimators, key=_READOUT_COST.__getitem__):
         for L in starts:
             for d, design in enumerate(designs):
                 for j, s in enumerate(starts[L]):
