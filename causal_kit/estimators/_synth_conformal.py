@@ -53,11 +53,17 @@ def conformal_readout(Y: np.ndarray, scales: np.ndarray, cohort_res: list[dict[s
     at_tau[g:] -= tau
     spread = float(np.std(residuals(at_tau, Y0)[:g]))
     lo, hi = invert_constant_effect(lambda th: constant_effect_pvalues(y1, Y0, g, th), tau, spread, alpha)
+    if math.isnan(lo) or math.isnan(hi):
+        raise IdentificationError(
+            "the conformal test of SyntheticControl rejects every constant effect: the residuals of the "
+            "simplex fit on all periods are not alike over time (e.g. a trend or a break the donors cannot "
+            "follow), so no constant effect describes the post-period. Use the default inference, or read the "
+            "per-period intervals of conformal_pointwise (causal_kit.inference.conformal).")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise IdentificationError(
-            "the conformal interval of SyntheticControl is unbounded or empty here (the test keeps every or no "
-            f"constant effect on a grid up to {10 * 3 ** 5:.0f} times the pre-period residual SD); use the "
-            "default inference or add pre-periods.")
+            "the conformal interval of SyntheticControl is unbounded here (the test keeps constant effects "
+            f"up to {10 * 3 ** 5:.0f} times the pre-period residual SD away); use the default inference or add "
+            "pre-periods.")
     se = (hi - lo) / (2 * float(stats.norm.ppf(1 - alpha / 2)))
     gap = c["gaps"].mean(axis=0)
     low_t, high_t = [], []
