@@ -27,7 +27,7 @@ from ..errors import CausalKitWarning, DataError
 
 __all__ = [
     "EARTH_RADIUS_KM", "check_coordinates", "nearest_distance_km", "pairs_within_km", "read_neighbors",
-    "hop_distance", "exposure_rings", "AsymmetricAdjacencyWarning",
+    "hop_distance", "exposure_rings", "AsymmetricAdjacencyWarning", "unit_coordinates",
 ]
 
 #: Mean Earth radius (IUGG), km.
@@ -240,3 +240,28 @@ def exposure_rings(treated: np.ndarray, *, lat: np.ndarray | None = None, lon: n
         ring = np.where(dist > edges[-1], 0, ring)
     ring = np.where(treated, TREATED, ring)
     return ring.astype(int), dist
+
+
+def unit_coordinates(frame: pd.DataFrame, unit_col: str, columns: tuple[str, str],
+                     units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude of each of ``units`` (in that order) from a long frame.
+
+    Raises ``DataError`` when a unit's coordinates change between rows, or are out of range.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"g": ["a", "a", "b"], "la": [1.0, 1.0, 2.0], "lo": [3.0, 3.0, 4.0]})
+    >>> unit_coordinates(f, "g", ("la", "lo"), np.array(["a", "b"]))[0].tolist()
+    [1.0, 2.0]
+    """
+    lat_col, lon_col = columns
+    grouped = frame.groupby(unit_col, sort=False)[[lat_col, lon_col]]
+    spread = grouped.nunique(dropna=False)
+    moving = spread.index[(spread > 1).any(axis=1)]
+    if len(moving):
+        raise DataError(
+            f"columns {list(columns)} (spec.coordinates) change within {len(moving)} unit(s) of "
+            f"{unit_col!r} (e.g. {moving[:5].tolist()}); a unit needs one location. Fix the coordinates."
+        )
+    first = grouped.first().reindex(units)
+    return check_coordinates(first[lat_col].to_numpy(), first[lon_col].to_numpy(), columns, units)
