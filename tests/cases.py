@@ -38,6 +38,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "trimmed_match": ("paired_geos_sim", dict(design="trimmed_match", outcome="response", treatment="treated",
                                               unit="geo", pair="pair", spend="spend")),
     "bsts": ("california_prop99", dict(design="its", report=PROP99_REPORT, **PROP99)),
+    "spillover": ("spillover_sim", dict(design="spillover", outcome="y", unit="geo", time="period", treatment="treated",
+                                        coordinates=["lat", "lon"], spillover={"bands_km": [15, 30]},
+                                        report=dict(outcome_label="weekly orders", outcome_kind="mean",
+                                                    unit_label="orders", per="per geo-week"))),
 }
 
 

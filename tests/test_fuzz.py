@@ -123,6 +123,17 @@ def _paired(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
                     treatment="treated")
 
 
+def _spillover(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    units, periods = 30, 6
+    lat, lon = 40 + rng.uniform(0, 2, units), -95 + rng.uniform(0, 2, units)
+    u = np.repeat(np.arange(units), periods)
+    tt = np.tile(np.arange(periods), units)
+    d = ((u < 6) & (tt >= 3)).astype(int)
+    y = rng.normal(size=units)[u] + 0.1 * tt + d + rng.normal(scale=0.3, size=len(u))
+    df = pd.DataFrame({"u": u, "t": tt, "lat": lat[u], "lon": lon[u], "d": d, "y": y})
+    return df, dict(design="spillover", outcome="y", unit="u", time="t", treatment="d", coordinates=["lat", "lon"])
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -143,6 +154,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "bsts": (_its, None, {"n_paths": 100}),
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),
+    "spillover": (_spillover, None, {}),
 }
 
 
@@ -213,7 +225,7 @@ def breakages(draw: Any, df: pd.DataFrame, roles: list[str]) -> tuple[pd.DataFra
 def _roles(fields: dict[str, Any]) -> list[str]:
     cols: list[str] = []
     for key, value in fields.items():
-        if key in {"design", "cutoff", "name"}:
+        if key in {"design", "cutoff", "name", "spillover", "switchback"}:
             continue
         cols.extend(value if isinstance(value, list) else [value])
     return cols

@@ -39,6 +39,9 @@ PLOTTERS: dict[str, str] = {
     "decay": "causal_kit.plots.surrogate",
     "trimmed_match": "causal_kit.plots.trimmed_match",
     "bsts": "causal_kit.plots.its",
+    "spillover": "causal_kit.plots.interference",
+    "exposure_mapping": "causal_kit.plots.interference",
+    "switchback": "causal_kit.plots.interference",
 }
 
 
