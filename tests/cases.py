@@ -42,6 +42,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                         coordinates=["lat", "lon"], spillover={"bands_km": [15, 30]},
                                         report=dict(outcome_label="weekly orders", outcome_kind="mean",
                                                     unit_label="orders", per="per geo-week"))),
+    "exposure_mapping": ("spillover_sim", dict(design="spillover", outcome="y", unit="geo", time="period",
+                                               treatment="treated",
+                                               coordinates=["lat", "lon"], spillover={"bands_km": [15]})),
 }
 
 

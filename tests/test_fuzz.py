@@ -134,6 +134,12 @@ def _spillover(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
     return df, dict(design="spillover", outcome="y", unit="u", time="t", treatment="d", coordinates=["lat", "lon"])
 
 
+def _spillover_cross_section(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    df, fields = _spillover(rng)
+    last = df[df["t"] == df["t"].max()].drop(columns="t")
+    return last, {k: v for k, v in fields.items() if k != "time"}
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -155,6 +161,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),
     "spillover": (_spillover, None, {}),
+    "exposure_mapping": (_spillover_cross_section, None, {"n_draws": 300}),
 }
 
 

@@ -36,6 +36,7 @@ ESTIMATORS: dict[str, str] = {
     "trimmed_match": "causal_kit.estimators.trimmed_match:TrimmedMatch",
     "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
     "spillover": "causal_kit.estimators.spillover:RingDiD",
+    "exposure_mapping": "causal_kit.estimators.exposure_mapping:ExposureMapping",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
