@@ -68,7 +68,12 @@ class ExposureMapping:
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
         """Estimate the direct and spillover effects; see the class docstring."""
         from ..inference.exposure import pairs_within_km, read_neighbors, unit_coordinates
-        from ..inference.exposure_ht import CONDITIONS, condition_of, exposure_probabilities, ht_contrast
+        from ..inference.exposure_ht import (
+            CONDITIONS,
+            condition_of,
+            exposure_probabilities,
+            ht_contrast,
+        )
 
         check_option(self.weighting, ExposureWeighting, "weighting", "ExposureMapping")
         if self.design not in ("complete", "bernoulli"):

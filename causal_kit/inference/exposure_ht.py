@@ -58,7 +58,7 @@ def exposure_probabilities(adjacency: Any, n_treated: int, *, design: str = "com
     rng = np.random.default_rng(seed)
     K = len(CONDITIONS)
     pi = np.zeros((K, n))
-    pairs = [(k, l) for k in range(K) for l in range(k, K)]
+    pairs = [(k, m) for k in range(K) for m in range(k, K)]
     joint = {kl: np.zeros((n, n)) for kl in pairs}
     done = 0
     while done < n_draws:
@@ -72,15 +72,15 @@ def exposure_probabilities(adjacency: Any, n_treated: int, *, design: str = "com
         ind = [(cond == k).astype(np.float32) for k in range(K)]
         for k in range(K):
             pi[k] += ind[k].sum(axis=1)
-        for k, l in pairs:
-            joint[(k, l)] += ind[k] @ ind[l].T
+        for k, m in pairs:
+            joint[(k, m)] += ind[k] @ ind[m].T
         done += r
     pi /= n_draws
     for kl in pairs:
         joint[kl] /= n_draws
-    for k, l in pairs:
-        if k != l:
-            joint[(l, k)] = joint[(k, l)].T
+    for k, m in pairs:
+        if k != m:
+            joint[(m, k)] = joint[(k, m)].T
     return ExposureProbabilities(pi, joint, n_draws)
 
 
@@ -99,9 +99,9 @@ def _ht_var(y: np.ndarray, ind: np.ndarray, pi: np.ndarray, pij: np.ndarray) -> 
     return var
 
 
-def ht_contrast(y: np.ndarray, cond: np.ndarray, probs: ExposureProbabilities, k: int, l: int, keep: np.ndarray,
+def ht_contrast(y: np.ndarray, cond: np.ndarray, probs: ExposureProbabilities, k: int, ref: int, keep: np.ndarray,
                 weighting: str = "hajek") -> tuple[float, float]:
-    """Estimate and SE of mean Y(k) - mean Y(l) over units ``keep`` (both reachable).
+    """Estimate and SE of mean Y(k) - mean Y(ref) over units ``keep`` (both reachable).
 
     Examples
     --------
@@ -116,8 +116,8 @@ def ht_contrast(y: np.ndarray, cond: np.ndarray, probs: ExposureProbabilities, k
     idx = np.flatnonzero(keep)
     y, cond = np.asarray(y, float)[idx], cond[idx]
     n = len(idx)
-    pk, pl = probs.pi[k, idx], probs.pi[l, idx]
-    ik, il = (cond == k).astype(float), (cond == l).astype(float)
+    pk, pl = probs.pi[k, idx], probs.pi[ref, idx]
+    ik, il = (cond == k).astype(float), (cond == ref).astype(float)
     if weighting == "hajek":
         mk = np.sum(ik * y / pk) / np.sum(ik / pk)
         ml = np.sum(il * y / pl) / np.sum(il / pl)
@@ -126,8 +126,8 @@ def ht_contrast(y: np.ndarray, cond: np.ndarray, probs: ExposureProbabilities, k
         mk, ml = np.sum(ik * y / pk) / n, np.sum(il * y / pl) / n
         rk = rl = y
     sub = np.ix_(idx, idx)
-    var = (_ht_var(rk, ik, pk, probs.joint[(k, k)][sub]) + _ht_var(rl, il, pl, probs.joint[(l, l)][sub])
-           - 2 * _ht_cov_pair(rk, rl, ik, il, pk, pl, probs.joint[(k, l)][sub]))
+    var = (_ht_var(rk, ik, pk, probs.joint[(k, k)][sub]) + _ht_var(rl, il, pl, probs.joint[(ref, ref)][sub])
+           - 2 * _ht_cov_pair(rk, rl, ik, il, pk, pl, probs.joint[(k, ref)][sub]))
     return float(mk - ml), float(np.sqrt(max(var, 0.0)) / n)
 
 
