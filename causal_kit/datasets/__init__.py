@@ -16,10 +16,10 @@ __all__ = [
     "DATASETS", "load", "path",
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
-    "simulate_paired_geos", "simulate_spillover_panel",
+    "simulate_paired_geos", "simulate_spillover_panel", "simulate_switchback",
 ]
 
-from .interference_sim import simulate_spillover_panel  # noqa: E402
+from .interference_sim import simulate_spillover_panel, simulate_switchback  # noqa: E402
 from .paired_geos import simulate_paired_geos  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
@@ -74,6 +74,11 @@ DATASETS: dict[str, tuple[str, str]] = {
         "spillover_sim.csv",
         "Simulated geo panel with spillover (simulate_spillover_panel, 120 geos, 8 periods, treated from period 5, "
         "seed 0): true direct effect 2.0, spillover 1.0 within 15 km of a treated geo and 0 at 15-30 km.",
+    ),
+    "switchback_sim": (
+        "switchback_sim.csv",
+        "Simulated switchback test (simulate_switchback, 10 cities x 40 periods of 6 hours, one-hour carryover, "
+        "seed 0): true effect 1.0.",
     ),
 }
 

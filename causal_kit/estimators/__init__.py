@@ -37,6 +37,7 @@ ESTIMATORS: dict[str, str] = {
     "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
     "spillover": "causal_kit.estimators.spillover:RingDiD",
     "exposure_mapping": "causal_kit.estimators.exposure_mapping:ExposureMapping",
+    "switchback": "causal_kit.estimators.switchback:Switchback",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -54,6 +55,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "trimmed_match": "trimmed_match",
     "its": "bsts",
     "spillover": "spillover",
+    "switchback": "switchback",
 }
 
 
