@@ -52,7 +52,7 @@ def switchback_panel(data: Any, spec: Any) -> dict[str, Any]:
         raise DataError(f"the switchback panel is unbalanced: {n_miss} (unit, time step) cells are missing; every unit "
                         f"needs a row at every step of {spec.time!r}. Fill or trim them.")
     n, t = Y.shape
-    L, m = cfg.period_length, cfg.carryover
+    L = cfg.period_length
     if t < 2 * L:
         raise DataError(f"{t} time steps hold fewer than two periods of {L} steps (spec.switchback.period_length); "
                         "shorten the periods or add data.")

@@ -30,8 +30,8 @@ __all__ = [
     "hop_distance", "exposure_rings", "AsymmetricAdjacencyWarning", "unit_coordinates",
 ]
 
-#: Mean Earth radius (IUGG), km.
-EARTH_RADIUS_KM = 6371.0088
+#: Mean Earth radius in km, the value of R ``conleyreg``'s haversine distance (so Conley SEs agree).
+EARTH_RADIUS_KM = 6371.01
 TREATED, FAR = -1, 0
 
 

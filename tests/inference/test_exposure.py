@@ -23,7 +23,7 @@ def _haversine(lat1, lon1, lat2, lon2):
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dl, dp = np.radians(lon2 - lon1), p2 - p1
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+    return 2 * 6371.01 * np.arcsin(np.sqrt(a))
 
 
 def test_nearest_distance_matches_brute_force_haversine():

@@ -21,7 +21,7 @@ import causal_kit as ck
 from causal_kit.estimators.did import DiD
 from causal_kit.inference.conley import conley_vcov
 
-R_EARTH = 6371.0088
+R_EARTH = 6371.01
 
 
 def _haversine(lat1, lon1, lat2, lon2):
