@@ -115,6 +115,7 @@ def simulate_switchback(n_units: int = 10, n_periods: int = 40, period_length: i
     if m >= L:
         raise SpecError(f"{owner}: period_length ({L}) must be longer than carryover ({m}).")
     rng = np.random.default_rng(seed)
+    levels = rng.normal(10, 1, n)
     W = (rng.random((n, k)) < p).astype(float)
     prev = np.concatenate([np.zeros((n, 1)), W[:, :-1]], axis=1)
     in_force = np.repeat(W, L, axis=1)
@@ -125,7 +126,7 @@ def simulate_switchback(n_units: int = 10, n_periods: int = 40, period_length: i
     ar = np.zeros((n, t))
     for s in range(t):
         ar[:, s] = (rho * ar[:, s - 1] if s else 0.0) + e[:, s]
-    y = (rng.normal(10, 1, n)[:, None] + np.sin(2 * np.pi * np.arange(t) / max(L * 4, 2))[None, :]
+    y = (levels[:, None] + np.sin(2 * np.pi * np.arange(t) / max(L * 4, 2))[None, :]
          + rng.normal(0, 0.5, t)[None, :] + noise * ar + effect * in_force)
     return pd.DataFrame({
         "city": np.repeat([f"city_{i:02d}" for i in range(n)], t), "hour": np.tile(np.arange(t), n),
