@@ -31,6 +31,7 @@ from .power import (
 )
 from .result import DesignResult
 from .simulation import simulate_power
+from .switchback import plan_switchback, switchback_schedule
 
 __all__ = [
     "plan",
@@ -46,4 +47,6 @@ __all__ = [
     "matched_pairs_assignment",
     "search_markets",
     "simulate_power",
+    "plan_switchback",
+    "switchback_schedule",
 ]
