@@ -45,6 +45,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "exposure_mapping": ("spillover_sim", dict(design="spillover", outcome="y", unit="geo", time="period",
                                                treatment="treated",
                                                coordinates=["lat", "lon"], spillover={"bands_km": [15]})),
+    "switchback": ("switchback_sim", dict(design="switchback", outcome="orders", unit="city", time="hour",
+                                          treatment="policy", switchback={"period_length": 6, "carryover": 1},
+                                          report=dict(outcome_label="orders", outcome_kind="count", unit_label="orders",
+                                                      per="per city-hour"))),
 }
 
 

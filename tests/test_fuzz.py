@@ -140,6 +140,14 @@ def _spillover_cross_section(rng: np.random.Generator) -> tuple[pd.DataFrame, di
     return last, {k: v for k, v in fields.items() if k != "time"}
 
 
+def _switchback(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_switchback
+
+    df = simulate_switchback(n_units=4, n_periods=8, period_length=3, carryover=1, seed=int(rng.integers(0, 1000)))
+    return df.drop(columns="in_force"), dict(design="switchback", outcome="orders", unit="city", time="hour",
+                                             treatment="policy", switchback={"period_length": 3, "carryover": 1})
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -162,6 +170,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "trimmed_match": (_paired, None, {}),
     "spillover": (_spillover, None, {}),
     "exposure_mapping": (_spillover_cross_section, None, {"n_draws": 300}),
+    "switchback": (_switchback, None, {"n_draws": 199}),
 }
 
 

@@ -80,10 +80,7 @@ def _distance(result: EffectEstimate) -> go.Figure:
 
 
 def _schedule(result: EffectEstimate) -> go.Figure:
-    sched = result.tables["schedule"]
-    blocks = list(dict.fromkeys(sched["block"].astype(str)))
-    z = sched.pivot(index="block", columns="period", values="treated").reindex(
-        [type(sched["block"].iloc[0])(b) if not isinstance(sched["block"].iloc[0], str) else b for b in blocks])
+    z = result.tables["schedule"].pivot(index="block", columns="period", values="treated")
     fig = theme.new_figure("Switchback schedule: policy per block and period", "period", "block")
     fig.add_heatmap(z=z.to_numpy(dtype=float), x=z.columns.tolist(), y=[str(b) for b in z.index],
                     colorscale=[[0, theme.COLORS["control"]], [1, theme.COLORS["treated"]]], zmin=0, zmax=1,
