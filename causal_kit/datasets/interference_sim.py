@@ -32,10 +32,10 @@ def spillover_layout(n_units: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def simulate_spillover_panel(n_units: int = 200, n_periods: int = 10, treat_period: int = 6,
                              treated_share: float = 0.2, direct: float = 2.0,
                              spillover: Sequence[float] = (1.0, 0.0), bands_km: Sequence[float] = (15.0, 30.0),
-                             noise: float = 1.0, seed: int = 0) -> pd.DataFrame:
+                             noise: float = 1.0, level: float = 20.0, seed: int = 0) -> pd.DataFrame:
     """A geo panel where treatment spills over onto untreated units near treated ones.
 
-    ``y[i, t] = unit[i] + period[t] + direct * D[i, t] + spillover[b - 1] * post[t] * ring_b[i]
+    ``y[i, t] = level + unit[i] + period[t] + direct * D[i, t] + spillover[b - 1] * post[t] * ring_b[i]
     + noise * e[i, t]``: units sit in clustered towns (so many untreated units have a treated
     neighbour), a random ``treated_share`` is treated from ``treat_period`` (1-based) on, and an
     untreated unit whose nearest treated unit lies in ring ``b`` (``(bands_km[b-1], bands_km[b]]``,
@@ -73,7 +73,7 @@ def simulate_spillover_panel(n_units: int = 200, n_periods: int = 10, treat_peri
     ring, _ = exposure_rings(treated, lat=lat, lon=lon, bands_km=tuple(float(b) for b in bands_km))
     post = np.arange(1, t + 1) >= start
     spill = np.concatenate([[0.0], np.asarray(spillover, float)])[np.maximum(ring, 0)]
-    y = (rng.normal(0, 2, n)[:, None] + rng.normal(0, 1, t)[None, :] + direct * np.outer(treated, post)
+    y = (level + rng.normal(0, 2, n)[:, None] + rng.normal(0, 1, t)[None, :] + direct * np.outer(treated, post)
          + np.outer(spill, post) + noise * rng.normal(size=(n, t)))
     return pd.DataFrame({
         "geo": np.repeat([f"g{i:04d}" for i in range(n)], t),

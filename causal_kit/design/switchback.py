@@ -46,7 +46,7 @@ def switchback_schedule(blocks: Any, n_periods: int, period_length: int, *, p: f
     })
 
 
-def _history_panel(history: Any, spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _history_panel(history: Any, spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from .._data import to_pandas
 
     frame = to_pandas(history)
@@ -73,7 +73,7 @@ def _history_panel(history: Any, spec: Any) -> tuple[np.ndarray, np.ndarray, np.
     else:
         labels = wide.index.to_numpy()
     blocks, block_of_unit = np.unique(labels.astype(str), return_inverse=True)
-    return wide.to_numpy(dtype=float), block_of_unit, blocks
+    return wide.to_numpy(dtype=float), block_of_unit, blocks, wide.index.to_numpy()
 
 
 def _mde(lifts: np.ndarray, power: np.ndarray, target: float) -> float:
@@ -127,7 +127,7 @@ def plan_switchback(history: Any, spec: Any, *, lifts: tuple[float, ...] = DEFAU
     if not 0 < target_power < 1:
         raise SpecError(f"The 'target_power' parameter of plan_switchback must be in (0, 1). Got {target_power!r}.")
     seed = spec.seed if seed is None else int(seed)
-    Y, block_of_unit, blocks = _history_panel(history, spec)
+    Y, block_of_unit, blocks, units = _history_panel(history, spec)
     L, m = cfg.period_length, cfg.carryover
     n, t = Y.shape
     k_avail = t // L
@@ -161,7 +161,7 @@ def plan_switchback(history: Any, spec: Any, *, lifts: tuple[float, ...] = DEFAU
     final = duration_table.iloc[-1]
     schedule = switchback_schedule(blocks, k_plan, L, p=cfg.p, seed=seed)
     kpi = pd.Series(Y.mean(axis=1), index=np.arange(n))
-    assignment = pd.DataFrame({"unit": np.arange(n), "cell": "switchback", "block": blocks[block_of_unit],
+    assignment = pd.DataFrame({"unit": units, "cell": "switchback", "block": blocks[block_of_unit],
                                "kpi": kpi.to_numpy(), "kpi_share": (kpi / kpi.sum()).to_numpy(), "cost": np.nan})
     type1 = float(final["type1_error"])
     mcse = np.sqrt(spec.alpha * (1 - spec.alpha) / n_draws)

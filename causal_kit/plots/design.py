@@ -35,7 +35,7 @@ def _schedule(result: DesignResult) -> go.Figure:
     details = result.details or {}
     fig = new_figure(
         title=(f"Switchback schedule: {z.shape[1]} periods of {details.get('period_length', '?')} steps, the first "
-               f"{details.get('carryover', 0)} of each dropped as burn-in"),
+               f"{details.get('carryover', 0)} of each dropped as burn-in (blue: policy on, orange: off)"),
         x_title="Period", y_title="Randomisation block")
     fig.add_heatmap(z=z.to_numpy(dtype=float), x=z.columns.tolist(), y=[str(b) for b in z.index],
                     colorscale=[[0, COLORS["control"]], [1, COLORS["treated"]]], zmin=0, zmax=1, showscale=False,

@@ -81,7 +81,8 @@ def _distance(result: EffectEstimate) -> go.Figure:
 
 def _schedule(result: EffectEstimate) -> go.Figure:
     z = result.tables["schedule"].pivot(index="block", columns="period", values="treated")
-    fig = theme.new_figure("Switchback schedule: policy per block and period", "period", "block")
+    fig = theme.new_figure("Switchback schedule per block and period (blue: policy on, orange: off)", "period",
+                           "block")
     fig.add_heatmap(z=z.to_numpy(dtype=float), x=z.columns.tolist(), y=[str(b) for b in z.index],
                     colorscale=[[0, theme.COLORS["control"]], [1, theme.COLORS["treated"]]], zmin=0, zmax=1,
                     showscale=False, hovertemplate="block %{y}, period %{x}: treated %{z}<extra></extra>")
