@@ -20,6 +20,7 @@ cluster, connect a client and wrap the call::
 from __future__ import annotations
 
 from .assignment import Constraints, matched_pairs_assignment, search_markets, stratified_assignment
+from .buffer import apply_buffer, buffer_zone
 from .planner import plan
 from .power import (
     PowerResult,
@@ -48,5 +49,7 @@ __all__ = [
     "search_markets",
     "simulate_power",
     "plan_switchback",
+    "buffer_zone",
+    "apply_buffer",
     "switchback_schedule",
 ]
