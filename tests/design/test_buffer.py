@@ -54,3 +54,20 @@ def test_named_errors():
     spec = ck.ExperimentSpec(name="x", design="did", outcome="y", unit="geo", time="period", treatment="treated")
     with pytest.raises(SpecError, match="needs spec.coordinates"):
         buffer_zone(geo, ["g0000"], spec)
+
+
+def test_plan_applies_the_buffer_when_the_spec_asks():
+    from causal_kit.datasets import simulate_geo_panel
+
+    hist = simulate_geo_panel(n_geos=30, n_days=120, seed=1)
+    rng = np.random.default_rng(0)
+    coords = pd.DataFrame({"geo": sorted(hist["geo"].unique()), "lat": rng.uniform(40, 40.6, 30),
+                           "lon": rng.uniform(-95, -94.2, 30)})
+    hist = hist.merge(coords, on="geo")
+    spec = ck.ExperimentSpec(name="geo", design="did", outcome="kpi", unit="geo", time="date", treatment="treated",
+                             coordinates=["lat", "lon"], spillover={"bands_km": [8], "buffer": True})
+    d = ck.design.plan(hist, spec, n_treated=4, duration=14, n_candidates=1, n_windows=4,
+                       candidate_estimators=("did",), inference="approximate", progress=False)
+    buf = d.tables["buffer"]
+    assert len(buf) > 0 and (buf["distance"] <= 8.0).all() and d.details["buffer_units"] <= len(buf)
+    assert not set(d.tables["buffer"]["unit"]) & set(d.assignment.loc[d.assignment["cell"] == "control", "unit"])

@@ -74,3 +74,8 @@ def test_named_errors():
         plan_switchback(_history().iloc[1:], _spec(), n_draws=200)
     with pytest.raises(SpecError, match="'n_draws' parameter of plan_switchback"):
         plan_switchback(_history(), _spec(), n_draws=10)
+
+
+def test_design_plan_dispatches_switchback_specs():
+    d = ck.design.plan(_history(), _spec())
+    assert d.method == "switchback" and "schedule" in d.tables and d.details["n_draws"] == 1000
