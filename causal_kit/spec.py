@@ -388,8 +388,9 @@ class ExperimentSpec(_Frozen):
         None, description="[latitude, longitude] columns in decimal degrees, constant within a unit (spillover)."
     )
     neighbors: str | None = Field(
-        None, description="CSV/Parquet adjacency list with columns 'unit' and 'neighbor' (one row per pair; "
-        "listed one way or both) defining which units can spill over onto each other (spillover).",
+        None, description="CSV/Parquet adjacency list (path relative to the working directory) with columns "
+        "'unit' and 'neighbor' (one row per pair; listed one way or both) defining which units can spill over "
+        "onto each other (spillover).",
     )
     spillover: SpilloverConfig | None = Field(
         None, description="Distance bands / graph hops of the exposure rings and the buffer option (spillover)."
