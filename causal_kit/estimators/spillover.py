@@ -171,6 +171,14 @@ class RingDiD:
             "unit": panel.units, "ring": np.where(panel.treated, -1, rings.max(axis=1)),
             "distance": dist, "role": np.where(panel.treated, "treated", np.where(exposed_units, "exposed", "far"))})
         diags = self._diagnostics(effects, present, labels, buffer, int(far.sum()), alpha)
+        n_cohorts = len(np.unique(panel.first_treated[panel.treated]))
+        diags.append(Diagnostic(
+            "single_adoption", "pass" if n_cohorts == 1 else "warn",
+            "One adoption date: the ring TWFE compares treated and ring units with far units only."
+            if n_cohorts == 1 else
+            f"{n_cohorts} adoption dates: with staggered adoption and effects that change over time, TWFE also "
+            "compares later- with earlier-treated units and can be biased; read the effects as a weighted average.",
+            statistic=float(n_cohorts), threshold=1.0, assumption="specification"))
         treated_cells = panel.D & pdat.observed
         mean_treated = float(panel.Y[treated_cells].mean())
         return EffectEstimate(
