@@ -79,3 +79,9 @@ def test_named_errors():
 def test_design_plan_dispatches_switchback_specs():
     d = ck.design.plan(_history(), _spec())
     assert d.method == "switchback" and "schedule" in d.tables and d.details["n_draws"] == 1000
+
+
+def test_summary_speaks_of_the_schedule():
+    text = plan_switchback(_history(), _spec(), n_draws=200).summary()
+    assert text.startswith("Switchback design: sb") and "periods of 6 steps, first 1 dropped as burn-in" in text
+    assert "per unit and time step" in text and "treated KPI share" not in text
