@@ -10,7 +10,7 @@ from typing import Any, Literal, get_args
 
 Design = Literal[
     "ab", "did", "event_study", "staggered_did", "synthetic_control", "sdid", "dml", "iv", "rdd", "surrogate",
-    "trimmed_match", "its", "multi_cell", "holdback",
+    "trimmed_match", "its", "multi_cell", "holdback", "spillover", "switchback",
 ]
 Status = Literal["pass", "warn", "fail", "not_applicable"]
 NaAction = Literal["raise", "drop"]
@@ -41,12 +41,17 @@ Assumption = Literal[
     "inference",
     "surrogacy",
     "comparability",
+    "interference",
     "other",
 ]
 # long-term effects (surrogate index, decay)
 SurrogateSE = Literal["influence", "bootstrap"]
 SurrogateAdjust = Literal["difference", "lin"]
 DecayModel = Literal["exponential", "hyperbolic", "linear", "constant"]
+# interference: panel covariance, spatial kernel, exposure-mapping weights
+PanelVcov = Literal["cluster", "conley"]
+ConleyKernel = Literal["bartlett", "uniform"]
+ExposureWeighting = Literal["hajek", "horvitz_thompson"]
 
 
 def check_option(value: Any, alias: Any, parameter: str, owner: str) -> Any:

@@ -20,13 +20,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import _hooks
+from ._spec_interference import SpilloverConfig, SwitchbackConfig
 from ._spec_io import read_spec_file, safe_yaml, unique_keys
 from ._typing import Aggregation, Design, NaAction
 from .errors import SpecError
 
 __all__ = [
     "ExperimentSpec", "ReportConfig", "EstimatorChoice", "DataSource", "Aggregate", "REQUIRED_ROLES",
-    "SequentialConfig", "SEQUENTIAL_METHODS", "as_spec",
+    "SequentialConfig", "SEQUENTIAL_METHODS", "as_spec", "SpilloverConfig", "SwitchbackConfig",
 ]
 
 TimeValue = int | float | str | date | datetime
@@ -49,6 +50,9 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     "multi_cell": ("outcome", "unit", "time", "treatment", "cell"),
     # treatment = 1 marks the held-back geos while the campaign is off there
     "holdback": ("outcome", "unit", "time", "treatment"),
+    # interference: exposure to treated neighbours, and time-randomised policies
+    "spillover": ("outcome", "unit", "treatment", ("coordinates", "neighbors")),
+    "switchback": ("outcome", "unit", "time", "treatment", "switchback"),
 }
 
 _COLUMN_ROLES = (
@@ -294,7 +298,7 @@ class ExperimentSpec(_Frozen):
         Short identifier, used in file names and the results registry.
     design : str
         One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, surrogate,
-        trimmed_match, its``.
+        trimmed_match, its, multi_cell, holdback, spillover, switchback``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 
@@ -387,6 +391,21 @@ class ExperimentSpec(_Frozen):
     )
     sequential: SequentialConfig | None = Field(
         None, description="Always-valid / group-sequential readout over scheduled looks (A/B)."
+    )
+    # --- interference (design: spillover, switchback) ---
+    coordinates: tuple[str, str] | None = Field(
+        None, description="[latitude, longitude] columns in decimal degrees, constant within a unit (spillover)."
+    )
+    neighbors: str | None = Field(
+        None, description="CSV/Parquet adjacency list (path relative to the working directory) with columns "
+        "'unit' and 'neighbor' (one row per pair; listed one way or both) defining which units can spill over "
+        "onto each other (spillover).",
+    )
+    spillover: SpilloverConfig | None = Field(
+        None, description="Distance bands / graph hops of the exposure rings and the buffer option (spillover)."
+    )
+    switchback: SwitchbackConfig | None = Field(
+        None, description="Switchback schedule: period length, carryover (burn-in), blocks (switchback)."
     )
 
     # ------------------------------------------------------------------ validators
@@ -528,6 +547,10 @@ class ExperimentSpec(_Frozen):
         for role in _LIST_ROLES:
             for i, col in enumerate(getattr(self, role)):
                 cols[f"{role}[{i}]"] = col
+        if self.coordinates is not None:
+            cols["coordinates[0]"], cols["coordinates[1]"] = self.coordinates
+        if self.switchback is not None and self.switchback.block is not None:
+            cols["switchback.block"] = self.switchback.block
         if self.report is not None and self.report.cost_column:
             cols["report.cost_column"] = self.report.cost_column
         return cols

@@ -45,6 +45,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "holdback": ("multi_cell_sim", dict(design="holdback", outcome="kpi", unit="geo", time="date",
                                         treatment="treated", options={"readout": "did"},
                                         report=dict(outcome_label="orders", outcome_kind="count"))),
+    "spillover": ("spillover_sim", dict(design="spillover", outcome="y", unit="geo", time="period", treatment="treated",
+                                        coordinates=["lat", "lon"], spillover={"bands_km": [15, 30]},
+                                        report=dict(outcome_label="weekly orders", outcome_kind="mean",
+                                                    unit_label="orders", per="per geo-week"))),
+    "exposure_mapping": ("spillover_sim", dict(design="spillover", outcome="y", unit="geo", time="period",
+                                               treatment="treated",
+                                               coordinates=["lat", "lon"], spillover={"bands_km": [15]})),
+    "switchback": ("switchback_sim", dict(design="switchback", outcome="orders", unit="city", time="hour",
+                                          treatment="policy", switchback={"period_length": 6, "carryover": 1},
+                                          report=dict(outcome_label="orders", outcome_kind="count", unit_label="orders",
+                                                      per="per city-hour"))),
 }
 
 

@@ -137,6 +137,31 @@ def _holdback(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
     return df, dict(design="holdback", outcome="kpi", unit="geo", time="date", treatment="treated")
 
 
+def _spillover(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    units, periods = 30, 6
+    lat, lon = 40 + rng.uniform(0, 2, units), -95 + rng.uniform(0, 2, units)
+    u = np.repeat(np.arange(units), periods)
+    tt = np.tile(np.arange(periods), units)
+    d = ((u < 6) & (tt >= 3)).astype(int)
+    y = rng.normal(size=units)[u] + 0.1 * tt + d + rng.normal(scale=0.3, size=len(u))
+    df = pd.DataFrame({"u": u, "t": tt, "lat": lat[u], "lon": lon[u], "d": d, "y": y})
+    return df, dict(design="spillover", outcome="y", unit="u", time="t", treatment="d", coordinates=["lat", "lon"])
+
+
+def _spillover_cross_section(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    df, fields = _spillover(rng)
+    last = df[df["t"] == df["t"].max()].drop(columns="t")
+    return last, {k: v for k, v in fields.items() if k != "time"}
+
+
+def _switchback(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_switchback
+
+    df = simulate_switchback(n_units=4, n_periods=8, period_length=3, carryover=1, seed=int(rng.integers(0, 1000)))
+    return df.drop(columns="in_force"), dict(design="switchback", outcome="orders", unit="city", time="hour",
+                                             treatment="policy", switchback={"period_length": 3, "carryover": 1})
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -159,6 +184,9 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "trimmed_match": (_paired, None, {}),
     "multi_cell": (_multi_cell, None, {"readout": "did"}),
     "holdback": (_holdback, None, {"readout": "did"}),
+    "spillover": (_spillover, None, {}),
+    "exposure_mapping": (_spillover_cross_section, None, {"n_draws": 300}),
+    "switchback": (_switchback, None, {"n_draws": 199}),
 }
 
 
@@ -229,7 +257,7 @@ def breakages(draw: Any, df: pd.DataFrame, roles: list[str]) -> tuple[pd.DataFra
 def _roles(fields: dict[str, Any]) -> list[str]:
     cols: list[str] = []
     for key, value in fields.items():
-        if key in {"design", "cutoff", "name"}:
+        if key in {"design", "cutoff", "name", "spillover", "switchback"}:
             continue
         cols.extend(value if isinstance(value, list) else [value])
     return cols

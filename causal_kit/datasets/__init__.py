@@ -16,9 +16,10 @@ __all__ = [
     "DATASETS", "load", "path",
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
-    "simulate_paired_geos", "simulate_multi_cell",
+    "simulate_paired_geos", "simulate_multi_cell", "simulate_spillover_panel", "simulate_switchback",
 ]
 
+from .interference_sim import simulate_spillover_panel, simulate_switchback  # noqa: E402
 from .multi_cell_sim import simulate_multi_cell  # noqa: E402
 from .paired_geos import simulate_paired_geos  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
@@ -74,6 +75,16 @@ DATASETS: dict[str, tuple[str, str]] = {
         "surrogate_sim.csv",
         "Simulated two-sample surrogate study (simulate_surrogate_experiment, seed 0): 1,000 experiment rows, "
         "2,000 observational rows, 4 surrogates; true long-term effect 0.5.",
+    ),
+    "spillover_sim": (
+        "spillover_sim.csv",
+        "Simulated geo panel with spillover (simulate_spillover_panel, 120 geos, 8 periods, treated from period 5, "
+        "seed 0): true direct effect 2.0, spillover 1.0 within 15 km of a treated geo and 0 at 15-30 km.",
+    ),
+    "switchback_sim": (
+        "switchback_sim.csv",
+        "Simulated switchback test (simulate_switchback, 10 cities x 40 periods of 6 hours, one-hour carryover, "
+        "seed 0): true effect 1.0.",
     ),
 }
 

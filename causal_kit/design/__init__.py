@@ -20,6 +20,7 @@ cluster, connect a client and wrap the call::
 from __future__ import annotations
 
 from .assignment import Constraints, matched_pairs_assignment, search_markets, stratified_assignment
+from .buffer import apply_buffer, buffer_zone
 from .planner import plan
 from .power import (
     PowerResult,
@@ -31,6 +32,7 @@ from .power import (
 )
 from .result import DesignResult
 from .simulation import simulate_power
+from .switchback import plan_switchback, switchback_schedule
 
 __all__ = [
     "plan",
@@ -46,4 +48,8 @@ __all__ = [
     "matched_pairs_assignment",
     "search_markets",
     "simulate_power",
+    "plan_switchback",
+    "buffer_zone",
+    "apply_buffer",
+    "switchback_schedule",
 ]

@@ -204,6 +204,12 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
     from ..spec import as_spec
 
     spec = as_spec(spec)
+    if spec.design == "switchback":  # time-randomised: its own schedule and power simulation
+        from .switchback import DEFAULT_LIFTS, plan_switchback
+
+        pc = spec.plan
+        return plan_switchback(history, spec, lifts=pc.effect_grid if pc else DEFAULT_LIFTS,
+                               target_power=overrides.get("target_power", pc.target_power if pc else 0.8))
     cfg = _config(spec, overrides)
     units, times, Y, used, cost_panel = _history(history, spec, cfg)
     N, T = Y.shape
@@ -396,6 +402,10 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         from .sequential import with_looks
 
         result = with_looks(result, history, cfg)
+    if spec.spillover is not None and spec.spillover.buffer:  # keep treated geos' neighbours out of control
+        from .buffer import apply_buffer
+
+        result = apply_buffer(result, history, spec)
     return result
 
 

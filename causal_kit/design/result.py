@@ -118,14 +118,22 @@ class DesignResult:
         """Plain-text summary: the plan, the MDE, the estimator ranking and the diagnostics."""
         a = self.assignment
         cells = a["cell"].value_counts().to_dict()
+        switchback = (self.details or {}).get("design") == "switchback"
+        d = self.details or {}
         lines = [
-            f"Geo experiment design: {self.spec.name} (spec {self.spec_hash})",
+            f"{'Switchback' if switchback else 'Geo experiment'} design: {self.spec.name} (spec {self.spec_hash})",
             f"  readout estimator : {self.method}",
+            ("  schedule          : " + f"{d.get('n_blocks')} blocks, periods of {d.get('period_length')} steps, "
+             f"first {d.get('carryover')} dropped as burn-in, treated with probability {d.get('p')}")
+            if switchback else
             "  assignment        : " + ", ".join(f"{k} {v} geos" for k, v in cells.items()),
-            f"  treated KPI share : {a.loc[a['cell'] != 'control', 'kpi_share'].sum():.1%}",
+        ]
+        if not switchback:
+            lines.append(f"  treated KPI share : {a.loc[a['cell'] != 'control', 'kpi_share'].sum():.1%}")
+        lines += [
             f"  duration          : {self.recommended_duration} periods",
             f"  MDE at {self.target_power:.0%} power : {_pct(self.mde)} lift "
-            f"({_num(self.mde_absolute)} {self.outcome or 'KPI'} per period)",
+            f"({_num(self.mde_absolute)} {self.outcome or 'KPI'} per {'unit and time step' if switchback else 'period'})",
             f"  A/A type-I error  : {_pct(self.type1_error)} (alpha {self.alpha:g}"
             + (f"; {len(self.tables['windows'])} historical windows)" if "windows" in self.tables else ")"),
         ]

@@ -37,6 +37,9 @@ ESTIMATORS: dict[str, str] = {
     "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
     "multi_cell": "causal_kit.estimators.multi_cell:MultiCell",
     "holdback": "causal_kit.estimators.holdback:Holdback",
+    "spillover": "causal_kit.estimators.spillover:RingDiD",
+    "exposure_mapping": "causal_kit.estimators.exposure_mapping:ExposureMapping",
+    "switchback": "causal_kit.estimators.switchback:Switchback",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -55,6 +58,8 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "its": "bsts",
     "multi_cell": "multi_cell",
     "holdback": "holdback",
+    "spillover": "spillover",
+    "switchback": "switchback",
 }
 
 

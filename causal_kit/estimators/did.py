@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from .._panel import NEVER
-from .._typing import BootWeights, DidInference, check_fraction, check_option, check_positive_int
+from .._typing import (
+    BootWeights,
+    ConleyKernel,
+    DidInference,
+    PanelVcov,
+    check_fraction,
+    check_option,
+    check_positive_int,
+)
 from ..errors import SpecError
 from ..inference.placebo import (
     interval_text,
@@ -205,6 +213,17 @@ class DiD:
         9,999; all 2**G sign patterns, or every control once with one treated unit, when fewer).
     boot_weights : {"rademacher", "webb"}
         Wild bootstrap weights; Webb's six-point weights suit fewer than ~12 clusters.
+    vcov : {"cluster", "conley"}
+        ``conley``: Conley spatial-HAC standard errors (:mod:`causal_kit.inference.conley`) from
+        ``spec.coordinates``, instead of clustering; the interval is then a normal interval and
+        ``inference`` is ignored.
+    conley_cutoff_km : float
+        Distance beyond which errors are uncorrelated (``vcov="conley"``; default 100 km).
+    conley_kernel : {"bartlett", "uniform"}
+        Spatial kernel (``vcov="conley"``).
+    conley_lag : int, optional
+        Periods over which a unit's errors are serially correlated (Bartlett); default: every
+        period (the unit's whole history, like clustering by unit).
     seed : int, optional
         Bootstrap seed; defaults to ``spec.seed``.
     alpha : float, optional
@@ -222,18 +241,27 @@ class DiD:
     """
 
     def __init__(self, *, inference: str = "auto", wild_threshold: int = 50, n_boot: int = 9999,
-                 boot_weights: str = "rademacher", seed: int | None = None,
+                 boot_weights: str = "rademacher", vcov: str = "cluster", conley_cutoff_km: float = 100.0,
+                 conley_kernel: str = "bartlett", conley_lag: int | None = None, seed: int | None = None,
                  alpha: float | None = None) -> None:
         self.inference = inference
         self.wild_threshold = wild_threshold
         self.n_boot = n_boot
         self.boot_weights = boot_weights
+        self.vcov = vcov
+        self.conley_cutoff_km = conley_cutoff_km
+        self.conley_kernel = conley_kernel
+        self.conley_lag = conley_lag
         self.seed = seed
         self.alpha = alpha
 
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
         """Estimate the TWFE DiD coefficient; see the class docstring."""
         _check_common(self, "DiD")
+        check_option(self.vcov, PanelVcov, "vcov", "DiD")
+        check_option(self.conley_kernel, ConleyKernel, "conley_kernel", "DiD")
+        if self.vcov == "conley" and spec.coordinates is None:
+            raise SpecError("DiD(vcov='conley') needs spec.coordinates: [latitude column, longitude column].")
         alpha = spec.alpha if self.alpha is None else float(self.alpha)
         seed = spec.seed if self.seed is None else self.seed
         pdat = load_panel(data, spec, "DiD")
@@ -248,6 +276,8 @@ class DiD:
                             "cluster-robust inference needs at least 2. Cluster by the unit instead.")
         beta, se = float(fit.beta[0]), float(np.sqrt(fit.vcov[0, 0]))
         se_crv1 = se
+        if self.vcov == "conley":
+            return _conley_result(self, pdat, fit, names, spec, alpha, seed)
         few = self.inference == "auto" and g < self.wild_threshold
         why_not = _ri_eligible(pdat, spec, covs) if (few or self.inference == "randomization") else "not needed"
         if self.inference == "randomization" and why_not:
@@ -344,6 +374,44 @@ class DiD:
                      "n_cohorts": int(n_cohorts), "balanced": bool(panel.is_balanced)},
             label="Two-way fixed-effects DiD" if panel.n_periods > 2 else "2x2 difference-in-differences",
         )
+
+
+def _conley_result(est: DiD, pdat: Any, fit: Any, names: list[str], spec: Any, alpha: float,
+                   seed: int) -> EffectEstimate:
+    """The TWFE DiD with Conley spatial-HAC standard errors (normal interval)."""
+    from ..inference.conley import conley_details, conley_vcov
+    from ..inference.exposure import unit_coordinates
+
+    panel, observed = pdat.panel, pdat.observed
+    lat, lon = unit_coordinates(pdat.prepared.frame, spec.unit, spec.coordinates, panel.units)
+    ui, ti = np.nonzero(observed)
+    lag = panel.n_periods - 1 if est.conley_lag is None else check_positive_int(est.conley_lag, "conley_lag", "DiD", 0)
+    V = conley_vcov(fit.X, fit.resid, lat[ui], lon[ui], ti, ui, cutoff_km=float(est.conley_cutoff_km),
+                    kernel=est.conley_kernel, lag_cutoff=int(lag), bread=np.linalg.inv(fit.X.T @ fit.X))
+    beta, se = float(fit.beta[0]), float(np.sqrt(V[0, 0]))
+    ci, p = t_ci(beta, se, alpha, None)
+    how = (f"Conley spatial-HAC SE ({est.conley_kernel} kernel, {float(est.conley_cutoff_km):g} km cutoff within "
+           f"periods, Bartlett serial correlation over {lag} period(s) within units), normal CI; the CRV1 SE "
+           "clustered by the unit is in details['se_crv1']")
+    diag = Diagnostic(
+        "spatial_inference", "pass",
+        f"Standard errors allow errors of units within {float(est.conley_cutoff_km):g} km of each other to be "
+        "correlated (Conley); check the estimate is not sensitive to the cutoff.",
+        statistic=float(est.conley_cutoff_km), assumption="inference")
+    treated_cells = panel.D & observed
+    mean_treated = float(panel.Y[treated_cells].mean())
+    return EffectEstimate(
+        method="did", design=spec.design, estimand="ATT", estimate=beta, se=se, ci=(float(ci[0]), float(ci[1])),
+        p_value=float(p), alpha=alpha, n_obs=fit.n_obs, n_units=panel.n_units,
+        n_dropped=pdat.prepared.n_dropped, dropped_reasons=pdat.prepared.dropped_reasons,
+        diagnostics=(diag,), tables={"coefficients": _coef_table(names, fit.beta, V, alpha, float("inf")),
+                                     "trends": trends_table(panel)},
+        lineage=make_lineage(spec, pdat.prepared.fingerprint, seed), inference=how, df_resid=None,
+        outcome=spec.outcome or "", baseline=mean_treated - beta, exposure=float(treated_cells.sum()),
+        details={**conley_details(est.conley_cutoff_km, est.conley_kernel, lag),
+                 "se_crv1": float(np.sqrt(fit.vcov[0, 0])), "n_periods": panel.n_periods},
+        label="Two-way fixed-effects DiD (Conley SEs)",
+    )
 
 
 class EventStudy:

@@ -41,6 +41,9 @@ PLOTTERS: dict[str, str] = {
     "bsts": "causal_kit.plots.its",
     "multi_cell": "causal_kit.plots.multi_cell",
     "holdback": "causal_kit.plots.holdback",
+    "spillover": "causal_kit.plots.interference",
+    "exposure_mapping": "causal_kit.plots.interference",
+    "switchback": "causal_kit.plots.interference",
 }
 
 
@@ -99,9 +102,9 @@ def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
 
 
 def _design_kinds(design: Any) -> tuple[str, ...]:
-    from .design import KINDS
+    from .design import kinds_for
 
-    return KINDS
+    return kinds_for(design)
 
 
 # Results and designs sit below this package; they plot themselves through these hooks.

@@ -17,9 +17,30 @@ if TYPE_CHECKING:
 
     from ..design.result import DesignResult
 
-__all__ = ["KINDS", "plot"]
+__all__ = ["KINDS", "plot", "kinds_for"]
 
-KINDS = ("power_curve", "pre_period_fit", "mde_by_duration")
+KINDS = ("power_curve", "pre_period_fit", "mde_by_duration", "schedule")
+
+
+def kinds_for(result: DesignResult) -> tuple[str, ...]:
+    """The kinds a design supports: a switchback design shows its schedule instead of the pre-period fit."""
+    if "schedule" in (result.tables or {}):
+        return ("schedule", "power_curve", "mde_by_duration")
+    return ("power_curve", "pre_period_fit", "mde_by_duration")
+
+
+def _schedule(result: DesignResult) -> go.Figure:
+    sched = result.tables["schedule"]
+    z = sched.pivot(index="block", columns="period", values="treated")
+    details = result.details or {}
+    fig = new_figure(
+        title=(f"Switchback schedule: {z.shape[1]} periods of {details.get('period_length', '?')} steps, the first "
+               f"{details.get('carryover', 0)} of each dropped as burn-in (blue: policy on, orange: off)"),
+        x_title="Period", y_title="Randomisation block")
+    fig.add_heatmap(z=z.to_numpy(dtype=float), x=z.columns.tolist(), y=[str(b) for b in z.index],
+                    colorscale=[[0, COLORS["control"]], [1, COLORS["treated"]]], zmin=0, zmax=1, showscale=False,
+                    xgap=1, ygap=1, hovertemplate="block %{y}, period %{x}: treated %{z}<extra></extra>")
+    return fig
 
 
 def _power_curve(result: DesignResult) -> go.Figure:
@@ -77,10 +98,12 @@ def _mde_by_duration(result: DesignResult) -> go.Figure:
 
 def plot(result: DesignResult, kind: str | None = None) -> go.Figure:
     """Draw ``result`` as ``kind`` (one of :data:`KINDS`; default ``"power_curve"``)."""
-    kind = KINDS[0] if kind is None else kind
-    if kind not in KINDS:
+    kinds = kinds_for(result)
+    kind = kinds[0] if kind is None else kind
+    if kind not in kinds:
         raise SpecError(
-            f"The 'kind' parameter of DesignResult.plot must be one of {', '.join(repr(k) for k in KINDS)}. "
+            f"The 'kind' parameter of DesignResult.plot must be one of {', '.join(repr(k) for k in kinds)}. "
             f"Got {kind!r} instead."
         )
-    return {"power_curve": _power_curve, "pre_period_fit": _pre_fit, "mde_by_duration": _mde_by_duration}[kind](result)
+    return {"power_curve": _power_curve, "pre_period_fit": _pre_fit, "mde_by_duration": _mde_by_duration,
+            "schedule": _schedule}[kind](result)
