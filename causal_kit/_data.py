@@ -266,7 +266,11 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if spec.design not in _PANEL_DESIGNS or spec.unit is None or spec.outcome is None:
         return
     if spec.cohort is not None:
-        never = df[spec.cohort].isna() | (df[spec.cohort].astype(str).str.strip().isin(["0", "0.0"]))
+        cohort = df[spec.cohort]
+        if pd.api.types.is_numeric_dtype(cohort):
+            never = cohort.isna() | (cohort == 0)
+        else:
+            never = cohort.isna() | (cohort.astype(str).str.strip().isin(["0", "0.0"]))
     elif spec.treatment is not None and pd.api.types.is_numeric_dtype(df[spec.treatment]):
         ever = df.groupby(spec.unit, sort=False)[spec.treatment].transform("max")
         never = ever == 0
@@ -287,8 +291,7 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if n_units < 2 or controls[spec.time].nunique() < 2:
         return
     y = controls[spec.outcome].to_numpy(dtype=float)
-    resid = (y - controls.groupby(spec.unit)[spec.outcome].transform("mean").to_numpy()
-             - controls.groupby(spec.time)[spec.outcome].transform("mean").to_numpy() + y.mean())
+    resid = y - _group_means(controls[spec.unit], y) - _group_means(controls[spec.time], y) + y.mean()
     if np.abs(resid).max() <= 1e-9 * max(np.abs(y).max(), 1e-300):
         raise DataError(
             f"column {spec.outcome!r} (spec.outcome) moves in lockstep across the {n_units} never-treated "
@@ -296,6 +299,58 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             "variation over time. Placebo, jackknife and cluster standard errors would be rounding noise. "
             "Check that the control rows hold real, unit-level data."
         )
+
+
+def sorted_codes(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(sorted distinct values, code of each row)`` for id and period columns, or None.
+
+    Integer columns whose range is not much larger than their length are coded by offset
+    (no sort, no hashing); text and object columns by hashing (``pandas.factorize``), then
+    sorting only the distinct values. Other dtypes (dates, floats) return None: callers
+    keep their ``np.sort(unique)`` / ``searchsorted`` path for them.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if arr.dtype.kind in "iu" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 4 * arr.size + 1024:
+            offset = arr - lo
+            present = np.bincount(offset, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present) - 1
+            return (np.flatnonzero(present) + lo).astype(arr.dtype), rank[offset]
+        return None
+    if arr.dtype == object or isinstance(getattr(values, "dtype", None), pd.StringDtype):
+        codes, uniques = pd.factorize(values, sort=True)
+        if (codes < 0).any():
+            return None
+        return np.asarray(uniques, dtype=object), codes
+    return None
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    coded = sorted_codes(values)
+    if coded is not None:
+        return coded[1], len(coded[0])
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, len(uniques)
+
+
+def _group_means(keys: pd.Series, y: np.ndarray) -> np.ndarray:
+    """Mean of ``y`` within each value of ``keys``, aligned to the rows (codes + bincount)."""
+    codes, _ = _codes(keys)
+    means = np.bincount(codes, weights=y) / np.bincount(codes)
+    return means[codes]
+
+
+def duplicate_pairs(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Boolean mask of rows whose ``(a, b)`` pair occurs more than once (``keep=False``)."""
+    ca, na = _codes(a)
+    cb, nb = _codes(b)
+    size = na * nb
+    key = ca.astype(np.int64) * nb + cb
+    if size <= 8 * len(key) + 1024:  # panel-like: count on the unit x period grid
+        return np.bincount(key, minlength=size)[key] > 1
+    codes, counts = np.unique(key, return_inverse=True, return_counts=True)[1:]
+    return counts[codes] > 1
 
 
 def _check_clusters(df: pd.DataFrame, spec: ExperimentSpec) -> None:
@@ -415,7 +470,7 @@ def _check_treatment(df: pd.DataFrame, spec: ExperimentSpec) -> None:
 def _check_panel(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if spec.design not in _ONE_ROW_PER_UNIT_TIME or spec.unit is None or spec.time is None:
         return
-    dup = df.duplicated([spec.unit, spec.time], keep=False)
+    dup = duplicate_pairs(df[spec.unit], df[spec.time])
     if dup.any():
         first = df.loc[dup, [spec.unit, spec.time]].iloc[0].tolist()
         raise DataError(

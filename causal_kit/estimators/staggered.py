@@ -36,7 +36,7 @@ from ._cs_core import (
     cell_grid,
     factor_cells,
 )
-from ._did_common import fast_t_ci, load_panel, trends_table, wald_pretrend
+from ._did_common import fast_t_ci, load_panel, wald_pretrend, with_trends
 
 __all__ = ["CallawaySantAnna"]
 
@@ -192,7 +192,6 @@ class CallawaySantAnna:
         out["tables"]["att_gt"]["n_treated"] = n_t.astype(int)
         out["tables"]["att_gt"]["n_control"] = n_c.astype(int)
         tables, agg = out["tables"], out["aggregations"]
-        tables["trends"] = trends_table(panel)
 
         head = agg.loc[agg["aggregation"] == self.aggregation].iloc[0]
         est, se = float(head["estimate"]), float(head["se"])
@@ -205,7 +204,7 @@ class CallawaySantAnna:
             method="staggered_did", design=spec.design, estimand=f"ATT ({self.aggregation} aggregation of ATT(g,t))",
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
             n_obs=int(observed.sum()), n_units=n_units, n_dropped=pdat.prepared.n_dropped,
-            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=tables,
+            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=with_trends(tables, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"analytic influence-function SEs (R did convention, including the estimated "
                        f"aggregation weights), clustered by {pdat.cluster_col!r}; normal CIs; "

@@ -25,9 +25,9 @@ from ._did_common import (
     PanelData,
     load_panel,
     sup_t_critical,
-    trends_table,
     twfe_ols,
     wald_pretrend,
+    with_trends,
 )
 from ._did_common import fast_t_ci as t_ci
 
@@ -156,7 +156,7 @@ class SunAbraham:
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
             n_obs=fit.n_obs, n_units=n, n_dropped=pdat.prepared.n_dropped + sum(dropped_last.values()),
             dropped_reasons={**pdat.prepared.dropped_reasons, **dropped_last}, diagnostics=tuple(diags),
-            tables={"event_study": es, "cohort_effects": cohort_t, "honest_did": honest, "trends": trends_table(panel)},
+            tables=with_trends({"event_study": es, "cohort_effects": cohort_t, "honest_did": honest}, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"CRV1 cluster-robust SEs clustered by {pdat.cluster_col!r} ({g} clusters, fixest small-sample "
                        f"factor) with interaction weights held fixed; t(G-1) CIs; sup-t bands (seed {seed}); "
