@@ -62,16 +62,18 @@ def rows_preview(index: Iterable[Any], limit: int = 5) -> str:
     return f"row{'s' if len(items) != 1 else ''} {shown}{more}"
 
 
-def fingerprint(data: pd.DataFrame) -> str:
+def fingerprint(data: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
     """A content fingerprint of a frame (values, column names and order), 16 hex digits.
 
     The first 8 digits hash the column names, dtypes and row count; the last 8 are a CRC-32 of
     the values (numeric columns from their raw bytes, fast enough for tens of millions of rows); other columns go through ``pandas.util.hash_pandas_object``.
-    It detects changed data; it is not a cryptographic hash.
+    It detects changed data; it is not a cryptographic hash. ``columns`` restricts it to those
+    columns, in that order, without copying them out of ``data``.
     """
-    header = ("|".join(f"{c}:{data[c].dtype}" for c in data.columns) + f"#{len(data)}").encode()
+    cols = list(data.columns) if columns is None else list(columns)
+    header = ("|".join(f"{c}:{data[c].dtype}" for c in cols) + f"#{len(data)}").encode()
     crc = 0
-    for col in data.columns:
+    for col in cols:
         series = data[col]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             values = np.ascontiguousarray(series.to_numpy())
@@ -276,22 +278,24 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
         never = ever == 0
     else:
         return
-    y = df.loc[never, spec.outcome].dropna()
-    if len(y) > 1 and not (y != y.iloc[0]).any():
+    never = never.to_numpy(dtype=bool)
+    y_all = df[spec.outcome].to_numpy(dtype=float, na_value=np.nan)
+    keep = never & ~np.isnan(y_all)
+    y = y_all[keep]
+    if len(y) > 1 and not (y != y[0]).any():
         n_units = df.loc[never, spec.unit].nunique()
         raise DataError(
-            f"column {spec.outcome!r} (spec.outcome) is constant ({_plain(y.iloc[0])!r}) across all {len(y)} rows of the "
+            f"column {spec.outcome!r} (spec.outcome) is constant ({_plain(y[0])!r}) across all {len(y)} rows of the "
             f"{n_units} never-treated (control) unit(s); a flat comparison makes every standard error "
             "collapse to rounding noise. Check the outcome and the control units."
         )
-    if spec.time is None:
+    if spec.time is None or len(y) < 2:
         return
-    controls = df.loc[never, [spec.unit, spec.time, spec.outcome]].dropna()
-    n_units = controls[spec.unit].nunique()
-    if n_units < 2 or controls[spec.time].nunique() < 2:
+    unit_codes, n_units = _codes(df[spec.unit].to_numpy()[keep])
+    time_codes, n_times = _codes(df[spec.time].to_numpy()[keep])
+    if n_units < 2 or n_times < 2:
         return
-    y = controls[spec.outcome].to_numpy(dtype=float)
-    resid = y - _group_means(controls[spec.unit], y) - _group_means(controls[spec.time], y) + y.mean()
+    resid = y - _group_means(unit_codes, y) - _group_means(time_codes, y) + y.mean()
     if np.abs(resid).max() <= 1e-9 * max(np.abs(y).max(), 1e-300):
         raise DataError(
             f"column {spec.outcome!r} (spec.outcome) moves in lockstep across the {n_units} never-treated "
@@ -326,7 +330,7 @@ def sorted_codes(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
+def _codes(values: Any) -> tuple[np.ndarray, int]:
     coded = sorted_codes(values)
     if coded is not None:
         return coded[1], len(coded[0])
@@ -334,9 +338,8 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
-def _group_means(keys: pd.Series, y: np.ndarray) -> np.ndarray:
-    """Mean of ``y`` within each value of ``keys``, aligned to the rows (codes + bincount)."""
-    codes, _ = _codes(keys)
+def _group_means(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean of ``y`` within each group code, aligned to the rows (bincount, no groupby)."""
     means = np.bincount(codes, weights=y) / np.bincount(codes)
     return means[codes]
 
@@ -577,7 +580,7 @@ def prepare(
         n_input=n_input,
         n_dropped=n_input - len(frame),
         dropped_reasons=reasons,
-        fingerprint=fingerprint(df.loc[:, used]),
+        fingerprint=fingerprint(df, used),
     )
 
 
