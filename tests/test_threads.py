@@ -71,3 +71,48 @@ def test_import_prefers_passive_openmp_without_overriding_the_caller():
         full = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"} | env
         out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True, check=True)
         assert out.stdout.strip() == want
+
+
+class _RecordingOLS:
+    """A scikit-learn style regressor that records the OpenMP threads it sees while fitting."""
+
+    seen: list[set[int]] = []
+
+    def get_params(self, deep=True):  # noqa: ANN001, ANN201
+        return {}
+
+    def set_params(self, **params):  # noqa: ANN003, ANN201
+        return self
+
+    def fit(self, X, y, sample_weight=None):  # noqa: ANN001, ANN201
+        import numpy as np
+        from threadpoolctl import threadpool_info
+
+        _RecordingOLS.seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"})
+        A = np.column_stack([np.ones(len(X)), X])
+        self.coef_ = np.linalg.lstsq(A, y, rcond=None)[0]
+        return self
+
+    def predict(self, X):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        return np.column_stack([np.ones(len(X)), X]) @ self.coef_
+
+
+def test_dml_learners_run_with_the_configured_openmp_threads(restore_threads):
+    import numpy as np
+    import pandas as pd
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime)
+
+    from causal_kit.estimators.dml import DML
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2))
+    d = x[:, 0] + rng.normal(size=400)
+    df = pd.DataFrame({"y": 0.5 * d + x[:, 1] + rng.normal(size=400), "d": d, "x1": x[:, 0], "x2": x[:, 1]})
+    spec = ck.ExperimentSpec(name="t", design="dml", outcome="y", treatment="d", covariates=["x1", "x2"])
+    ck.set_threads(learners=1)
+    _RecordingOLS.seen.clear()
+    res = DML(learner_y=_RecordingOLS(), learner_d=_RecordingOLS(), refute=False).fit(df, spec)
+    assert _RecordingOLS.seen and all(s == {1} for s in _RecordingOLS.seen)
+    assert abs(res.estimate - 0.5) < 0.2  # the effect of d, recovered (SE about 0.05)
