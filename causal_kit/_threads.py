@@ -3,14 +3,17 @@
 Most of causal_kit's linear algebra is many small products (cohort Gram matrices, cell
 weights, covariance blocks). Multi-threaded BLAS makes those slower, and much slower when
 other processes share the cores (a Jupyter server, a scheduler worker): threads spin and
-wait for each other. So :func:`causal_kit.estimate` runs every fit with **one BLAS thread**
-by default, and the nuisance learners of DML get an explicit OpenMP thread count and
+wait for each other. So :func:`causal_kit.estimate` runs the fits of panel designs (DiD,
+event study, staggered DiD, synthetic control, SDID, trimmed match, ITS) with **one BLAS
+thread** by default. Row-level designs (A/B, IV, RD, DML, surrogate) keep the process's BLAS
+threads: their products run over every row, where threads do pay. The nuisance learners of DML get an explicit OpenMP thread count and
 ``n_jobs`` instead of whatever the environment says. At import causal_kit also sets
 ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is already set, so idle OpenMP threads
 sleep instead of spinning on a shared machine.
 
-Override with :func:`set_threads` (``blas=None`` leaves BLAS alone) or the environment
-variables ``CAUSAL_KIT_BLAS_THREADS`` and ``CAUSAL_KIT_LEARNER_THREADS``.
+Override with :func:`set_threads` (``blas=1`` for every design, ``blas=None`` to leave BLAS
+alone everywhere, ``blas="auto"`` for the default) or the environment variables
+``CAUSAL_KIT_BLAS_THREADS`` and ``CAUSAL_KIT_LEARNER_THREADS``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Any
 __all__ = ["set_threads", "get_threads", "blas_threads", "learner_threads", "usable_cores"]
 
 _UNSET: Any = object()
-_CONFIG: dict[str, int | None] = {}
+_CONFIG: dict[str, Any] = {}
+#: designs whose products run over all rows: BLAS threads are left as the process has them
+ROW_LEVEL_DESIGNS = frozenset({"ab", "iv", "rdd", "dml", "surrogate"})
 _CONTROLLER: dict[str, Any] = {}
 
 
@@ -36,30 +41,32 @@ def usable_cores() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def _env_int(name: str, default: int | None) -> int | None:
+def _env_int(name: str, default: Any) -> Any:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if raw.lower() in ("none", "default"):
+    if raw.lower() == "none":
         return None
+    if raw.lower() == "auto" and default == "auto":
+        return "auto"
     try:
         value = int(raw)
     except ValueError:
         from .errors import SpecError
 
-        raise SpecError(f"environment variable {name}={raw!r} must be a positive integer or 'none'.") from None
+        raise SpecError(f"environment variable {name}={raw!r} must be a positive integer, 'auto' or 'none'.") from None
     if value < 1:
         from .errors import SpecError
 
-        raise SpecError(f"environment variable {name}={raw!r} must be a positive integer or 'none'.")
+        raise SpecError(f"environment variable {name}={raw!r} must be a positive integer, 'auto' or 'none'.")
     return value
 
 
-def get_threads() -> dict[str, int | None]:
+def get_threads() -> dict[str, Any]:
     """The thread counts causal_kit uses: ``{"blas": ..., "learners": ...}``.
 
-    ``blas`` is the BLAS/LAPACK thread count during a fit (``None``: left as the process has
-    it); ``learners`` the OpenMP threads and ``n_jobs`` of machine-learning nuisance models.
+    ``blas`` is the BLAS/LAPACK thread count during a fit (``"auto"``: one for panel designs,
+    unchanged for row-level ones; ``None``: left as the process has it); ``learners`` the OpenMP threads and ``n_jobs`` of machine-learning nuisance models.
 
     Examples
     --------
@@ -68,18 +75,19 @@ def get_threads() -> dict[str, int | None]:
     ['blas', 'learners']
     """
     if not _CONFIG:
-        _CONFIG["blas"] = _env_int("CAUSAL_KIT_BLAS_THREADS", 1)
+        _CONFIG["blas"] = _env_int("CAUSAL_KIT_BLAS_THREADS", "auto")
         _CONFIG["learners"] = _env_int("CAUSAL_KIT_LEARNER_THREADS", usable_cores())
     return dict(_CONFIG)
 
 
-def set_threads(*, blas: int | None = _UNSET, learners: int | None = _UNSET) -> dict[str, int | None]:
+def set_threads(*, blas: int | str | None = _UNSET, learners: int | None = _UNSET) -> dict[str, Any]:
     """Set the thread counts of causal_kit's heavy calls; returns the previous setting.
 
     Parameters
     ----------
-    blas : int or None
-        BLAS threads during a fit (default 1; ``None`` leaves BLAS as the process has it).
+    blas : int, "auto" or None
+        BLAS threads during a fit. ``"auto"`` (default): one thread for panel designs, left as
+        the process has it for row-level designs; ``None`` leaves BLAS alone everywhere.
     learners : int or None
         OpenMP threads and ``n_jobs`` of the DML nuisance learners (default: the usable
         cores; ``None`` leaves OpenMP as the process has it and uses one job).
@@ -98,8 +106,12 @@ def set_threads(*, blas: int | None = _UNSET, learners: int | None = _UNSET) -> 
     for name, value in (("blas", blas), ("learners", learners)):
         if value is _UNSET:
             continue
+        if name == "blas" and value == "auto":
+            _CONFIG[name] = value
+            continue
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise SpecError(f"The {name!r} parameter of set_threads must be None or an int >= 1. Got {value!r} instead.")
+            allowed = "None, 'auto' or an int >= 1" if name == "blas" else "None or an int >= 1"
+            raise SpecError(f"The {name!r} parameter of set_threads must be {allowed}. Got {value!r} instead.")
         _CONFIG[name] = value
     return previous
 
@@ -116,9 +128,15 @@ def _controller() -> Any:
 
 
 @contextmanager
-def blas_threads(n: int | None = _UNSET) -> Iterator[None]:
-    """Run the block with ``n`` BLAS threads (default: :func:`get_threads` ``["blas"]``)."""
+def blas_threads(n: int | None = _UNSET, *, design: str | None = None) -> Iterator[None]:
+    """Run the block with ``n`` BLAS threads (default: :func:`get_threads` ``["blas"]``).
+
+    With the ``"auto"`` setting, a fit of a row-level ``design`` leaves BLAS unchanged and
+    any other runs with one thread.
+    """
     n = get_threads()["blas"] if n is _UNSET else n
+    if n == "auto":
+        n = None if design in ROW_LEVEL_DESIGNS else 1
     if n is None:
         yield
         return

@@ -35,9 +35,10 @@ def estimate(
 
     Notes
     -----
-    Fits run with one BLAS thread (small products are slower multi-threaded, much slower on
-    a shared machine) and the DML learners with an explicit thread count; change either
-    with :func:`causal_kit.set_threads` (see :mod:`causal_kit._threads`).
+    Fits of panel designs run with one BLAS thread (their many small products are slower
+    multi-threaded, much slower on a shared machine) and the DML learners with an explicit
+    thread count; change either with :func:`causal_kit.set_threads` (see
+    :mod:`causal_kit._threads`).
 
     Examples
     --------
@@ -57,13 +58,13 @@ def estimate(
         method = DEFAULT_FOR_DESIGN[spec.design]
         extra = {"prior_looks": looks} if method == "ab" and looks is not None else {}
         estimator = get_estimator(method, **{**spec.options, **options, **extra})
-        with blas_threads():  # small products: one BLAS thread unless set_threads says otherwise
+        with blas_threads(design=spec.design):  # panel designs: one BLAS thread (see set_threads)
             return _with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec)
     results = []
     for choice in spec.estimators:
         extra = {"prior_looks": looks} if choice.method == "ab" and looks is not None else {}
         estimator = get_estimator(choice.method, **{**choice.options, **extra})
-        with blas_threads():
+        with blas_threads(design=spec.design):
             results.append(_with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec))
     return results
 

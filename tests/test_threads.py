@@ -22,7 +22,7 @@ def test_defaults_one_blas_thread_and_usable_cores_for_learners(restore_threads,
     monkeypatch.delenv("CAUSAL_KIT_BLAS_THREADS", raising=False)
     monkeypatch.delenv("CAUSAL_KIT_LEARNER_THREADS", raising=False)
     monkeypatch.setattr(_threads, "_CONFIG", {})
-    assert ck.get_threads() == {"blas": 1, "learners": _threads.usable_cores()}
+    assert ck.get_threads() == {"blas": "auto", "learners": _threads.usable_cores()}
 
 
 def test_environment_overrides_are_read_and_checked(restore_threads, monkeypatch):
@@ -32,12 +32,12 @@ def test_environment_overrides_are_read_and_checked(restore_threads, monkeypatch
     assert ck.get_threads() == {"blas": None, "learners": 3}
     monkeypatch.setattr(_threads, "_CONFIG", {})
     monkeypatch.setenv("CAUSAL_KIT_BLAS_THREADS", "zero")
-    with pytest.raises(SpecError, match="CAUSAL_KIT_BLAS_THREADS='zero' must be a positive integer"):
+    with pytest.raises(SpecError, match="CAUSAL_KIT_BLAS_THREADS='zero' must be a positive integer, 'auto' or 'none'"):
         ck.get_threads()
 
 
 def test_set_threads_validates(restore_threads):
-    with pytest.raises(SpecError, match="The 'blas' parameter of set_threads must be None or an int >= 1. Got 0"):
+    with pytest.raises(SpecError, match="The 'blas' parameter of set_threads must be None, 'auto' or an int >= 1. Got 0"):
         ck.set_threads(blas=0)
     with pytest.raises(SpecError, match="'learners' parameter .* Got True"):
         ck.set_threads(learners=True)
@@ -58,6 +58,11 @@ def test_blas_is_limited_inside_a_fit_and_restored_after(restore_threads):
     assert blas_threads_now() == before
     ck.set_threads(blas=None)
     with _threads.blas_threads():
+        assert blas_threads_now() == before
+    ck.set_threads(blas="auto")  # panel designs: one thread; row-level designs: unchanged
+    with _threads.blas_threads(design="staggered_did"):
+        assert blas_threads_now() == {1}
+    with _threads.blas_threads(design="ab"):
         assert blas_threads_now() == before
 
 
