@@ -328,8 +328,8 @@ class CallawaySantAnna:
             "base_period": lab[grid.base].tolist(), "post": post, "n_treated": n_t.astype(int),
             "n_control": n_c.astype(int), **rows(fam["cells"], "cells")})
         group_t = pd.DataFrame({"group": lab[cohorts].tolist(), **rows(fam["group"], "group")})
-        dyn_t = pd.DataFrame({"event_time": e_list, **rows(fam["dynamic"], "dynamic")})
-        dyn_t["reference"] = dyn_t["se"] == 0
+        dyn_rows = rows(fam["dynamic"], "dynamic")
+        dyn_t = pd.DataFrame({"event_time": e_list, **dyn_rows, "reference": dyn_rows["se"] == 0})
         cal_t = pd.DataFrame({"time": lab[t_list].tolist(), **rows(fam["calendar"], "calendar")})
         ov_idx = nc + n_a + np.arange(4)
         aggs = pd.DataFrame({"aggregation": [o[0] for o in overall], **rows(ov_idx, "cells", bands=False)})
