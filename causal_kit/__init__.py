@@ -31,6 +31,8 @@ _LAZY = {
     "io": "causal_kit.io",
     "registry": "causal_kit.registry",
     "estimators": "causal_kit.estimators",
+    "set_threads": "causal_kit._threads",
+    "get_threads": "causal_kit._threads",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -38,6 +40,9 @@ __all__ = sorted(_LAZY) + ["__version__"]
 # Upper layers register the services lower objects call (rendering, plotting, data checks);
 # these packages are light at import (plotly, jinja2 and scipy load only when used).
 from . import _data, plots, report  # noqa: E402,F401
+from ._threads import prefer_passive_openmp  # noqa: E402
+
+prefer_passive_openmp()  # before any OpenMP runtime loads; see causal_kit._threads
 
 
 def __getattr__(name: str) -> Any:

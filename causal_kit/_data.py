@@ -62,16 +62,18 @@ def rows_preview(index: Iterable[Any], limit: int = 5) -> str:
     return f"row{'s' if len(items) != 1 else ''} {shown}{more}"
 
 
-def fingerprint(data: pd.DataFrame) -> str:
+def fingerprint(data: pd.DataFrame, columns: Sequence[str] | None = None) -> str:
     """A content fingerprint of a frame (values, column names and order), 16 hex digits.
 
     The first 8 digits hash the column names, dtypes and row count; the last 8 are a CRC-32 of
     the values (numeric columns from their raw bytes, fast enough for tens of millions of rows); other columns go through ``pandas.util.hash_pandas_object``.
-    It detects changed data; it is not a cryptographic hash.
+    It detects changed data; it is not a cryptographic hash. ``columns`` restricts it to those
+    columns, in that order, without copying them out of ``data``.
     """
-    header = ("|".join(f"{c}:{data[c].dtype}" for c in data.columns) + f"#{len(data)}").encode()
+    cols = list(data.columns) if columns is None else list(columns)
+    header = ("|".join(f"{c}:{data[c].dtype}" for c in cols) + f"#{len(data)}").encode()
     crc = 0
-    for col in data.columns:
+    for col in cols:
         series = data[col]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             values = np.ascontiguousarray(series.to_numpy())
@@ -266,29 +268,34 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if spec.design not in _PANEL_DESIGNS or spec.unit is None or spec.outcome is None:
         return
     if spec.cohort is not None:
-        never = df[spec.cohort].isna() | (df[spec.cohort].astype(str).str.strip().isin(["0", "0.0"]))
+        cohort = df[spec.cohort]
+        if pd.api.types.is_numeric_dtype(cohort):
+            never = cohort.isna() | (cohort == 0)
+        else:
+            never = cohort.isna() | (cohort.astype(str).str.strip().isin(["0", "0.0"]))
     elif spec.treatment is not None and pd.api.types.is_numeric_dtype(df[spec.treatment]):
         ever = df.groupby(spec.unit, sort=False)[spec.treatment].transform("max")
         never = ever == 0
     else:
         return
-    y = df.loc[never, spec.outcome].dropna()
-    if len(y) > 1 and not (y != y.iloc[0]).any():
+    never = never.to_numpy(dtype=bool)
+    y_all = df[spec.outcome].to_numpy(dtype=float, na_value=np.nan)
+    keep = never & ~np.isnan(y_all)
+    y = y_all[keep]
+    if len(y) > 1 and not (y != y[0]).any():
         n_units = df.loc[never, spec.unit].nunique()
         raise DataError(
-            f"column {spec.outcome!r} (spec.outcome) is constant ({_plain(y.iloc[0])!r}) across all {len(y)} rows of the "
+            f"column {spec.outcome!r} (spec.outcome) is constant ({_plain(y[0])!r}) across all {len(y)} rows of the "
             f"{n_units} never-treated (control) unit(s); a flat comparison makes every standard error "
             "collapse to rounding noise. Check the outcome and the control units."
         )
-    if spec.time is None:
+    if spec.time is None or len(y) < 2:
         return
-    controls = df.loc[never, [spec.unit, spec.time, spec.outcome]].dropna()
-    n_units = controls[spec.unit].nunique()
-    if n_units < 2 or controls[spec.time].nunique() < 2:
+    unit_codes, n_units = _codes(df[spec.unit].to_numpy()[keep])
+    time_codes, n_times = _codes(df[spec.time].to_numpy()[keep])
+    if n_units < 2 or n_times < 2:
         return
-    y = controls[spec.outcome].to_numpy(dtype=float)
-    resid = (y - controls.groupby(spec.unit)[spec.outcome].transform("mean").to_numpy()
-             - controls.groupby(spec.time)[spec.outcome].transform("mean").to_numpy() + y.mean())
+    resid = y - _group_means(unit_codes, y) - _group_means(time_codes, y) + y.mean()
     if np.abs(resid).max() <= 1e-9 * max(np.abs(y).max(), 1e-300):
         raise DataError(
             f"column {spec.outcome!r} (spec.outcome) moves in lockstep across the {n_units} never-treated "
@@ -296,6 +303,57 @@ def _check_control_variation(df: pd.DataFrame, spec: ExperimentSpec) -> None:
             "variation over time. Placebo, jackknife and cluster standard errors would be rounding noise. "
             "Check that the control rows hold real, unit-level data."
         )
+
+
+def sorted_codes(values: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(sorted distinct values, code of each row)`` for id and period columns, or None.
+
+    Integer columns whose range is not much larger than their length are coded by offset
+    (no sort, no hashing); text and object columns by hashing (``pandas.factorize``), then
+    sorting only the distinct values. Other dtypes (dates, floats) return None: callers
+    keep their ``np.sort(unique)`` / ``searchsorted`` path for them.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if arr.dtype.kind in "iu" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 4 * arr.size + 1024:
+            offset = arr - lo
+            present = np.bincount(offset, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present) - 1
+            return (np.flatnonzero(present) + lo).astype(arr.dtype), rank[offset]
+        return None
+    if arr.dtype == object or isinstance(getattr(values, "dtype", None), pd.StringDtype):
+        codes, uniques = pd.factorize(values, sort=True)
+        if (codes < 0).any():
+            return None
+        return np.asarray(uniques, dtype=object), codes
+    return None
+
+
+def _codes(values: Any) -> tuple[np.ndarray, int]:
+    coded = sorted_codes(values)
+    if coded is not None:
+        return coded[1], len(coded[0])
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, len(uniques)
+
+
+def _group_means(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mean of ``y`` within each group code, aligned to the rows (bincount, no groupby)."""
+    means = np.bincount(codes, weights=y) / np.bincount(codes)
+    return means[codes]
+
+
+def duplicate_pairs(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Boolean mask of rows whose ``(a, b)`` pair occurs more than once (``keep=False``)."""
+    ca, na = _codes(a)
+    cb, nb = _codes(b)
+    size = na * nb
+    key = ca.astype(np.int64) * nb + cb
+    if size <= 8 * len(key) + 1024:  # panel-like: count on the unit x period grid
+        return np.bincount(key, minlength=size)[key] > 1
+    codes, counts = np.unique(key, return_inverse=True, return_counts=True)[1:]
+    return counts[codes] > 1
 
 
 def _check_clusters(df: pd.DataFrame, spec: ExperimentSpec) -> None:
@@ -415,7 +473,7 @@ def _check_treatment(df: pd.DataFrame, spec: ExperimentSpec) -> None:
 def _check_panel(df: pd.DataFrame, spec: ExperimentSpec) -> None:
     if spec.design not in _ONE_ROW_PER_UNIT_TIME or spec.unit is None or spec.time is None:
         return
-    dup = df.duplicated([spec.unit, spec.time], keep=False)
+    dup = duplicate_pairs(df[spec.unit], df[spec.time])
     if dup.any():
         first = df.loc[dup, [spec.unit, spec.time]].iloc[0].tolist()
         raise DataError(
@@ -522,7 +580,7 @@ def prepare(
         n_input=n_input,
         n_dropped=n_input - len(frame),
         dropped_reasons=reasons,
-        fingerprint=fingerprint(df.loc[:, used]),
+        fingerprint=fingerprint(df, used),
     )
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._data import mixed_types, rows_preview, unify_ids
+from ._data import mixed_types, rows_preview, sorted_codes, unify_ids
 from .errors import DataError, IdentificationError
 
 if TYPE_CHECKING:
@@ -177,34 +177,33 @@ def build_panel(
     unit, time, outcome = spec.unit, spec.time, spec.outcome
     if unit is None or time is None or outcome is None:
         raise DataError("a panel needs spec.unit, spec.time and spec.outcome")
-    dup = frame.duplicated([unit, time], keep=False)
-    if dup.any():
-        raise DataError(
-            f"columns {unit!r} (spec.unit) and {time!r} (spec.time) have {int(dup.sum())} rows that "
-            f"share a unit-period pair ({rows_preview(frame.index[dup])}). Aggregate to one row per "
-            "unit and period first."
-        )
     if mixed_types(frame[unit]):
         frame = frame.assign(**{unit: unify_ids(frame[unit])})  # ids like [5, "NYC"] compare as text
-    units = np.sort(frame[unit].unique())
-    times = np.sort(frame[time].unique())
+    units, ui = _sorted_ids(frame[unit])
+    times, ti = _sorted_ids(frame[time])
     if len(times) < 2:
         raise IdentificationError(
             f"column {time!r} (spec.time) has a single period ({times[0]!r}); a panel design needs "
             "at least one pre-period and one post-period."
         )
-    ui = np.searchsorted(units, frame[unit].to_numpy())
-    ti = np.searchsorted(times, frame[time].to_numpy())
     n, t = len(units), len(times)
+    cell = ui * t + ti
+    per_cell = np.bincount(cell, minlength=n * t)
+    if (per_cell > 1).any():  # duplicates, counted on the grid rather than by hashing rows again
+        dup = per_cell[cell] > 1
+        raise DataError(
+            f"columns {unit!r} (spec.unit) and {time!r} (spec.time) have {int(dup.sum())} rows that "
+            f"share a unit-period pair ({rows_preview(frame.index[dup])}). Aggregate to one row per "
+            "unit and period first."
+        )
 
     def dense(col: str) -> np.ndarray:
-        arr = np.full((n, t), np.nan)
-        arr[ui, ti] = frame[col].to_numpy(dtype=float)
-        return arr
+        arr = np.full(n * t, np.nan)
+        arr[cell] = frame[col].to_numpy(dtype=float)
+        return arr.reshape(n, t)
 
     Y = dense(outcome)
-    observed = np.zeros((n, t), dtype=bool)
-    observed[ui, ti] = True
+    observed = (per_cell > 0).reshape(n, t)
     if balanced and not observed.all():
         missing = int((~observed).sum())
         bad_units = units[(~observed).any(axis=1)]
@@ -252,6 +251,8 @@ def _first_treated(
     first = np.full(n, NEVER, dtype=int)
     if spec.cohort is not None:
         cohort = frame[spec.cohort]
+        if pd.api.types.is_numeric_dtype(cohort) and not pd.api.types.is_bool_dtype(cohort):
+            return _first_treated_numeric(spec, cohort, units, times, ui, ti, observed)
         per_unit = frame.assign(_c=cohort.where(~is_never_treated(cohort), np.nan)).groupby(spec.unit)["_c"]
         changing = per_unit.nunique(dropna=False) > 1
         if changing.any():
@@ -314,6 +315,47 @@ def _first_treated(
         )
     ever = Dm.max(axis=1) > 0
     first[ever] = np.argmax(Dm[ever] > 0, axis=1)
+    return first
+
+
+def _sorted_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ids and each row's position among them."""
+    coded = sorted_codes(values)
+    if coded is not None:
+        return coded
+    uniq = np.sort(values.unique())
+    return uniq, np.searchsorted(uniq, values.to_numpy())
+
+
+def _first_treated_numeric(spec: ExperimentSpec, cohort: pd.Series, units: np.ndarray, times: np.ndarray,
+                           ui: np.ndarray, ti: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """``_first_treated`` for a numeric cohort column, on the (units x periods) grid.
+
+    Same checks as the grouped path (one cohort per unit; a unit is never treated in every
+    row or in none), with per-unit min / max over the pivoted grid instead of a groupby.
+    """
+    n, t = len(units), len(times)
+    v = cohort.to_numpy(dtype=float, na_value=np.nan)
+    v = np.where(v == 0, np.nan, v)  # 0 or missing: never treated
+    grid = np.full(n * t, np.nan)
+    grid[ui * t + ti] = v
+    grid = grid.reshape(n, t)
+    never_rows = np.isnan(grid) & observed
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.fmin.reduce(grid, axis=1), np.fmax.reduce(grid, axis=1)
+    has = ~np.isnan(lo)
+    changing = has & ((lo != hi) | never_rows.any(axis=1))
+    if changing.any():
+        bad = units[changing].tolist()
+        raise DataError(
+            f"column {spec.cohort!r} (spec.cohort) changes within {len(bad)} unit(s) "
+            f"(e.g. {bad[:3]}); a unit's first treated period must be the same in every row."
+        )
+    first = np.full(n, NEVER, dtype=int)
+    ks = _cohort_index(spec.cohort, str(spec.time), lo[has], times)
+    idx = np.flatnonzero(has)
+    inside = ks < t  # a cohort after the last period is never treated within the data
+    first[idx[inside]] = ks[inside]
     return first
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._threads import blas_threads
 from .estimators import DEFAULT_FOR_DESIGN, get_estimator
 from .result import EffectEstimate
 from .spec import ExperimentSpec, as_spec
@@ -32,6 +33,13 @@ def estimate(
     **options
         Overrides for the default estimator's configuration (merged over ``spec.options``).
 
+    Notes
+    -----
+    Fits of panel designs run with one BLAS thread (their many small products are slower
+    multi-threaded, much slower on a shared machine) and the DML learners with an explicit
+    thread count; change either with :func:`causal_kit.set_threads` (see
+    :mod:`causal_kit._threads`).
+
     Examples
     --------
     >>> import causal_kit as ck
@@ -50,12 +58,14 @@ def estimate(
         method = DEFAULT_FOR_DESIGN[spec.design]
         extra = {"prior_looks": looks} if method == "ab" and looks is not None else {}
         estimator = get_estimator(method, **{**spec.options, **options, **extra})
-        return _with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec)
+        with blas_threads(design=spec.design):  # panel designs: one BLAS thread (see set_threads)
+            return _with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec)
     results = []
     for choice in spec.estimators:
         extra = {"prior_looks": looks} if choice.method == "ab" and looks is not None else {}
         estimator = get_estimator(choice.method, **{**choice.options, **extra})
-        results.append(_with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec))
+        with blas_threads(design=spec.design):
+            results.append(_with_cost(_panel_looks(estimator.fit(data, spec), data, spec, looks), data, spec))
     return results
 
 

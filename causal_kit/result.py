@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .spec import ExperimentSpec
 
-__all__ = ["Diagnostic", "Lineage", "EffectEstimate", "make_lineage", "package_versions"]
+__all__ = ["Diagnostic", "Lineage", "EffectEstimate", "LazyTables", "make_lineage", "package_versions"]
 
 _VERSIONED = (
     "causal_kit", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "scikit-learn",
@@ -111,6 +111,58 @@ def make_lineage(spec: ExperimentSpec | None, data_fingerprint: str, seed: int |
         timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         spec=spec.model_dump(mode="json") if spec is not None else {},
     )
+
+
+class LazyTables(Mapping[str, pd.DataFrame]):
+    """Named result tables, some computed on first access and then cached.
+
+    Tables that only a report or a plot reads (the trends table of a panel, for example)
+    are given as zero-argument callables; the fit does not pay for them. ``tables[name]``,
+    iteration, ``items()``, ``to_dict()`` and pickling all see every table, so a lazy table
+    is indistinguishable from an eager one except for when it is computed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from causal_kit.result import LazyTables
+    >>> t = LazyTables({"a": pd.DataFrame({"x": [1]})}, lazy={"b": lambda: pd.DataFrame({"y": [2]})})
+    >>> sorted(t), t.computed("b"), int(t["b"]["y"].iloc[0]), t.computed("b")
+    (['a', 'b'], False, 2, True)
+    """
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame] | None = None, *,
+                 lazy: Mapping[str, Callable[[], pd.DataFrame]] | None = None) -> None:
+        self._tables: dict[str, pd.DataFrame] = dict(tables or {})
+        self._lazy: dict[str, Callable[[], pd.DataFrame]] = {
+            k: v for k, v in (lazy or {}).items() if k not in self._tables}
+        self._order = list(self._tables) + list(self._lazy)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._tables:
+            if name not in self._lazy:
+                raise KeyError(name)
+            self._tables[name] = self._lazy.pop(name)()
+        return self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tables or name in self._lazy
+
+    def computed(self, name: str) -> bool:
+        """True once table ``name`` exists (eager, or lazy and already read)."""
+        return name in self._tables
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickles hold the tables themselves, never the callables that build them
+        return (LazyTables, (dict(self.items()),))
+
+    def __repr__(self) -> str:
+        return f"LazyTables({self._order!r})"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "causal_kit"
 
 #: floor of each top-level module or package, from the ground up (see the layers in the design notes)
 FLOORS = {
-    "errors": 0, "_typing": 0, "_hooks": 0, "fmt": 0,
+    "errors": 0, "_typing": 0, "_hooks": 0, "fmt": 0, "_threads": 0,
     "spec": 1, "_spec_interference": 1,
     "_data": 2, "_panel": 2,
     "result": 3, "outcome": 3, "verdict": 3,
@@ -79,7 +79,8 @@ def _violations(top: str) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("top", ["errors", "_typing", "_hooks", "fmt", "spec", "_spec_interference", "_data", "_panel", "result", "outcome",
+@pytest.mark.parametrize("top", ["errors", "_typing", "_hooks", "fmt", "_threads", "spec", "_spec_interference", "_data",
+                                 "_panel", "result", "outcome",
                                  "verdict", "inference", "solvers", "plots", "diagnostics", "estimators",
                                  "datasets", "design", "compare", "report"])
 def test_lower_floors_never_import_upper_ones(top):

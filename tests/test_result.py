@@ -58,3 +58,37 @@ def test_unknown_diagnostic_lists_names():
 def test_lineage_has_versions():
     lin = _result().lineage
     assert "numpy" in lin.versions and lin.seed == 3 and lin.timestamp.endswith("+00:00")
+
+
+def test_lazy_tables_compute_once_on_first_access_and_round_trip():
+    import pickle
+
+    import causal_kit as ck
+    from causal_kit.result import LazyTables
+
+    calls = []
+
+    def build():
+        calls.append(1)
+        return pd.DataFrame({"x": [1.0, 2.0]})
+
+    tables = LazyTables({"eager": pd.DataFrame({"y": [3]})}, lazy={"late": build})
+    assert list(tables) == ["eager", "late"] and "late" in tables and not tables.computed("late")
+    assert calls == []
+    assert tables["late"]["x"].tolist() == [1.0, 2.0] and tables["late"] is tables["late"]
+    assert calls == [1]
+    with pytest.raises(KeyError, match="missing"):
+        tables["missing"]
+    copy = pickle.loads(pickle.dumps(LazyTables(lazy={"late": build})))
+    assert copy.computed("late") and copy["late"]["x"].tolist() == [1.0, 2.0]
+
+    spec = ck.ExperimentSpec(name="mpdta", design="staggered_did", outcome="lemp", unit="countyreal",
+                             time="year", cohort="first.treat")
+    res = ck.estimate(ck.datasets.load("mpdta"), spec, n_boot=0)
+    assert not res.tables.computed("trends")  # the fit does not pay for a plot-only table
+    back = EffectEstimate.from_json(res.to_json())
+    assert set(back.tables) == set(res.tables)
+    pd.testing.assert_frame_equal(back.tables["trends"], res.tables["trends"], check_dtype=False)
+    # mpdta: 309 never-treated counties, 5 years; the table holds their mean log employment per year
+    never = res.tables["trends"].query("group == 'never treated'")
+    assert never["n_units"].tolist() == [309] * 5

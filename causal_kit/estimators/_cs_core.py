@@ -274,6 +274,7 @@ class FactorIF:
     def take(self, cols: np.ndarray) -> FactorIF:
         out = FactorIF(self.Y, self.slot, self.n_slots, self.dmat[:, cols], self.alpha[:, cols], self.mu[:, cols])
         out._grams = getattr(self, "_grams", None)
+        out._stacked = getattr(self, "_stacked", None)
         return out
 
     def project(self, W: np.ndarray) -> np.ndarray:
@@ -289,30 +290,34 @@ class FactorIF:
             self._grams = [(self.Y[idx].T @ self.Y[idx], self.Y[idx].sum(axis=0), len(idx)) for idx in self.members]
         return self._grams
 
+    def _stacked_grams(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The slots' Gram matrices ``(H, T, T)``, column sums ``(H, T)`` and counts ``(H,)``."""
+        if getattr(self, "_stacked", None) is None:
+            grams = self.grams()
+            self._stacked = (np.stack([g for g, _, _ in grams]), np.stack([s for _, s, _ in grams]),
+                             np.array([n for _, _, n in grams], dtype=float))
+        return self._stacked
+
     def cov_project(self, W: np.ndarray, shift: np.ndarray) -> np.ndarray:
-        """``sum_i psi_i psi_i'`` for ``psi = Psi @ W + shift[slot]`` (``shift`` is per slot)."""
-        out = np.zeros((W.shape[1], W.shape[1]))
-        for h, (gram, s, n) in enumerate(self.grams()):
-            if n == 0:
-                continue
-            aw = self.alpha[h][:, None] * W
-            M = self.dmat @ aw
-            d = shift[h] - self.mu[h] @ aw
-            ms = M.T @ s
-            out += M.T @ gram @ M + np.outer(ms, d) + np.outer(d, ms) + n * np.outer(d, d)
-        return out
+        """``sum_i psi_i psi_i'`` for ``psi = Psi @ W + shift[slot]`` (``shift`` is per slot).
+
+        All cohort slots at once: ``M_h = dmat @ (alpha_h * W)`` is a stacked product and the
+        covariance is ``sum_h M_h' G_h M_h`` plus the slot-constant terms, with no Python loop.
+        """
+        G, S, n = self._stacked_grams()
+        AW = self.alpha[:, :, None] * W[None, :, :]  # (H, C, A)
+        M = np.matmul(self.dmat[None, :, :], AW)  # (H, T, A)
+        d = shift - np.einsum("hc,hca->ha", self.mu, AW)  # (H, A)
+        ms = np.einsum("hta,ht->ha", M, S)
+        quad = np.matmul(np.swapaxes(M, 1, 2), np.matmul(G, M)).sum(axis=0)
+        return quad + ms.T @ d + d.T @ ms + (n[:, None] * d).T @ d
 
     def sum_sq(self, clusters: np.ndarray | None) -> np.ndarray:
-        total = np.zeros(self.dmat.shape[1])
-        for h, (gram, ysum, n) in enumerate(self.grams()):
-            if not n or not self.alpha[h].any():
-                continue
-            # sums of squared changes come from the slot's (T, T) Gram matrix
-            s1 = ysum @ self.dmat
-            s2 = ((gram @ self.dmat) * self.dmat).sum(axis=0)
-            mu = self.mu[h]
-            total += self.alpha[h] ** 2 * (s2 - 2 * mu * s1 + n * mu**2)
-        return total
+        # sums of squared changes come from each slot's (T, T) Gram matrix, all slots at once
+        G, S, n = self._stacked_grams()
+        s1 = S @ self.dmat  # (H, C)
+        s2 = np.einsum("htc,tc->hc", np.matmul(G, self.dmat[None, :, :]), self.dmat)
+        return (self.alpha**2 * (s2 - 2 * self.mu * s1 + n[:, None] * self.mu**2)).sum(axis=0)
 
     def boot(self, V: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
         return self.boot_project(V, np.eye(self.dmat.shape[1]))

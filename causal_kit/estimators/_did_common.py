@@ -19,7 +19,7 @@ from .._panel import NEVER, Panel, build_panel
 from ..errors import ConvergenceError, DataError, IdentificationError, SpecError
 from ..inference.cluster import crv1
 
-__all__ = ["PanelData", "load_panel", "absorb", "twfe_ols", "TwfeFit", "trends_table"]
+__all__ = ["PanelData", "load_panel", "absorb", "twfe_ols", "TwfeFit", "trends_table", "with_trends"]
 
 
 @dataclass(frozen=True)
@@ -158,9 +158,12 @@ def trends_table(panel: Panel) -> pd.DataFrame:
     labels = ["never treated" if k == NEVER else f"cohort {panel.times[k]}" for k in slots]
     slot = np.searchsorted(np.array(slots), first)
     obs = ~np.isnan(panel.Y)
-    onehot = (slot[:, None] == np.arange(len(slots))[None, :]).astype(float)
-    sums = onehot.T @ np.where(obs, panel.Y, 0.0)
-    counts = onehot.T @ obs.astype(float)
+    # cohort x period sums by bincount: no BLAS call, so no thread pool to contend for
+    n_p = panel.n_periods
+    keys = (slot[:, None] * n_p + np.arange(n_p)[None, :]).ravel()
+    size = len(slots) * n_p
+    sums = np.bincount(keys, weights=np.where(obs, panel.Y, 0.0).ravel(), minlength=size).reshape(len(slots), n_p)
+    counts = np.bincount(keys, weights=obs.ravel(), minlength=size).reshape(len(slots), n_p)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts
     return pd.DataFrame({
@@ -169,6 +172,15 @@ def trends_table(panel: Panel) -> pd.DataFrame:
         "mean": means.ravel(),
         "n_units": counts.ravel().astype(int),
     })
+
+
+def with_trends(tables: dict[str, pd.DataFrame], panel: Panel) -> Any:
+    """``tables`` plus a ``trends`` table computed on first access (only plots and reports read it)."""
+    from functools import partial
+
+    from ..result import LazyTables
+
+    return LazyTables(tables, lazy={"trends": partial(trends_table, panel)})
 
 
 def sup_t_critical(vcov: np.ndarray, alpha: float, seed: int, n_draws: int = 10_000) -> float:
@@ -189,7 +201,7 @@ def wald_pretrend(beta: np.ndarray, vcov: np.ndarray, alpha: float, what: str, d
     Chi-square with ``k`` degrees of freedom, or ``F(k, df)`` on ``W / k`` when ``df`` (the
     cluster-robust ``G - 1``) is given, which keeps the size close to nominal with fewer clusters.
     """
-    from scipy import stats
+    from scipy.special import chdtrc, fdtrc
 
     from ..result import Diagnostic
 
@@ -203,10 +215,10 @@ def wald_pretrend(beta: np.ndarray, vcov: np.ndarray, alpha: float, what: str, d
         )
     stat = float(beta @ np.linalg.pinv(vcov) @ beta)
     if df is None:
-        p, shown = float(stats.chi2.sf(stat, k)), f"chi2({k}) = {stat:.3g}"
+        p, shown = float(chdtrc(k, stat)), f"chi2({k}) = {stat:.3g}"
     else:
         stat = stat / k
-        p, shown = float(stats.f.sf(stat, k, df)), f"F({k}, {df:g}) = {stat:.3g}"
+        p, shown = float(fdtrc(k, df, stat)), f"F({k}, {df:g}) = {stat:.3g}"
     ok = p >= alpha
     msg = (
         f"Joint Wald test of the {k} pre-period {what} = 0: {shown}, p = {p:.3g}; "

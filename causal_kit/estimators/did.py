@@ -44,7 +44,7 @@ from ..inference.placebo import (
 from ..inference.wild_bootstrap import wild_cluster_bootstrap
 from ..result import Diagnostic, EffectEstimate, make_lineage
 from ._did_common import fast_t_ci as t_ci
-from ._did_common import load_panel, sup_t_critical, trends_table, twfe_ols, wald_pretrend
+from ._did_common import load_panel, sup_t_critical, twfe_ols, wald_pretrend, with_trends
 
 __all__ = ["DiD", "EventStudy"]
 
@@ -338,8 +338,7 @@ class DiD:
 
         diags = [_inference_diagnostic(g, self.wild_threshold, use_wild, pdat.cluster_col,
                                        n_boot_used, self.boot_weights, use_ri), _treated_clusters_diagnostic(pdat, use_ri)]
-        tables = {"coefficients": _coef_table(names, fit.beta, fit.vcov, alpha, g - 1),
-                  "trends": trends_table(panel)}
+        tables = {"coefficients": _coef_table(names, fit.beta, fit.vcov, alpha, g - 1)}
         n_cohorts = len(np.unique(panel.first_treated[panel.treated]))
         if n_cohorts > 1 and panel.is_balanced and not covs:
             from ..diagnostics.bacon import bacon_decomposition, bacon_diagnostic
@@ -365,7 +364,7 @@ class DiD:
             method="did", design=spec.design, estimand="ATT", estimate=beta, se=se, ci=(float(ci[0]), float(ci[1])),
             p_value=float(p), alpha=alpha, n_obs=fit.n_obs, n_units=panel.n_units,
             n_dropped=pdat.prepared.n_dropped, dropped_reasons=pdat.prepared.dropped_reasons,
-            diagnostics=tuple(diags), tables=tables,
+            diagnostics=tuple(diags), tables=with_trends(tables, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed), inference=how,
             df_resid=df_resid, outcome=spec.outcome or "", baseline=mean_treated - beta,
             exposure=float(treated_cells.sum()),
@@ -544,7 +543,7 @@ class EventStudy:
         diags.append(honest_diagnostic(breakdown, table=honest))
         diags.append(_inference_diagnostic(g, 50, False, pdat.cluster_col, 0, "rademacher"))
         diags.append(_treated_clusters_diagnostic(pdat_fit))
-        tables = {"event_study": es, "honest_did": honest, "trends": trends_table(panel)}
+        tables = {"event_study": es, "honest_did": honest}
         if covs:
             tables["coefficients"] = _coef_table(covs, fit.beta[m:], fit.vcov[m:, m:], alpha, g - 1)
         treated_cells = panel.D & observed & (rel >= 0)
@@ -553,7 +552,7 @@ class EventStudy:
             method="event_study", design=spec.design, estimand="ATT (average of post-treatment event-time effects)",
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
             n_obs=fit.n_obs, n_units=panel.n_units, n_dropped=pdat.prepared.n_dropped,
-            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=tables,
+            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=with_trends(tables, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"CRV1 cluster-robust SEs clustered by {pdat.cluster_col!r} ({g} clusters, fixest "
                        f"small-sample factor), t(G-1) pointwise CIs, sup-t simultaneous bands "

@@ -27,8 +27,8 @@ from ._did_common import (
     fast_t_ci,
     load_panel,
     sup_t_critical,
-    trends_table,
     wald_pretrend,
+    with_trends,
 )
 from ._imputation_core import (
     cluster_sums,
@@ -128,7 +128,7 @@ class ImputationDiD:
             estimate=float(est[0]), se=float(se[0]), ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
             n_obs=int(observed.sum()), n_units=n, n_dropped=pdat.prepared.n_dropped,
             dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=(pre_diag,),
-            tables={"event_study": es, "trends": trends_table(panel)},
+            tables=with_trends({"event_study": es}, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"Borusyak-Jaravel-Spiess conservative cluster-robust variance clustered by "
                        f"{pdat.cluster_col!r} ({g} clusters), cohort x period averages; normal CIs; "

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import SpecError
 from ..result import EffectEstimate, make_lineage
-from ._did_common import fast_t_ci, sup_t_critical, trends_table, wald_pretrend
+from ._did_common import fast_t_ci, sup_t_critical, wald_pretrend, with_trends
 from ._imputation_core import (
     cluster_sums,
     fe_solve,
@@ -113,7 +113,7 @@ class TwoStageDiD:
         es = pd.DataFrame(rows + [_reference_row()]).sort_values("event_time").reset_index(drop=True)
         pre = times < 0
         diags = [wald_pretrend(b_e[pre], V_e[np.ix_(pre, pre)], alpha, "two-stage lead coefficients")]
-        tables = {"event_study": es, "trends": trends_table(panel)}
+        tables = {"event_study": es}
         details: dict[str, Any] = {"n_clusters": pdat.n_clusters, "sup_t_critical": crit,
                                    "event_times": times.tolist(), "event_vcov": V_e.tolist()}
         if pre.any():
@@ -134,7 +134,7 @@ class TwoStageDiD:
             method="did2s", design=spec.design, estimand="ATT (average over all treated unit-periods)",
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
             n_obs=int(observed.sum()), n_units=n, n_dropped=pdat.prepared.n_dropped,
-            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=tables,
+            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=with_trends(tables, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"Gardner GMM-corrected cluster-robust SEs clustered by {pdat.cluster_col!r} "
                        f"({pdat.n_clusters} clusters), first stage accounted for; normal CIs; sup-t bands "

@@ -245,7 +245,18 @@ class DML:
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: Any, spec: Any) -> EffectEstimate:
-        """Estimate the effect of ``spec.treatment`` on ``spec.outcome`` given ``spec.covariates``."""
+        """Estimate the effect of ``spec.treatment`` on ``spec.outcome`` given ``spec.covariates``.
+
+        The learners' OpenMP thread pool is set for the whole fit (refuters included) from
+        :func:`causal_kit.get_threads` (default: the usable cores), so the speed does not
+        depend on the caller's ``OMP_NUM_THREADS``; change it with :func:`causal_kit.set_threads`.
+        """
+        from .._threads import learner_threads
+
+        with learner_threads():
+            return self._fit(data, spec)
+
+    def _fit(self, data: Any, spec: Any) -> EffectEstimate:
         prepared, X, y, d, w, clusters = feature_arrays(data, spec, "DML")
         n = len(y)
         fixed_folds = self._check_options(n)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtr, ndtri
 
 from .._data import prepare
 from .._typing import check_option, check_positive_int
@@ -159,13 +159,13 @@ def rd_estimate(
             )
     fit = rd_fit(left, right, p=p, q=q, h=h, b=b, kernel=kernel, vce=vce, nnmatch=nnmatch, fuzzy=fuzzy,
                  n_covs=n_covs)
-    zq = float(stats.norm.ppf(1 - alpha / 2))
+    zq = float(ndtri(1 - alpha / 2))
     rows = []
     for name, est, se in (("conventional", fit["tau_cl"], fit["se_cl"]),
                           ("bias-corrected", fit["tau_bc"], fit["se_cl"]),
                           ("robust", fit["tau_bc"], fit["se_rb"])):
         zs = est / se if se > 0 else math.nan
-        rows.append(dict(method=name, estimate=est, se=se, z=zs, p_value=float(2 * stats.norm.sf(abs(zs))),
+        rows.append(dict(method=name, estimate=est, se=se, z=zs, p_value=float(2 * ndtr(-abs(zs))),
                          ci_low=est - zq * se, ci_high=est + zq * se))
     fit.update(h=tuple(float(v) for v in h), b=tuple(float(v) for v in b), rows=rows, bwselect=bw_used,
                n=(left.n, right.n), n_covs=n_covs, p=p, q=q)

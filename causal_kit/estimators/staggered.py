@@ -36,7 +36,7 @@ from ._cs_core import (
     cell_grid,
     factor_cells,
 )
-from ._did_common import fast_t_ci, load_panel, trends_table, wald_pretrend
+from ._did_common import fast_t_ci, load_panel, wald_pretrend, with_trends
 
 __all__ = ["CallawaySantAnna"]
 
@@ -188,14 +188,9 @@ class CallawaySantAnna:
         grid = CellGrid(grid.cohort[keep], grid.period[keep], grid.base[keep], grid.reference[keep], grid.skipped)
         att, op, n_t, n_c = att[keep], op.take(keep), n_t[keep], n_c[keep]
         out = self._aggregate(att, op, grid, first, None if unit_clusters else clusters, panel.times,
-                              n_periods, alpha, seed)
-        out["tables"]["att_gt"]["n_treated"] = n_t.astype(int)
-        out["tables"]["att_gt"]["n_control"] = n_c.astype(int)
-        tables, agg = out["tables"], out["aggregations"]
-        tables["trends"] = trends_table(panel)
-
-        head = agg.loc[agg["aggregation"] == self.aggregation].iloc[0]
-        est, se = float(head["estimate"]), float(head["se"])
+                              n_periods, alpha, seed, n_t, n_c)
+        tables = out["tables"]
+        est, se = out["headline"][self.aggregation]
         ci, p = fast_t_ci(est, se, alpha, None)
         diags = self._diagnostics(out, alpha, seed, observed.all(), n_unusable, tables)
         post_cells = (grid.period >= grid.cohort)
@@ -205,7 +200,7 @@ class CallawaySantAnna:
             method="staggered_did", design=spec.design, estimand=f"ATT ({self.aggregation} aggregation of ATT(g,t))",
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
             n_obs=int(observed.sum()), n_units=n_units, n_dropped=pdat.prepared.n_dropped,
-            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=tables,
+            dropped_reasons=pdat.prepared.dropped_reasons, diagnostics=tuple(diags), tables=with_trends(tables, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"analytic influence-function SEs (R did convention, including the estimated "
                        f"aggregation weights), clustered by {pdat.cluster_col!r}; normal CIs; "
@@ -223,9 +218,11 @@ class CallawaySantAnna:
     # ------------------------------------------------------------------ aggregation
     def _aggregate(self, att: np.ndarray, op: Any, grid: CellGrid, first: np.ndarray,
                    clusters: np.ndarray | None, times: np.ndarray, n_periods: int, alpha: float,
-                   seed: int) -> dict:
+                   seed: int, n_t: np.ndarray | None = None, n_c: np.ndarray | None = None) -> dict:
         e = grid.period - grid.cohort
         post = e >= 0
+        n_t = np.zeros(len(att)) if n_t is None else n_t
+        n_c = np.zeros(len(att)) if n_c is None else n_c
         max_e = np.inf if self.max_e is None else self.max_e
         min_e = -np.inf if self.min_e is None else self.min_e
         cohorts = np.unique(grid.cohort)
@@ -315,28 +312,31 @@ class CallawaySantAnna:
 
         ci_q = float(ndtri(1 - alpha / 2))
 
-        def rows(idx: np.ndarray, family: str) -> pd.DataFrame:
+        def rows(idx: np.ndarray, family: str, bands: bool = True) -> dict[str, np.ndarray]:
             c = crit[family] if np.isfinite(crit[family]) else ci_q
             est, se = est_all[idx], se_all[idx]
             pv = np.where(se > 0, 2 * ndtr(-np.abs(est) / np.where(se > 0, se, 1.0)), np.nan)
-            return pd.DataFrame({"estimate": est, "se": se, "ci_low": est - ci_q * se, "ci_high": est + ci_q * se,
-                                 "band_low": est - c * se, "band_high": est + c * se, "p_value": pv})
+            out = {"estimate": est, "se": se, "ci_low": est - ci_q * se, "ci_high": est + ci_q * se}
+            if bands:
+                out |= {"band_low": est - c * se, "band_high": est + c * se}
+            return out | {"p_value": pv}
 
-        lab = [_label(x) for x in times]
-        att_gt = pd.concat([pd.DataFrame({
-            "group": [lab[k] for k in grid.cohort], "time": [lab[t] for t in grid.period],
-            "event_time": e, "base_period": [lab[b] for b in grid.base], "post": post,
-            "n_treated": [0] * nc, "n_control": [0] * nc}), rows(fam["cells"], "cells")], axis=1)
-        group_t = pd.concat([pd.DataFrame({"group": [lab[k] for k in cohorts]}), rows(fam["group"], "group")], axis=1)
-        dyn_t = pd.concat([pd.DataFrame({"event_time": e_list}), rows(fam["dynamic"], "dynamic")], axis=1)
-        dyn_t["reference"] = dyn_t["se"] == 0
-        cal_t = pd.concat([pd.DataFrame({"time": [lab[t] for t in t_list]}), rows(fam["calendar"], "calendar")], axis=1)
+        # one DataFrame per table, built from columns (no concat of small frames)
+        lab = np.array([_label(x) for x in times], dtype=object)
+        att_gt = pd.DataFrame({
+            "group": lab[grid.cohort].tolist(), "time": lab[grid.period].tolist(), "event_time": e,
+            "base_period": lab[grid.base].tolist(), "post": post, "n_treated": n_t.astype(int),
+            "n_control": n_c.astype(int), **rows(fam["cells"], "cells")})
+        group_t = pd.DataFrame({"group": lab[cohorts].tolist(), **rows(fam["group"], "group")})
+        dyn_rows = rows(fam["dynamic"], "dynamic")
+        dyn_t = pd.DataFrame({"event_time": e_list, **dyn_rows, "reference": dyn_rows["se"] == 0})
+        cal_t = pd.DataFrame({"time": lab[t_list].tolist(), **rows(fam["calendar"], "calendar")})
         ov_idx = nc + n_a + np.arange(4)
-        aggs = pd.concat([pd.DataFrame({"aggregation": [o[0] for o in overall]}),
-                          rows(ov_idx, "cells").drop(columns=["band_low", "band_high"])], axis=1)
+        aggs = pd.DataFrame({"aggregation": [o[0] for o in overall], **rows(ov_idx, "cells", bands=False)})
         return {"tables": {"att_gt": att_gt, "aggregations": aggs, "group_effects": group_t,
                            "event_study": dyn_t, "calendar_effects": cal_t},
-                "aggregations": aggs, "dyn_cov": dyn_cov, "dyn_e": e_list, "dyn_est": est_all[fam["dynamic"]]}
+                "headline": {o[0]: (float(est_all[i]), float(se_all[i])) for o, i in zip(overall, ov_idx)},
+                "dyn_cov": dyn_cov, "dyn_e": e_list, "dyn_est": est_all[fam["dynamic"]]}
 
     def _diagnostics(self, out: dict, alpha: float, seed: int, balanced: bool, n_unusable: int,
                      tables: dict) -> list[Diagnostic]:

@@ -8,6 +8,9 @@ the average over all post-treatment cells weighted by cohort size (the same weig
 Callaway-Sant'Anna's simple aggregation). Controls are the never-treated units, or, when
 there are none, the last-treated cohort, with all periods from its adoption on dropped. Standard errors are CRV1
 (fixest small-sample factor) on the interaction coefficients, with the weights held fixed.
+On a balanced panel with never-treated units and no covariates the saturated regression is
+solved in closed form from cohort sums (see ``_saturated_balanced``): the same numbers in
+linear memory, instead of a units x periods x cells dummy array.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from ._did_common import (
     PanelData,
     load_panel,
     sup_t_critical,
-    trends_table,
     twfe_ols,
     wald_pretrend,
+    with_trends,
 )
 from ._did_common import fast_t_ci as t_ci
 
@@ -99,24 +102,12 @@ class SunAbraham:
             dropped_last = {f"periods from the control cohort's adoption {_plain(panel.times[last])!r} on": n_cut}
             cohorts = cohorts[:-1]
             control_note = f"the last-treated cohort ({panel.times[last]!r}) before its treatment"
-        rel = np.arange(t)[None, :] - first[:, None]
-        cells, regs = [], []
-        for k in cohorts:
-            for e in range(-int(k), t - int(k)):
-                if e == -1:
-                    continue
-                dummy = (first == k)[:, None] & (rel == e) & observed
-                if dummy.any():
-                    cells.append((int(k), e, int(dummy.sum())))
-                    regs.append(dummy.astype(float))
         covs = list(spec.covariates)
-        regs += [panel.covariates[c] for c in covs]
-        names = [f"g{panel.times[k]}_e{e:+d}" for k, e, _ in cells] + covs
-        pdat_fit = PanelData(pdat.prepared, panel, observed, np.where(observed, pdat.cluster, -1),
-                             pdat.n_clusters, pdat.cluster_col, pdat.unit_clusters)
-        fit = twfe_ols(pdat_fit, np.stack(regs, axis=2), names)
+        if not covs and observed.all() and pdat.unit_clusters is not None:
+            cells, beta, V, n_obs, g = _saturated_balanced(panel.Y, first, pdat.unit_clusters, pdat.n_clusters)
+        else:
+            cells, beta, V, n_obs, g = _saturated_dense(pdat, observed, first, cohorts, covs)
         m = len(cells)
-        beta, V = fit.beta[:m], fit.vcov[:m, :m]
         ck = np.array([c[0] for c in cells])
         ce = np.array([c[1] for c in cells])
         size = np.array([np.sum(first == k) for k in ck], dtype=float)
@@ -129,7 +120,6 @@ class SunAbraham:
         l_all = np.where(post, size, 0.0) / size[post].sum()
         b_e, V_e = L @ beta, L @ V @ L.T
         est, se = float(l_all @ beta), float(np.sqrt(l_all @ V @ l_all))
-        g = fit.n_clusters
         ci, p = t_ci(est, se, alpha, df=g - 1)
         crit = sup_t_critical(V_e, alpha, seed)
         rows = []
@@ -154,9 +144,9 @@ class SunAbraham:
         return EffectEstimate(
             method="sun_abraham", design=spec.design, estimand="ATT (cohort-size weighted post-treatment average)",
             estimate=est, se=se, ci=(float(ci[0]), float(ci[1])), p_value=float(p), alpha=alpha,
-            n_obs=fit.n_obs, n_units=n, n_dropped=pdat.prepared.n_dropped + sum(dropped_last.values()),
+            n_obs=n_obs, n_units=n, n_dropped=pdat.prepared.n_dropped + sum(dropped_last.values()),
             dropped_reasons={**pdat.prepared.dropped_reasons, **dropped_last}, diagnostics=tuple(diags),
-            tables={"event_study": es, "cohort_effects": cohort_t, "honest_did": honest, "trends": trends_table(panel)},
+            tables=with_trends({"event_study": es, "cohort_effects": cohort_t, "honest_did": honest}, panel),
             lineage=make_lineage(spec, pdat.prepared.fingerprint, seed),
             inference=(f"CRV1 cluster-robust SEs clustered by {pdat.cluster_col!r} ({g} clusters, fixest small-sample "
                        f"factor) with interaction weights held fixed; t(G-1) CIs; sup-t bands (seed {seed}); "
@@ -167,6 +157,63 @@ class SunAbraham:
                      "honest_breakdown_mbar": breakdown},
             label="Sun-Abraham interaction-weighted event study",
         )
+
+
+def _saturated_dense(pdat: PanelData, observed: np.ndarray, first: np.ndarray, cohorts: np.ndarray,
+                     covs: list[str]) -> tuple[list[tuple[int, int, int]], np.ndarray, np.ndarray, int, int]:
+    """The saturated TWFE regression with one dummy array per cell (covariates, unbalanced panels)."""
+    panel = pdat.panel
+    t = panel.Y.shape[1]
+    rel = np.arange(t)[None, :] - first[:, None]
+    cells, regs = [], []
+    for k in cohorts:
+        for e in range(-int(k), t - int(k)):
+            if e == -1:
+                continue
+            dummy = (first == k)[:, None] & (rel == e) & observed
+            if dummy.any():
+                cells.append((int(k), e, int(dummy.sum())))
+                regs.append(dummy.astype(float))
+    regs += [panel.covariates[c] for c in covs]
+    names = [f"g{panel.times[k]}_e{e:+d}" for k, e, _ in cells] + covs
+    pdat_fit = PanelData(pdat.prepared, panel, observed, np.where(observed, pdat.cluster, -1),
+                         pdat.n_clusters, pdat.cluster_col, pdat.unit_clusters)
+    fit = twfe_ols(pdat_fit, np.stack(regs, axis=2), names)
+    m = len(cells)
+    return cells, fit.beta[:m], fit.vcov[:m, :m], fit.n_obs, fit.n_clusters
+
+
+def _saturated_balanced(Y: np.ndarray, first: np.ndarray, unit_clusters: np.ndarray,
+                        n_clusters: int) -> tuple[list[tuple[int, int, int]], np.ndarray, np.ndarray, int, int]:
+    """The saturated regression of a balanced panel with never-treated units, in closed form.
+
+    With unit and period effects and a dummy for every cohort x event time but -1, each
+    cohort's period means are fitted exactly, so the coefficient of (g, e) is the 2x2 DiD of
+    cohort g between periods g + e and g - 1 against the never-treated units: the
+    Callaway-Sant'Anna cell with a universal base period. Its OLS weights are those of the
+    cell's influence function, and the residuals are two-way demeaned within each cohort, so
+    the CRV1 meat is the influence functions' cross-product. Both come from the cohort sums
+    of :func:`factor_cells`, never from a units x periods x cells regressor array.
+    """
+    from ..inference.cluster import ssc_factor
+    from ._cs_core import cell_grid, factor_cells
+
+    n, t = Y.shape
+    grid = cell_grid(first, t, 0, "universal")
+    keep = np.flatnonzero(~grid.reference)
+    att, op, n_t, _ = factor_cells(Y, first, grid, control="never_treated", anticipation=0)
+    op = op.take(keep)
+    cells = [(int(k), int(p - k), int(c)) for k, p, c in zip(grid.cohort[keep], grid.period[keep], n_t[keep])]
+    m = len(keep)
+    if np.array_equal(unit_clusters, np.arange(n)):
+        meat = op.cov_project(np.eye(m), np.zeros((op.n_slots, m)))
+    else:
+        psi = np.zeros((n_clusters, m))
+        np.add.at(psi, unit_clusters, op.project(np.eye(m)))
+        meat = psi.T @ psi
+    n_obs = n * t
+    k_params = m + 1 + t - 1  # fixest: the unit effects are nested in the (unit-constant) clusters
+    return cells, att[keep], ssc_factor(n_obs, k_params, n_clusters) * meat, n_obs, n_clusters
 
 
 def _plain(value: Any) -> Any:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+# scipy.special, not scipy.stats: the same distribution functions, and importing
+# scipy.stats costs seconds on a first call in a fresh process
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = ["normal_ci", "t_ci", "wald_test"]
 
@@ -18,12 +20,12 @@ def t_ci(
     estimate: float, se: float, alpha: float = 0.05, df: float | None = None
 ) -> tuple[tuple[float, float], float]:
     """t-based CI and two-sided p-value (normal when ``df`` is None or infinite)."""
-    dist = stats.norm if df is None or not math.isfinite(df) else stats.t(df)
-    q = float(dist.ppf(1 - alpha / 2))
+    normal = df is None or not math.isfinite(df)
+    q = float(ndtri(1 - alpha / 2) if normal else stdtrit(df, 1 - alpha / 2))
     if not se > 0 or not math.isfinite(se):
         return (math.nan, math.nan), math.nan
-    z = estimate / se
-    p = float(2 * dist.sf(abs(z)))
+    z = abs(estimate / se)
+    p = float(2 * (ndtr(-z) if normal else stdtr(df, -z)))
     return (estimate - q * se, estimate + q * se), p
 
 

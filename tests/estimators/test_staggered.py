@@ -234,3 +234,27 @@ def test_factored_and_dense_paths_give_identical_standard_errors(mpdta, spec):
     for name in ("att_gt", "aggregations", "event_study", "group_effects", "calendar_effects"):
         np.testing.assert_allclose(fast.tables[name]["se"], dense.tables[name]["se"], rtol=1e-10)
     assert fast.diagnostic("pre_trends").statistic == pytest.approx(dense.diagnostic("pre_trends").statistic)
+
+
+@pytest.mark.parametrize("cluster", [None, "region"])
+def test_sun_abraham_closed_form_equals_the_dense_saturated_regression(cluster):
+    # balanced, never-treated controls, no covariates: the cohort-sum path and the regression
+    # on one dummy per cohort x event time give the same coefficients and CRV1 covariance
+    from causal_kit.estimators import sun_abraham as sa
+    from causal_kit.estimators._did_common import load_panel
+
+    rng = np.random.default_rng(11)
+    y, first = _draw(rng, 240, 7, [3, 5], [0.4, 0.3, 0.3])
+    n, t = y.shape
+    df = pd.DataFrame({"unit": np.repeat(np.arange(n), t), "period": np.tile(np.arange(1, t + 1), n),
+                       "y": y.ravel(), "cohort": np.repeat(np.where(first >= 0, first + 1, 0), t),
+                       "region": np.repeat(np.arange(n) % 31, t)})
+    spec = ExperimentSpec(name="sa", design="staggered_did", outcome="y", unit="unit", time="period",
+                          cohort="cohort", cluster=cluster)
+    pdat = load_panel(df, spec, "SunAbraham")
+    f = pdat.panel.first_treated
+    fast = sa._saturated_balanced(pdat.panel.Y, f, pdat.unit_clusters, pdat.n_clusters)
+    dense = sa._saturated_dense(pdat, pdat.observed, f, np.unique(f[f >= 0]), [])
+    assert fast[0] == dense[0] and fast[3:] == dense[3:]
+    np.testing.assert_allclose(fast[1], dense[1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fast[2], dense[2], rtol=1e-10, atol=1e-16)
