@@ -106,6 +106,13 @@ def _its(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
     return df, dict(design="its", outcome="kpi", unit="geo", time="date", treatment="treated")
 
 
+def _switching(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_switching_panel
+
+    df = simulate_switching_panel(n_units=40, n_periods=5, seed=int(rng.integers(0, 1000)))
+    return df, dict(outcome="y", unit="unit", time="period", treatment="promo")
+
+
 def _surrogate(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
     from causal_kit.datasets import simulate_surrogate_experiment
 
@@ -140,6 +147,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "rdd": (_rdd, None, {"diagnostics": False}),
     "did2s": (_staggered, "staggered_did", {}),
     "did_imputation": (_staggered, "staggered_did", {}),
+    "did_multiplegt": (_switching, "staggered_did", {"effects": 2}),
     "bsts": (_its, None, {"n_paths": 100}),
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),

@@ -16,12 +16,13 @@ __all__ = [
     "DATASETS", "load", "path",
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
-    "simulate_paired_geos",
+    "simulate_paired_geos", "simulate_switching_panel",
 ]
 
 from .paired_geos import simulate_paired_geos  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
+from .switching_sim import simulate_switching_panel  # noqa: E402
 
 #: name -> (file, source citation)
 DATASETS: dict[str, tuple[str, str]] = {
@@ -63,6 +64,11 @@ DATASETS: dict[str, tuple[str, str]] = {
         "gain_riverside_sim.csv",
         "Simulated Riverside GAIN job-training experiment (5,445 people; employment in 36 quarters), from the "
         "replication package of Athey, Chetty, Imbens & Kang (2019), 'The Surrogate Index'.",
+    ),
+    "switching_promo_sim": (
+        "switching_promo_sim.csv",
+        "Simulated store promotion that starts or stops (simulate_switching_panel, 300 units x 8 periods, "
+        "on_off_share=0.05, seed 0, rounded to 6 decimals); column true_effect holds each switch's effect.",
     ),
     "surrogate_sim": (
         "surrogate_sim.csv",
