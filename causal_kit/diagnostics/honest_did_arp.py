@@ -16,7 +16,8 @@ Confidence sets invert the test over a grid of ``theta0``.
 
 Restrictions:
 * smoothness ``Delta^SD(M)``: second differences of ``delta`` (the reference period's
-  ``delta`` is 0) lie in ``[-M, M]``; also a fixed-length confidence interval (FLCI) for it;
+  ``delta`` is 0) lie in ``[-M, M]`` (its fixed-length confidence interval, FLCI, is in
+  :mod:`causal_kit.diagnostics.honest_did_flci`);
 * relative magnitudes ``Delta^RM(Mbar)``: every post-period first difference is at most
   ``Mbar`` times the largest pre-period first difference in absolute value, a union of
   polyhedra (one per location and sign of that maximum), whose confidence set is the union
