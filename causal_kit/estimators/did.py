@@ -236,6 +236,13 @@ class DiD:
         _check_common(self, "DiD")
         alpha = spec.alpha if self.alpha is None else float(self.alpha)
         seed = spec.seed if self.seed is None else self.seed
+        if not spec.panel:  # repeated cross-sections: the OLS group x post interaction
+            from .did_rcs import fit_repeated_cross_sections
+
+            if self.inference not in ("auto", "cluster"):
+                raise SpecError(f"DiD(inference={self.inference!r}) needs a panel; repeated cross-sections "
+                                "(panel: false) use HC1 or cluster-robust SEs. Use inference='auto'.")
+            return fit_repeated_cross_sections(data, spec, alpha=alpha, seed=seed)
         pdat = load_panel(data, spec, "DiD")
         panel = pdat.panel
         covs = list(spec.covariates)

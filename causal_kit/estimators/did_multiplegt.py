@@ -177,6 +177,9 @@ class SwitchingDiD:
 
 
 def _check_spec(spec: Any) -> None:
+    if not spec.panel:
+        raise SpecError("did_multiplegt needs a panel (the same units followed over periods), but spec.panel is "
+                        "false (repeated cross-sections); set panel: true if the units are followed over time.")
     if spec.treatment is None or spec.unit is None or spec.time is None:
         raise SpecError("did_multiplegt needs spec.treatment (a 0/1 indicator per unit and period), spec.unit "
                         "and spec.time; a spec.cohort column cannot describe a treatment that switches off.")
