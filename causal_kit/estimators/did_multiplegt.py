@@ -154,6 +154,7 @@ class SwitchingDiD:
             "n_leavers": int((meta.direction == -1).sum()), "n_multi_switch_dropped": n_multi,
             "effects": k, "placebos": len(placebos), "horizon_weights": (n_l[:k] / n_l[:k].sum()).tolist(),
             "sup_t_critical": crit, "event_vcov": V.tolist(), "twfe_estimate": twfe,
+            "switcher_periods": float(n_l[:k].sum()),
             "n_clusters": int(len(np.unique(clusters))),
         }
         dropped = dict(prepared.dropped_reasons)
@@ -171,7 +172,8 @@ class SwitchingDiD:
             inference=(f"cohort-recentred analytic plug-in SEs (de Chaisemartin-D'Haultfoeuille), clustered by "
                        f"{cluster_col!r} ({details['n_clusters']} clusters); normal CIs; sup-t bands (seed {seed}); "
                        "controls: units with the same status quo that have not switched yet"),
-            outcome=spec.outcome or "", exposure=float(n_l[:k].sum()), details=details,
+            # no exposure: a total would add joiners' gains to leavers' forgone effects
+            outcome=spec.outcome or "", details=details,
             label="Switching-treatment DiD (de Chaisemartin-D'Haultfoeuille)",
         )
 
