@@ -327,7 +327,7 @@ class ExperimentSpec(_Frozen):
         description=(
             "False for repeated cross-sections (a new sample of units each period, none followed over "
             "time): spec.unit becomes optional and the group comes from treatment + treatment_start or "
-            "cohort. Supported by did."
+            "cohort. Supported by did and event_study."
         ),
     )
     time: str | None = Field(None, description="Time period column.")
@@ -555,7 +555,7 @@ class ExperimentSpec(_Frozen):
 
 
 #: Designs whose estimators accept repeated cross-sections (``panel: false``).
-_CROSS_SECTION_DESIGNS = frozenset({"did"})
+_CROSS_SECTION_DESIGNS = frozenset({"did", "event_study"})
 
 
 def _has_role(spec: ExperimentSpec, req: Any) -> bool:

@@ -102,14 +102,14 @@ def test_an_empty_cell_is_named():
         ck.estimate(df, _spec())
 
 
-@pytest.mark.parametrize("name", ["event_study", "staggered_did", "did2s", "did_multiplegt"])
+@pytest.mark.parametrize("name", ["sun_abraham", "staggered_did", "did2s", "did_multiplegt"])
 def test_panel_estimators_refuse_repeated_cross_sections(name):
     with pytest.raises(SpecError, match=r"needs a panel .*spec.panel is false"):
         ck.estimate(_rcs(), _spec(estimators=[name]))
 
 
 def test_panel_false_outside_did_is_a_spec_error():
-    with pytest.raises(SpecError, match=r"panel: false \(repeated cross-sections\) applies to designs \['did'\]"):
+    with pytest.raises(SpecError, match=r"panel: false \(repeated cross-sections\) applies to designs \['did', 'event_study'\]"):
         ck.ExperimentSpec(name="r", design="staggered_did", outcome="y", time="t", treatment="g", panel=False)
 
 
@@ -118,6 +118,34 @@ def test_panel_only_inference_options_are_refused():
 
     with pytest.raises(SpecError, match=r"DiD\(inference='wild_bootstrap'\) needs a panel"):
         DiD(inference="wild_bootstrap").fit(_rcs(), _spec())
+
+
+@pytest.mark.parametrize("cluster", [None, "region"])
+def test_event_study_equals_the_ols_group_by_event_time_coefficients(cluster):
+    import statsmodels.formula.api as smf
+
+    df = _rcs(periods=5, start=3)
+    res = ck.estimate(df, _spec(design="event_study", covariates=["x"], cluster=cluster))
+    d = df.assign(**{f"g_e{e}": df["treated_group"] * (df["period"] - 3 == e) for e in (-2, 0, 1, 2)})
+    d.columns = [c.replace("-", "m") for c in d.columns]
+    kw = dict(cov_type="HC1") if cluster is None else dict(cov_type="cluster", cov_kwds={"groups": d["region"]})
+    ols = smf.ols("y ~ treated_group + C(period) + g_em2 + g_e0 + g_e1 + g_e2 + x", d).fit(**kw)
+    es = res.tables["event_study"].set_index("event_time")
+    for e, term in ((-2, "g_em2"), (0, "g_e0"), (1, "g_e1"), (2, "g_e2")):
+        assert es.loc[e, "estimate"] == pytest.approx(ols.params[term], abs=1e-10)
+        assert es.loc[e, "se"] == pytest.approx(ols.bse[term], rel=1e-10)
+    assert es.loc[-1, "reference"]
+    assert res.estimate == pytest.approx(ols.params[["g_e0", "g_e1", "g_e2"]].mean(), abs=1e-10)
+    assert {d.name for d in res.diagnostics} >= {"pre_trends"}
+
+
+def test_event_study_options_that_need_a_panel_are_named():
+    from causal_kit.estimators.did import EventStudy
+
+    with pytest.raises(SpecError, match=r"window=...\) is not supported on repeated cross-sections"):
+        EventStudy(window=(-2, 1)).fit(_rcs(), _spec(design="event_study"))
+    with pytest.raises(SpecError, match=r"'reference' parameter of EventStudy \(-5\) is not an event time"):
+        EventStudy(reference=-5).fit(_rcs(), _spec(design="event_study"))
 
 
 # ---- simulation -----------------------------------------------------------------------------
