@@ -31,7 +31,7 @@ from causal_kit.errors import CausalKitError
 from causal_kit.estimators import ESTIMATORS
 
 FAST_EXAMPLES = 6
-SLOW_EXAMPLES = 150  # x 19 targets (18 estimators and design.plan) = 2,850 examples
+SLOW_EXAMPLES = 150  # x 20 targets (19 estimators and design.plan) = 3,000 examples
 
 
 def _settings(n: int) -> settings:
