@@ -113,3 +113,20 @@ def test_coverage_at_the_worst_case_violation_is_nominal():
         theta = float(lv @ tau[3:])
         cover = np.abs(draws @ ci.weights - theta) <= ci.half_length
         assert cover.mean() == pytest.approx(0.95, abs=0.006)
+
+
+def test_two_stage_did_reports_the_smoothness_flci_on_mpdta():
+    import causal_kit as ck
+    from causal_kit.estimators.did_two_stage import TwoStageDiD
+
+    spec = ck.ExperimentSpec(name="mpdta", design="staggered_did", outcome="lemp", unit="countyreal", time="year",
+                             cohort="first.treat")
+    res = TwoStageDiD(honest_sd_m=[0.0, 0.005, 0.01]).fit(ck.datasets.load("mpdta"), spec)
+    tab = res.tables["honest_did_sd"].set_index("m")
+    for m in (0.0, 0.005, 0.01):  # the same event study as B, V: honestdid's values for the average effect
+        assert tab.loc[m, "lower"] == pytest.approx(PEER[("average", m)][0], abs=1e-4)
+        assert tab.loc[m, "upper"] == pytest.approx(PEER[("average", m)][1], abs=1e-4)
+    assert res.details["honest_sd_breakdown_m"] == pytest.approx(0.0056474, rel=1e-3)
+    assert res.diagnostic("honest_did_sd").status == "warn"
+    with pytest.raises(SpecError, match=r"smoothness bound M must be finite and >= 0"):
+        TwoStageDiD(honest_sd_m=[-0.01]).fit(ck.datasets.load("mpdta"), spec)
