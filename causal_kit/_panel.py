@@ -310,8 +310,9 @@ def _first_treated(
         bad = units[switched_off.any(axis=1)]
         raise DataError(
             f"column {spec.treatment!r} (spec.treatment) switches off again for {len(bad)} unit(s) "
-            f"(e.g. {bad[:3].tolist()}); only absorbing adoption (once treated, always treated) "
-            "is supported."
+            f"(e.g. {bad[:3].tolist()}); this estimator needs absorbing adoption (once treated, always "
+            "treated). For a treatment that switches on and off use the de Chaisemartin-D'Haultfoeuille "
+            "estimator: set estimators: [did_multiplegt] in the spec."
         )
     ever = Dm.max(axis=1) > 0
     first[ever] = np.argmax(Dm[ever] > 0, axis=1)

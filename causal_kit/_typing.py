@@ -27,6 +27,7 @@ ControlGroup = Literal["never_treated", "not_yet_treated"]
 CSMethod = Literal["dr", "ipw", "reg"]
 BasePeriod = Literal["varying", "universal"]
 CSAggregation = Literal["simple", "group", "dynamic", "calendar"]
+MultiSwitch = Literal["drop", "keep"]  # de Chaisemartin-D'Haultfoeuille: units that switch twice
 Assumption = Literal[
     "randomization",
     "parallel_trends",

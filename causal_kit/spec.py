@@ -330,6 +330,14 @@ class ExperimentSpec(_Frozen):
         ),
     )
     unit: str | None = Field(None, description="Unit identifier (user, geo, county...).")
+    panel: bool = Field(
+        True,
+        description=(
+            "False for repeated cross-sections (a new sample of units each period, none followed over "
+            "time): spec.unit becomes optional and the group comes from treatment + treatment_start or "
+            "cohort. Supported by did and event_study."
+        ),
+    )
     time: str | None = Field(None, description="Time period column.")
     covariates: tuple[str, ...] = Field((), description="Covariate columns.")
     cluster: str | None = Field(None, description="Cluster column for robust SEs.")
@@ -425,7 +433,13 @@ class ExperimentSpec(_Frozen):
 
     @model_validator(mode="after")
     def _roles_for_design(self) -> ExperimentSpec:
-        missing = [_describe(req) for req in REQUIRED_ROLES[self.design] if not _has_role(self, req)]
+        required = REQUIRED_ROLES[self.design]
+        if not self.panel:
+            if self.design not in _CROSS_SECTION_DESIGNS:
+                raise ValueError(f"panel: false (repeated cross-sections) applies to designs "
+                                 f"{sorted(_CROSS_SECTION_DESIGNS)}; got design {self.design!r}. Remove it.")
+            required = tuple(r for r in required if r != "unit")
+        missing = [_describe(req) for req in required if not _has_role(self, req)]
         if missing:
             raise ValueError(
                 f"design {self.design!r} needs the role(s) {', '.join(missing)}; "
@@ -570,6 +584,10 @@ class ExperimentSpec(_Frozen):
         """
         # The data layer sits above the spec; it registers this check when imported.
         _hooks.call("validate_data", data, self)
+
+
+#: Designs whose estimators accept repeated cross-sections (``panel: false``).
+_CROSS_SECTION_DESIGNS = frozenset({"did", "event_study"})
 
 
 def _has_role(spec: ExperimentSpec, req: Any) -> bool:

@@ -25,6 +25,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "sun_abraham": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
     "did_imputation": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
     "did2s": ("mpdta", dict(design="staggered_did", report=MPDTA_REPORT, **MPDTA)),
+    "did_multiplegt": ("switching_promo_sim", dict(design="staggered_did", outcome="y", unit="unit", time="period",
+                                                   treatment="promo", report=dict(outcome_label="store sales"))),
     "synthetic_control": ("california_prop99", dict(design="synthetic_control", report=PROP99_REPORT, **PROP99)),
     "augmented_sc": ("california_prop99", dict(design="synthetic_control", report=PROP99_REPORT, **PROP99)),
     "sdid": ("california_prop99", dict(design="sdid", report=PROP99_REPORT, **PROP99)),

@@ -31,7 +31,7 @@ from causal_kit.errors import CausalKitError
 from causal_kit.estimators import ESTIMATORS
 
 FAST_EXAMPLES = 6
-SLOW_EXAMPLES = 150  # x 19 targets (18 estimators and design.plan) = 2,850 examples
+SLOW_EXAMPLES = 150  # x 20 targets (19 estimators and design.plan) = 3,000 examples
 
 
 def _settings(n: int) -> settings:
@@ -104,6 +104,13 @@ def _its(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
 
     df = simulate_geo_panel(n_geos=4, n_days=48, treated=1, effect=0.1, seed=int(rng.integers(0, 1000)))
     return df, dict(design="its", outcome="kpi", unit="geo", time="date", treatment="treated")
+
+
+def _switching(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_switching_panel
+
+    df = simulate_switching_panel(n_units=40, n_periods=5, seed=int(rng.integers(0, 1000)))
+    return df, dict(outcome="y", unit="unit", time="period", treatment="promo")
 
 
 def _surrogate(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -179,6 +186,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "rdd": (_rdd, None, {"diagnostics": False}),
     "did2s": (_staggered, "staggered_did", {}),
     "did_imputation": (_staggered, "staggered_did", {}),
+    "did_multiplegt": (_switching, "staggered_did", {"effects": 2}),
     "bsts": (_its, None, {"n_paths": 100}),
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),

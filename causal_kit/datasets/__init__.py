@@ -17,6 +17,7 @@ __all__ = [
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
     "simulate_paired_geos", "simulate_multi_cell", "simulate_spillover_panel", "simulate_switchback",
+    "simulate_switching_panel",
 ]
 
 from .interference_sim import simulate_spillover_panel, simulate_switchback  # noqa: E402
@@ -24,6 +25,7 @@ from .multi_cell_sim import simulate_multi_cell  # noqa: E402
 from .paired_geos import simulate_paired_geos  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
+from .switching_sim import simulate_switching_panel  # noqa: E402
 
 #: name -> (file, source citation)
 DATASETS: dict[str, tuple[str, str]] = {
@@ -70,6 +72,11 @@ DATASETS: dict[str, tuple[str, str]] = {
         "gain_riverside_sim.csv",
         "Simulated Riverside GAIN job-training experiment (5,445 people; employment in 36 quarters), from the "
         "replication package of Athey, Chetty, Imbens & Kang (2019), 'The Surrogate Index'.",
+    ),
+    "switching_promo_sim": (
+        "switching_promo_sim.csv",
+        "Simulated store promotion that starts or stops (simulate_switching_panel, 300 units x 8 periods, "
+        "on_off_share=0.05, seed 0, rounded to 6 decimals); column true_effect holds each switch's effect.",
     ),
     "surrogate_sim": (
         "surrogate_sim.csv",

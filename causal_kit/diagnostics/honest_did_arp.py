@@ -16,7 +16,8 @@ Confidence sets invert the test over a grid of ``theta0``.
 
 Restrictions:
 * smoothness ``Delta^SD(M)``: second differences of ``delta`` (the reference period's
-  ``delta`` is 0) lie in ``[-M, M]``; also a fixed-length confidence interval (FLCI) for it;
+  ``delta`` is 0) lie in ``[-M, M]`` (its fixed-length confidence interval, FLCI, is in
+  :mod:`causal_kit.diagnostics.honest_did_flci`);
 * relative magnitudes ``Delta^RM(Mbar)``: every post-period first difference is at most
   ``Mbar`` times the largest pre-period first difference in absolute value, a union of
   polyhedra (one per location and sign of that maximum), whose confidence set is the union
@@ -320,11 +321,13 @@ def honest_sensitivity(beta: Any, vcov: Any, event_times: Any, m_grid: Any = Non
 
 def honest_breakdown(beta: Any, vcov: Any, event_times: Any, *, restriction: str = "rm", method: str = "hybrid",
                      l_vec: Any = None, ref: int = -1, alpha: float = 0.05, upper: float = 10.0,
-                     tol: float = 1e-3, grid_points: int = 1000, seed: int = 0) -> float:
+                     tol: float = 1e-3, grid_points: int = 1000, seed: int = 0,
+                     bracket: tuple[float, float] | None = None) -> float:
     """Smallest ``Mbar``/``M`` at which the exact robust confidence set contains 0 (bisection).
 
     ``nan`` when it contains 0 already at 0 (no conclusion to overturn); ``inf`` when it still
-    excludes 0 at ``upper``.
+    excludes 0 at ``upper``. ``bracket=(a, b)``, with the set known to exclude 0 at ``a`` and
+    contain it at ``b`` (e.g. from a sensitivity table), skips those checks and starts there.
 
     Examples
     --------
@@ -339,11 +342,14 @@ def honest_breakdown(beta: Any, vcov: Any, event_times: Any, *, restriction: str
                                        l_vec=l_vec, ref=ref, alpha=alpha, grid_points=grid_points, seed=seed)
         return bool(np.isnan(lo) or lo <= 0.0 <= hi)
 
-    if covers(0.0):
-        return float("nan")
-    if not covers(upper):
-        return float("inf")
-    a, b = 0.0, float(upper)
+    if bracket is not None:
+        a, b = float(bracket[0]), float(bracket[1])
+    else:
+        if covers(0.0):
+            return float("nan")
+        if not covers(upper):
+            return float("inf")
+        a, b = 0.0, float(upper)
     while b - a > tol:
         mid = (a + b) / 2
         a, b = (a, mid) if covers(mid) else (mid, b)
@@ -375,8 +381,16 @@ def exact_relative_magnitudes(beta: Any, vcov: Any, event_times: Any, *, mbar: A
                              grid_points=grid_points)
     tab = tab.rename(columns={"m": "mbar"}).drop(columns="restriction")
     tab["method"] = "exact ARP hybrid"
+    # the table already brackets the breakdown: start the bisection there (the cost of did2s's default)
+    m = tab["mbar"].to_numpy()
+    covers = (tab["lower"].isna() | ((tab["lower"] <= 0) & (tab["upper"] >= 0))).to_numpy()
+    bracket = None
+    if covers.any() and not covers[0] and m[0] == 0.0:
+        first = int(np.argmax(covers))
+        if not covers[:first].any():  # exclude 0 up to ``first``, then cover it
+            bracket = (float(m[first - 1]), float(m[first]))
     bd = honest_breakdown(beta, vcov, e, restriction="rm", l_vec=lv, alpha=alpha, seed=seed, tol=2e-3,
-                          grid_points=grid_points)
+                          grid_points=grid_points, bracket=bracket)
     if np.isfinite(bd):
         bd = float(np.ceil(bd * 100 - 1e-9) / 100)
     return tab, bd

@@ -24,6 +24,7 @@ ESTIMATORS: dict[str, str] = {
     "sun_abraham": "causal_kit.estimators.sun_abraham:SunAbraham",
     "did_imputation": "causal_kit.estimators.did_imputation:ImputationDiD",
     "did2s": "causal_kit.estimators.did_two_stage:TwoStageDiD",
+    "did_multiplegt": "causal_kit.estimators.did_multiplegt:SwitchingDiD",
     "synthetic_control": "causal_kit.estimators.synth:SyntheticControl",
     "augmented_sc": "causal_kit.estimators.augsynth:AugmentedSyntheticControl",
     "sdid": "causal_kit.estimators.sdid:SyntheticDiD",

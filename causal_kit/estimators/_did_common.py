@@ -37,6 +37,12 @@ class PanelData:
 
 def load_panel(data: Any, spec: Any, owner: str, *, covariates: bool = True) -> PanelData:
     """Validate, copy and pivot ``data``; resolve clusters (default: the unit)."""
+    if not getattr(spec, "panel", True):
+        raise SpecError(
+            f"{owner} needs a panel (the same units followed over periods), but spec.panel is false "
+            "(repeated cross-sections). Use estimator 'did' for the repeated cross-section 2x2, or set "
+            "panel: true if the units are followed over time."
+        )
     if spec.weights is not None:
         raise SpecError(
             f"{owner} does not support observation weights yet (spec.weights={spec.weights!r}); "

@@ -264,6 +264,13 @@ class DiD:
             raise SpecError("DiD(vcov='conley') needs spec.coordinates: [latitude column, longitude column].")
         alpha = spec.alpha if self.alpha is None else float(self.alpha)
         seed = spec.seed if self.seed is None else self.seed
+        if not spec.panel:  # repeated cross-sections: the OLS group x post interaction
+            from .did_rcs import fit_repeated_cross_sections
+
+            if self.inference not in ("auto", "cluster"):
+                raise SpecError(f"DiD(inference={self.inference!r}) needs a panel; repeated cross-sections "
+                                "(panel: false) use HC1 or cluster-robust SEs. Use inference='auto'.")
+            return fit_repeated_cross_sections(data, spec, alpha=alpha, seed=seed)
         pdat = load_panel(data, spec, "DiD")
         panel = pdat.panel
         covs = list(spec.covariates)
@@ -481,6 +488,13 @@ class EventStudy:
         alpha = spec.alpha if self.alpha is None else float(self.alpha)
         seed = spec.seed if self.seed is None else self.seed
         ref = int(self.reference)
+        if not spec.panel:  # repeated cross-sections: group x event-time OLS
+            from .did_rcs import fit_rcs_event_study
+
+            if self.window is not None:
+                raise SpecError("EventStudy(window=...) is not supported on repeated cross-sections (panel: false) "
+                                "yet; subset the periods in the data instead.")
+            return fit_rcs_event_study(data, spec, reference=ref, alpha=alpha, seed=seed)
         pdat = load_panel(data, spec, "EventStudy")
         panel, observed = pdat.panel, pdat.observed.copy()
         n, t = panel.Y.shape

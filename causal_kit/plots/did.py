@@ -1,4 +1,5 @@
-"""Figures for the difference-in-differences family (did, event_study, staggered_did, sun_abraham).
+"""Figures for the difference-in-differences family (did, event_study, staggered_did, sun_abraham,
+did_imputation, did2s, did_multiplegt).
 
 Every figure is drawn from the result's tables alone, so it also works on a result loaded
 back from JSON: the event study with pointwise intervals and simultaneous bands, the
@@ -166,9 +167,10 @@ def _honest(result: EffectEstimate) -> go.Figure:
         x=tab["mbar"], y=mid, mode="markers", name=f"robust {level}% CI", marker=dict(size=1, color=theme.COLORS["estimate"]),
         error_y=dict(type="data", symmetric=False, array=tab["upper"] - mid, arrayminus=mid - tab["lower"],
                      color=theme.COLORS["estimate"], width=6)))
-    fig.add_trace(go.Scatter(x=tab["mbar"], y=tab["id_lower"], mode="lines", name="identified set",
-                             line=dict(color=theme.COLORS["muted"], dash="dash")))
-    fig.add_trace(go.Scatter(x=tab["mbar"], y=tab["id_upper"], mode="lines", showlegend=False,
-                             line=dict(color=theme.COLORS["muted"], dash="dash")))
+    if {"id_lower", "id_upper"} <= set(tab.columns):  # the exact ARP sets carry no identified set
+        fig.add_trace(go.Scatter(x=tab["mbar"], y=tab["id_lower"], mode="lines", name="identified set",
+                                 line=dict(color=theme.COLORS["muted"], dash="dash")))
+        fig.add_trace(go.Scatter(x=tab["mbar"], y=tab["id_upper"], mode="lines", showlegend=False,
+                                 line=dict(color=theme.COLORS["muted"], dash="dash")))
     fig.add_hline(y=0, line=dict(color=theme.COLORS["zero"], width=1, dash="dot"))
     return fig
