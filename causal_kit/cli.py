@@ -346,6 +346,11 @@ def _cmd_registry_export(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace, out: _Output) -> int:
+    if getattr(args, "what", "spec") == "evidence":
+        from .knowledge import evidence_schema
+
+        print(json.dumps(evidence_schema(), indent=2))
+        return EXIT_OK
     from .spec import ExperimentSpec
 
     print(json.dumps(ExperimentSpec.json_schema(), indent=2))
@@ -453,7 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, metavar="FILE")
     q.set_defaults(func=_cmd_registry_export)
 
-    p = sub.add_parser("schema", parents=[common], help="print the experiment spec's JSON Schema")
+    p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the spec or of an evidence record")
+    p.add_argument("what", nargs="?", choices=("spec", "evidence"), default="spec",
+                   help="spec (default) or evidence (the evidence record of `registry export`)")
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("demo", parents=[common], help="run the bundled demo and write its report")
