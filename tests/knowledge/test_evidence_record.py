@@ -8,6 +8,7 @@ import math
 import duckdb
 import jsonschema
 import pytest
+from _faithful import result_numbers, unmatched
 from cases import CASES, case_spec
 
 from causal_kit import EffectEstimate, ExperimentSpec, estimate
@@ -70,6 +71,8 @@ def test_a_record_from_every_method_is_schema_valid_and_faithful(registered):
     direct = record_from_result(result, spec=spec, run_id=run_id)
     assert direct.effect == rec.effect and direct.verdict == rec.verdict and direct.assumptions == rec.assumptions
     assert EvidenceRecord.model_validate_json(rec.model_dump_json()) == rec
+    # the plain-language explanation of every method is number-faithful
+    assert unmatched(result.explain(), result_numbers(result)) == []
 
 
 def test_business_units_follow_the_outcome_model():
