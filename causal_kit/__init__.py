@@ -31,6 +31,8 @@ _LAZY = {
     "io": "causal_kit.io",
     "registry": "causal_kit.registry",
     "estimators": "causal_kit.estimators",
+    "knowledge": "causal_kit.knowledge",
+    "synthesize": "causal_kit.knowledge.synthesis",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -1,7 +1,8 @@
 """Results as knowledge: evidence records, knowledge-graph export, evidence synthesis, assistant tools.
 
 - :mod:`~causal_kit.knowledge.record`: the typed :class:`EvidenceRecord` and its JSON Schema;
-- :mod:`~causal_kit.knowledge.collect`: records of a whole registry, linked to related studies.
+- :mod:`~causal_kit.knowledge.collect`: records of a whole registry, linked to related studies;
+- :mod:`~causal_kit.knowledge.synthesis`: random-effects meta-analysis across studies (``causal_kit.synthesize``).
 
 Heavy pieces (rdflib, pyarrow, the MCP server) load only when used.
 """
@@ -17,8 +18,9 @@ from .record import (
     record_from_result,
     record_from_row,
 )
+from .synthesis import MetaAnalysis, meta_analysis, synthesize
 
 __all__ = [
     "RECORD_VERSION", "EvidenceError", "EvidenceRecord", "evidence_schema", "record_from_result",
-    "record_from_row", "records", "records_from_frame", "link_related",
+    "record_from_row", "records", "records_from_frame", "link_related", "MetaAnalysis", "meta_analysis", "synthesize",
 ]
