@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..registry import Registry
-from .record import EvidenceRecord, Links, Related, record_from_row
+from .record import EvidenceRecord, Links, record_dict_from_row, record_from_row
 
-__all__ = ["records", "link_related", "records_from_frame"]
+__all__ = ["records", "link_related", "records_from_frame", "record_dicts"]
 
 
 def records_from_frame(frame: Any, *, registry_version: int | None = None, link: bool = True,
@@ -25,6 +25,18 @@ def records_from_frame(frame: Any, *, registry_version: int | None = None, link:
     out = [record_from_row(r, registry_version=registry_version) for r in rows
            if (r.get("kind") or "estimate") == "estimate"]
     return link_related(out, limit=limit) if link else out
+
+
+def record_dicts(registry: Registry | str | os.PathLike[str] | None = None, *, limit: int = 25) -> list[dict[str, Any]]:
+    """:func:`records` as plain JSON-ready dicts (linked), for bulk exports: no pydantic model per record."""
+    reg = registry if isinstance(registry, Registry) else Registry(registry)
+    version = reg.schema_version()
+    rows = reg.runs().to_dict("records")
+    out = [record_dict_from_row(r, registry_version=version) for r in rows if (r.get("kind") or "estimate") == "estimate"]
+    keys = [_dict_keys(d) for d in out]
+    for d, related in zip(out, _related([(d["id"], d["study"]) for d in out], keys, limit)):
+        d["links"]["related"] = [{"id": i, "study": s, "relations": rels} for i, s, rels in related]
+    return out
 
 
 def records(registry: Registry | str | os.PathLike[str] | None = None, *, study: str | None = None,
@@ -69,19 +81,33 @@ def link_related(items: Sequence[EvidenceRecord], *, limit: int = 25) -> list[Ev
     >>> linked[0].links.related[0].relations
     ['same_outcome']
     """
-    # per key, the newest record of each study that has it, newest first
+    keys = [list(_keys(r)) for r in items]
+    out = []
+    for rec, related in zip(items, _related([(r.id, r.study) for r in items], keys, limit)):
+        if related:
+            # one validation per record (not one per link): exports of 100,000 records stay fast
+            links = Links.model_validate({"report": rec.links.report, "related": [
+                {"id": i, "study": s, "relations": rels} for i, s, rels in related]})
+            rec = rec.model_copy(update={"links": links})
+        out.append(rec)
+    return out
+
+
+def _related(ids: Sequence[tuple[str, str]], keys: Sequence[list[tuple[str, str]]],
+             limit: int) -> list[list[tuple[str, str, list[str]]]]:
+    """For each record, ``(id, study, relations)`` of the newest record of up to ``limit`` other studies."""
     newest: dict[tuple[str, str], dict[str, int]] = {}
-    for i, rec in enumerate(items):
-        for key in _keys(rec):
-            newest.setdefault(key, {})[rec.study] = i
+    for i, (_, study) in enumerate(ids):
+        for key in keys[i]:
+            newest.setdefault(key, {})[study] = i
     ranked = {key: sorted(studies.values(), reverse=True) for key, studies in newest.items()}
     out = []
-    for rec in items:
+    for i, (_, study) in enumerate(ids):
         found: dict[int, list[str]] = {}
-        for key in _keys(rec):
+        for key in keys[i]:
             taken = 0
             for j in ranked[key]:
-                if items[j].study == rec.study:
+                if ids[j][1] == study:
                     continue
                 if taken >= limit:
                     break
@@ -90,10 +116,14 @@ def link_related(items: Sequence[EvidenceRecord], *, limit: int = 25) -> list[Ev
                     rels = found.setdefault(j, [])
                     if key[0] not in rels:
                         rels.append(key[0])
-        related = [Related(id=items[j].id, study=items[j].study, relations=rels) for j, rels in
-                   sorted(found.items(), key=lambda kv: -kv[0])]
-        out.append(rec.model_copy(update={"links": Links(report=rec.links.report, related=related)}) if related else rec)
+        out.append([(ids[j][0], ids[j][1], rels) for j, rels in sorted(found.items(), key=lambda kv: -kv[0])])
     return out
+
+
+def _dict_keys(d: dict[str, Any]) -> list[tuple[str, str]]:
+    keys = [("same_intervention", d["intervention"]["key"]), ("same_outcome", d["outcome"]["key"])]
+    keys += [("same_markets", str(m).lower()) for m in d["intervention"]["markets"]]
+    return keys
 
 
 def _keys(rec: EvidenceRecord) -> Iterable[tuple[str, str]]:
