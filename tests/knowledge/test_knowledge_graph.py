@@ -17,7 +17,15 @@ from causal_kit.errors import SpecError
 from causal_kit.knowledge import EvidenceError, records
 from causal_kit.knowledge.collect import record_dicts
 from causal_kit.knowledge.export import export_registry
-from causal_kit.knowledge.graph import CK, VOCAB_PATH, read_jsonld, to_graph, vocabulary, write_jsonld, write_turtle
+from causal_kit.knowledge.graph import (
+    CK,
+    VOCAB_PATH,
+    read_jsonld,
+    to_graph,
+    vocabulary,
+    write_jsonld,
+    write_turtle,
+)
 from causal_kit.knowledge.tables import read_tables, tables, write_tables
 from causal_kit.registry import Registry
 from causal_kit.result import make_lineage
