@@ -1,4 +1,4 @@
-"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, demo.
+"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, serve-mcp, demo.
 
 Built for people and for schedulers (cron, Airflow). Every run can append to the results
 registry; ``--json`` (before or after the command) prints one machine-readable JSON object
@@ -368,6 +368,24 @@ def _cmd_schema(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _cmd_serve_mcp(args: argparse.Namespace, out: _Output) -> int:
+    from .knowledge.mcp_server import serve
+    from .knowledge.tools import Toolbox
+
+    sources = {}
+    for item in args.source or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SpecError(f"--source takes NAME=PATH (e.g. sales=data/sales.parquet); got {item!r}.")
+        sources[name] = path
+    toolbox = Toolbox(registry=_registry(args, required=True), sources=sources, max_rows=args.max_rows,
+                      timeout=args.timeout)
+    print(f"causal-kit MCP server on stdio: {len(sources)} source(s), registry {toolbox.registry.path}",
+          file=sys.stderr)
+    serve(toolbox)
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
     import inspect
 
@@ -476,6 +494,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("what", nargs="?", choices=("spec", "evidence"), default="spec",
                    help="spec (default) or evidence (the evidence record of `registry export`)")
     p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("serve-mcp", parents=[common], help="serve the assistant tools over MCP (stdio)")
+    p.add_argument("--source", action="append", metavar="NAME=PATH",
+                   help="a data source the tools may read (repeat); nothing else is readable")
+    p.add_argument("--max-rows", type=int, default=5_000_000, help="refuse sources with more rows")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds a tool call may run")
+    p.set_defaults(func=_cmd_serve_mcp)
 
     p = sub.add_parser("demo", parents=[common], help="run the bundled demo and write its report")
     p.add_argument("--out", default="causal-kit-demo", metavar="DIR", help="output folder")

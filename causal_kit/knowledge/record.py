@@ -31,6 +31,7 @@ __all__ = [
     "RECORD_VERSION", "EvidenceError", "EvidenceRecord", "Intervention", "OutcomeInfo", "Population", "Effect",
     "BusinessEffect", "VerdictInfo", "DecisionInfo", "AssumptionCheck", "DiagnosticInfo", "Provenance",
     "Links", "Related", "evidence_schema", "record_from_row", "record_dict_from_row", "record_from_result",
+    "result_from_row",
     "ASSUMPTION_OF",
 ]
 
@@ -466,13 +467,8 @@ def record_from_row(row: Mapping[str, Any], *, registry_version: int | None = No
     return EvidenceRecord.model_validate(record_dict_from_row(row, registry_version=registry_version))
 
 
-def record_dict_from_row(row: Mapping[str, Any], *, registry_version: int | None = None) -> dict[str, Any]:
-    """:func:`record_from_row` as a plain JSON-ready dict, without building the pydantic model.
-
-    The bulk export path (100,000 rows) uses it; the tests check that it equals
-    ``record_from_row(row).model_dump(mode="json")`` for every registered method.
-    """
-    row = dict(row)
+def _parse_row(row: dict[str, Any]) -> tuple[EffectEstimate, dict[str, Any], list[str]]:
+    """The result a registry row describes, its spec, and the fields an older row lacked."""
     kind = row.get("kind") or "estimate"
     if kind != "estimate":
         raise EvidenceError(f"registry row {row.get('run_id')!r} is a {kind} run; only estimate runs are evidence.")
@@ -531,6 +527,30 @@ def record_dict_from_row(row: Mapping[str, Any], *, registry_version: int | None
         exposure=_finite(extras.get("exposure")),
         details={k: v for k, v in details.items() if k != "evidence"} if isinstance(details, dict) else {},
     )
+    return result, spec_dict, filled
+
+
+def result_from_row(row: Mapping[str, Any]) -> EffectEstimate:
+    """The :class:`EffectEstimate` a registry row describes (numbers, diagnostics, lineage; no tables).
+
+    Examples
+    --------
+    >>> res = result_from_row({"run_id": "r1", "name": "geo", "method": "did", "estimate": 0.5, "se": 0.1,
+    ...                        "ci_low": 0.3, "ci_high": 0.7, "p_value": 0.02})
+    >>> res.estimate, res.ci
+    (0.5, (0.3, 0.7))
+    """
+    return _parse_row(dict(row))[0]
+
+
+def record_dict_from_row(row: Mapping[str, Any], *, registry_version: int | None = None) -> dict[str, Any]:
+    """:func:`record_from_row` as a plain JSON-ready dict, without building the pydantic model.
+
+    The bulk export path (100,000 rows) uses it; the tests check that it equals
+    ``record_from_row(row).model_dump(mode="json")`` for every registered method.
+    """
+    row = dict(row)
+    result, spec_dict, filled = _parse_row(row)
     ts = row.get("timestamp")
     recorded = ts.isoformat() if isinstance(ts, datetime) else _text(ts)
     record = _build(result, spec_dict, run_id=str(row["run_id"]), study=str(row.get("name") or spec_dict.get("name")
