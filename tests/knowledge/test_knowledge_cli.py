@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import pytest
 from _cli_helpers import _isolated_registry, run  # noqa: F401
 
 from causal_kit.knowledge import evidence_schema
@@ -50,3 +51,41 @@ def test_registry_export_writes_jsonld_turtle_and_tables(tmp_path, capsys):
     # a .parquet file name keeps the raw runs table
     code, _, _ = run(capsys, "--registry", reg, "registry", "export", "--format", "parquet", "--out", tmp_path / "r.parquet")
     assert code == 0 and "spec_hash" in pd.read_parquet(tmp_path / "r.parquet").columns
+
+
+def test_serve_mcp_refuses_a_malformed_source(capsys, tmp_path):
+    code, _, err = run(capsys, "--registry", tmp_path / "r.duckdb", "serve-mcp", "--source", "nopath")
+    assert code == 2 and "--source takes NAME=PATH" in err
+
+
+@pytest.mark.slow
+def test_serve_mcp_over_stdio_answers_a_client(tmp_path):
+    import os
+    import sys
+    from pathlib import Path
+
+    import anyio
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    import causal_kit as ck
+
+    data = tmp_path / "ab.csv"
+    ck.datasets.load("ab_cuped_sim").to_csv(data, index=False)
+    root = str(Path(__file__).resolve().parents[2])
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "causal_kit.cli", "--registry", str(tmp_path / "r.duckdb"), "serve-mcp",
+                                      "--source", f"checkout={data}"],
+        env={**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")})
+    seen = {}
+
+    async def main():
+        async with Client(params) as client:
+            seen["tools"] = sorted(t.name for t in (await client.list_tools()).tools)
+            out = await client.call_tool("describe_data", {"source": "checkout"})
+            seen["rows"] = out.structured_content["result"]["n_rows"]
+
+    anyio.run(main)
+    assert seen["tools"] == sorted(["describe_data", "draft_spec", "plan_design", "estimate", "explain_result",
+                                    "query_evidence"])
+    assert seen["rows"] == 10_000
