@@ -20,12 +20,15 @@ Guardrails:
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import difflib
 import json
 import math
 import os
+import queue
 import re
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -140,7 +143,9 @@ class Toolbox:
         self.log = log
         self._results: OrderedDict[str, Any] = OrderedDict()
         self._data: dict[str, Any] = {}
-        self._log_ready = False
+        self._log_queue: queue.Queue[list[Any]] = queue.Queue()
+        self._log_lock = threading.Lock()
+        self._writer: threading.Thread | None = None
 
     # ------------------------------------------------------------------ schemas
     @staticmethod
@@ -207,18 +212,48 @@ class Toolbox:
                "ok" if response.ok else (response.error.type if response.error else "error"),
                response.error.message[:2000] if response.error else None, response.duration_ms,
                (response.result or {}).get("result_id") if response.result else None]
-        with self.registry.connect() as con:
-            if not self._log_ready:
-                con.execute("CREATE TABLE IF NOT EXISTS tool_calls (call_id VARCHAR, timestamp TIMESTAMP, "
-                            "tool VARCHAR, arguments VARCHAR, status VARCHAR, message VARCHAR, duration_ms DOUBLE, "
-                            "result_id VARCHAR)")
-                self._log_ready = True
-            con.execute("INSERT INTO tool_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        # Opening the DuckDB file costs tens of milliseconds; a background writer keeps that out of
+        # the call's latency and writes queued calls in one transaction. flush() (and exit) wait for it.
+        with self._log_lock:
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._write_log, name="causal-kit-tool-log", daemon=True)
+                self._writer.start()
+                atexit.register(self.flush)
+        self._log_queue.put(row)
+
+    def _write_log(self) -> None:
+        while True:
+            rows = [self._log_queue.get()]
+            while True:
+                try:
+                    rows.append(self._log_queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with self.registry.connect() as con:
+                    con.execute("CREATE TABLE IF NOT EXISTS tool_calls (call_id VARCHAR, timestamp TIMESTAMP, "
+                                "tool VARCHAR, arguments VARCHAR, status VARCHAR, message VARCHAR, "
+                                "duration_ms DOUBLE, result_id VARCHAR)")
+                    con.executemany("INSERT INTO tool_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except Exception as exc:  # a log that cannot be written must not take the server down: say so
+                import warnings
+
+                warnings.warn(f"causal_kit could not record {len(rows)} tool call(s) in {self.registry.path}: {exc}",
+                              stacklevel=1)
+            finally:
+                for _ in rows:
+                    self._log_queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every call so far is written to the registry's ``tool_calls`` table."""
+        if self._writer is not None:
+            self._log_queue.join()
 
     def calls(self) -> Any:
         """The call log, oldest first (a DataFrame)."""
         import pandas as pd
 
+        self.flush()
         with self.registry.connect(create=False) as con:
             if con is None:
                 return pd.DataFrame()
