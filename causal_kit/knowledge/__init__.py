@@ -15,6 +15,7 @@ from .record import (
     EvidenceError,
     EvidenceRecord,
     evidence_schema,
+    record_dict_from_row,
     record_from_result,
     record_from_row,
 )
@@ -22,5 +23,5 @@ from .synthesis import MetaAnalysis, meta_analysis, synthesize
 
 __all__ = [
     "RECORD_VERSION", "EvidenceError", "EvidenceRecord", "evidence_schema", "record_from_result",
-    "record_from_row", "records", "records_from_frame", "link_related", "MetaAnalysis", "meta_analysis", "synthesize",
+    "record_from_row", "record_dict_from_row", "records", "records_from_frame", "link_related", "MetaAnalysis", "meta_analysis", "synthesize",
 ]

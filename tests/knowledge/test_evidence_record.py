@@ -18,6 +18,7 @@ from causal_kit.knowledge import (
     EvidenceRecord,
     evidence_schema,
     link_related,
+    record_dict_from_row,
     record_from_result,
     record_from_row,
     records,
@@ -71,6 +72,9 @@ def test_a_record_from_every_method_is_schema_valid_and_faithful(registered):
     direct = record_from_result(result, spec=spec, run_id=run_id)
     assert direct.effect == rec.effect and direct.verdict == rec.verdict and direct.assumptions == rec.assumptions
     assert EvidenceRecord.model_validate_json(rec.model_dump_json()) == rec
+    # the bulk export path (plain dicts) writes exactly the validated record
+    (row,) = reg.runs().to_dict("records")
+    assert record_dict_from_row(row, registry_version=reg.schema_version()) == json.loads(rec.model_dump_json())
     # the plain-language explanation of every method is number-faithful
     assert unmatched(result.explain(), result_numbers(result)) == []
 
