@@ -33,6 +33,15 @@ def _registry(n: int, folder: Path):
     return reg
 
 
+def _load() -> float:
+    import os
+
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - platforms without a load average
+        return float("nan")
+
+
 def run(quick: bool = False) -> list[dict]:
     from causal_kit.knowledge.export import export_registry
 
@@ -42,11 +51,12 @@ def run(quick: bool = False) -> list[dict]:
         folder = Path(tmp)
         reg = _registry(n, folder)
         for fmt, target in (("jsonld", folder / "evidence.jsonld"), ("parquet", folder / "tables")):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             export_registry(target, fmt, registry=reg)
-            seconds = time.perf_counter() - t0
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+            # on a shared machine the wall time depends on the load; the CPU time is what the export costs
             rows.append(row(f"registry export --format {fmt}, {n:,} runs", seconds, goal="< 30 s",
-                            match=seconds < 30))
+                            match=seconds < 30, note=f"CPU {cpu:.1f} s, load average {_load():.1f}"))
     rows.append(_tool_overhead())
     return rows
 
@@ -64,5 +74,6 @@ def _tool_overhead() -> dict:
         direct_s, text = best_time(result.explain, repeat=20)
         tool_s, out = best_time(lambda: box.call("explain_result", {"result_id": handle}), repeat=20)
         overhead = tool_s - direct_s
+        box.flush()  # the call log is written in the background: finish before the folder goes
         return row("assistant tool call overhead (explain_result)", overhead, "result.explain()", direct_s,
                    "< 50 ms", out["ok"] and out["result"]["text"] == text and overhead < 0.05)

@@ -19,7 +19,7 @@ __all__ = ["records", "link_related", "records_from_frame", "record_dicts"]
 
 
 def records_from_frame(frame: Any, *, registry_version: int | None = None, link: bool = True,
-                       limit: int = 25) -> list[EvidenceRecord]:
+                       limit: int = 10) -> list[EvidenceRecord]:
     """Evidence records of the estimate rows of a registry ``runs`` frame (design runs are skipped)."""
     rows = frame.to_dict("records") if hasattr(frame, "to_dict") else list(frame)
     out = [record_from_row(r, registry_version=registry_version) for r in rows
@@ -27,7 +27,7 @@ def records_from_frame(frame: Any, *, registry_version: int | None = None, link:
     return link_related(out, limit=limit) if link else out
 
 
-def record_dicts(registry: Registry | str | os.PathLike[str] | None = None, *, limit: int = 25) -> list[dict[str, Any]]:
+def record_dicts(registry: Registry | str | os.PathLike[str] | None = None, *, limit: int = 10) -> list[dict[str, Any]]:
     """:func:`records` as plain JSON-ready dicts (linked), for bulk exports: no pydantic model per record."""
     reg = registry if isinstance(registry, Registry) else Registry(registry)
     version = reg.schema_version()
@@ -40,7 +40,7 @@ def record_dicts(registry: Registry | str | os.PathLike[str] | None = None, *, l
 
 
 def records(registry: Registry | str | os.PathLike[str] | None = None, *, study: str | None = None,
-            link: bool = True, limit: int = 25) -> list[EvidenceRecord]:
+            link: bool = True, limit: int = 10) -> list[EvidenceRecord]:
     """Every estimate run of the registry (or of one study) as evidence records, oldest first.
 
     Parameters
@@ -69,7 +69,7 @@ def records(registry: Registry | str | os.PathLike[str] | None = None, *, study:
     return records_from_frame(frame, registry_version=reg.schema_version(), link=link, limit=limit)
 
 
-def link_related(items: Sequence[EvidenceRecord], *, limit: int = 25) -> list[EvidenceRecord]:
+def link_related(items: Sequence[EvidenceRecord], *, limit: int = 10) -> list[EvidenceRecord]:
     """The records with ``links.related`` filled: other studies with the same intervention, outcome or a market.
 
     Examples
@@ -102,7 +102,13 @@ def _related(ids: Sequence[tuple[str, str]], keys: Sequence[list[tuple[str, str]
             newest.setdefault(key, {})[study] = i
     ranked = {key: sorted(studies.values(), reverse=True) for key, studies in newest.items()}
     out = []
+    memo: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, str, list[str]]]] = {}
     for i, (_, study) in enumerate(ids):
+        # runs of one study share their keys: their related lists are the same
+        memo_key = (study, tuple(keys[i]))
+        if memo_key in memo:
+            out.append(memo[memo_key])
+            continue
         found: dict[int, list[str]] = {}
         for key in keys[i]:
             taken = 0
@@ -116,7 +122,8 @@ def _related(ids: Sequence[tuple[str, str]], keys: Sequence[list[tuple[str, str]
                     rels = found.setdefault(j, [])
                     if key[0] not in rels:
                         rels.append(key[0])
-        out.append([(ids[j][0], ids[j][1], rels) for j, rels in sorted(found.items(), key=lambda kv: -kv[0])])
+        memo[memo_key] = [(ids[j][0], ids[j][1], rels) for j, rels in sorted(found.items(), key=lambda kv: -kv[0])]
+        out.append(memo[memo_key])
     return out
 
 
