@@ -6,6 +6,7 @@ Used by the ``draft_spec`` tool: :func:`schema_problems` reads pydantic's valida
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,11 @@ from pydantic import ValidationError
 from ..errors import CausalKitError
 from .tool_models import Problem
 
-__all__ = ["schema_problems", "column_problems"]
+__all__ = ["schema_problems", "spec_error_problems", "column_problems"]
+
+_LINE = re.compile(r"spec\.([\w.\[\]]+): (.*?)(?=; spec\.|$)", re.S)
+_MEANT = re.compile(r"did you mean '([^']+)'")
+_QUOTED = re.compile(r"'([^']+)'")
 
 
 def _close(word: str, options: list[str]) -> str | None:
@@ -28,12 +33,15 @@ def schema_problems(exc: ValidationError, spec: Mapping[str, Any]) -> list[Probl
 
     Examples
     --------
-    >>> from causal_kit.spec import ExperimentSpec
+    >>> from pydantic import BaseModel, ConfigDict
+    >>> class Spec(BaseModel):
+    ...     model_config = ConfigDict(extra="forbid")
+    ...     outcome: str = "y"
     >>> try:
-    ...     ExperimentSpec.model_validate({"name": "x", "design": "abb", "outcome": "y", "treatment": "t"})
+    ...     Spec.model_validate({"outcme": "y"})
     ... except ValidationError as exc:
     ...     print(schema_problems(exc, {})[0].replacement)
-    ab
+    outcome
     """
     from ..spec import ExperimentSpec
 
@@ -60,6 +68,46 @@ def schema_problems(exc: ValidationError, spec: Mapping[str, Any]) -> list[Probl
         else:
             out.append(Problem(field=field, message=" ".join(str(err["msg"]).split())))
     return out
+
+
+def _value_at(spec: Mapping[str, Any], field: str) -> Any:
+    value: Any = spec
+    for part in field.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def spec_error_problems(message: str, spec: Mapping[str, Any]) -> list[Problem]:
+    """Problems from a ``SpecError`` of ``ExperimentSpec`` ("invalid experiment spec: spec.x: ...; spec.y: ...").
+
+    Examples
+    --------
+    >>> msg = "invalid experiment spec: spec.design: Input should be 'ab', 'did' or 'sdid'"
+    >>> spec_error_problems(msg, {"design": "abb"})[0].replacement
+    'ab'
+    """
+    out = []
+    for field, text in _LINE.findall(message):
+        text = " ".join(text.split())
+        meant = _MEANT.search(text)
+        if "is not a spec field" in text:
+            guess = meant.group(1) if meant else None
+            out.append(Problem(field=field, message=f"unknown field {field.split('.')[-1]!r} in the spec",
+                               suggestion=f"did you mean {guess!r}?" if guess else "remove it (`causal-kit schema` "
+                               "lists the fields)", replacement=guess))
+        elif text.startswith("Input should be"):
+            options = _QUOTED.findall(text)
+            value = _value_at(spec, field)
+            guess = _close(str(value), options) if value is not None else None
+            out.append(Problem(field=field, message=f"{value!r} is not an option of {field}",
+                               suggestion=f"did you mean {guess!r}? The options are {options}" if guess else
+                               f"use one of {options}", replacement=guess))
+        else:
+            out.append(Problem(field=field, message=text,
+                               suggestion=f"did you mean {meant.group(1)!r}?" if meant else None))
+    return out or [Problem(field="spec", message=" ".join(message.split()))]
 
 
 def column_problems(spec: Any, data: Any) -> list[Problem]:

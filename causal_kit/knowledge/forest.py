@@ -31,7 +31,7 @@ def pooled_sentence(m: MetaAnalysis) -> str:
     Examples
     --------
     >>> from causal_kit.knowledge.synthesis import meta_analysis
-    >>> pooled_sentence(meta_analysis([0.3, 0.5, 0.4], [0.1, 0.1, 0.1]))[:34]
+    >>> pooled_sentence(meta_analysis([0.3, 0.5, 0.4], [0.1, 0.1, 0.1]))[:35]
     'Pooled over 3 studies, the effect i'
     """
     level = fmt.level(m.alpha)

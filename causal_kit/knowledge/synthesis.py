@@ -141,7 +141,7 @@ def meta_analysis(effects: Sequence[float], ses: Sequence[float], *, method: Poo
     --------
     >>> m = meta_analysis([-0.89, -1.59, -1.35, -1.44, -0.22], [0.57, 0.44, 0.64, 0.14, 0.23], method="DL")
     >>> round(m.estimate, 3), m.k
-    (-1.072, 5)
+    (-1.068, 5)
     """
     _check(method, PoolMethod, "method")
     _check(interval, PoolInterval, "interval")

@@ -323,18 +323,19 @@ class Toolbox:
     def draft_spec(self, spec: dict[str, Any], source: str | None = None) -> tm.DraftedSpec:
         """Validate ``spec``; explain each problem with a fix (typo'd fields, options and columns)."""
         from ..spec import ExperimentSpec
-        from .draft import column_problems, schema_problems
+        from .draft import column_problems, schema_problems, spec_error_problems
 
         if "data" in spec:
             raise ToolRefusedError("spec.data is not accepted through the tool interface: data comes only from a "
                                    "configured source; remove 'data' and pass source=NAME.")
         try:
-            parsed = ExperimentSpec.model_validate(dict(spec))
+            parsed = ExperimentSpec(**dict(spec))
         except ValidationError as exc:
             problems = schema_problems(exc, spec)
             return tm.DraftedSpec(valid=False, problems=problems, fixed_spec=_apply(spec, problems))
         except CausalKitError as exc:
-            return tm.DraftedSpec(valid=False, problems=[tm.Problem(field="spec", message=str(exc))])
+            problems = spec_error_problems(str(exc), spec)
+            return tm.DraftedSpec(valid=False, problems=problems, fixed_spec=_apply(spec, problems))
         problems = column_problems(parsed, self._source(source)) if source is not None else []
         if problems:
             return tm.DraftedSpec(valid=False, problems=problems, fixed_spec=_apply(spec, problems))
@@ -433,16 +434,22 @@ class Toolbox:
 
 
 def _apply(spec: Mapping[str, Any], problems: list[tm.Problem]) -> dict[str, Any] | None:
-    """The spec with each suggested replacement applied (a renamed field moves its value)."""
-    fixed = dict(spec)
+    """The spec with each suggested replacement applied (a renamed field moves its value; nested blocks too)."""
+    fixed = json.loads(json.dumps(dict(spec), default=str))
     changed = False
     for p in problems:
         if p.replacement is None:
             continue
-        if p.message.startswith("unknown field"):
-            fixed[str(p.replacement)] = fixed.pop(p.field)
-        elif "." not in p.field:
-            fixed[p.field] = p.replacement
+        *parents, last = p.field.split(".")
+        block: Any = fixed
+        for part in parents:
+            block = block.get(part) if isinstance(block, dict) else None
+        if not isinstance(block, dict):
+            continue
+        if p.message.startswith("unknown field") and last in block:
+            block[str(p.replacement)] = block.pop(last)
+        elif not p.message.startswith("unknown field"):
+            block[last] = p.replacement
         else:
             continue
         changed = True

@@ -161,3 +161,15 @@ def test_fuzzed_calls_never_raise(box, tool, arguments):
     assert out["ok"] in (True, False)
     if not out["ok"]:
         assert out["error"]["type"] != "internal_error", out["error"]
+
+
+def test_draft_spec_suggests_fields_options_and_nested_fields(box):
+    out = box.call("draft_spec", {"spec": {"name": "x", "design": "abb", "outcome": "y", "treatmnt": "treat",
+                                           "report": {"curency": "USD"}}, "source": "checkout"})
+    problems = {p["field"]: p for p in out["result"]["problems"]}
+    assert problems["design"]["replacement"] == "ab" and problems["treatmnt"]["replacement"] == "treatment"
+    assert problems["report.curency"]["suggestion"] == "did you mean 'currency'?"
+    fixed = out["result"]["fixed_spec"]
+    assert fixed == {"name": "x", "design": "ab", "outcome": "y", "treatment": "treat", "report": {"currency": "USD"}}
+    again = box.call("draft_spec", {"spec": fixed, "source": "checkout"})
+    assert again["result"]["valid"] and again["result"]["spec_hash"]
