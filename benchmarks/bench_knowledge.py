@@ -62,9 +62,8 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def _tool_overhead() -> dict:
-    from causal_kit.knowledge.tools import Toolbox
-
     import causal_kit as ck
+    from causal_kit.knowledge.tools import Toolbox
 
     spec = ck.ExperimentSpec(name="bench", design="ab", outcome="y", treatment="treat", pre_covariate="pre")
     result = ck.estimate(ck.datasets.load("ab_cuped_sim"), spec)
