@@ -177,3 +177,15 @@ def test_the_schema_is_published_and_rejects_a_bad_record():
     bad["verdict"]["label"] = "Great"
     with pytest.raises(jsonschema.ValidationError, match="Great"):
         VALIDATOR.validate(bad)
+
+
+def test_the_registry_keeps_what_the_business_translation_needs(tmp_path, load):
+    spec = ExperimentSpec(name="checkout", design="ab", outcome="y", treatment="treat", pre_covariate="pre")
+    result = estimate(load("ab_cuped_sim"), spec)
+    reg = Registry(tmp_path / "r.duckdb")
+    reg.record(result, spec=spec)
+    (rec,) = records(reg)
+    direct = record_from_result(result, spec=spec)
+    assert rec.effect.business == direct.effect.business and rec.effect.business.lift is not None
+    assert rec.assumptions == direct.assumptions and rec.provenance.filled_in == []
+    assert rec.assumptions[0].diagnostics[0].message  # the full diagnostic, not only its status
