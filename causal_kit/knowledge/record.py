@@ -255,6 +255,11 @@ def _finite(value: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _or_nan(value: Any) -> float:
+    x = _finite(value)
+    return float("nan") if x is None else x
+
+
 def _int(value: Any) -> int | None:
     try:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -511,14 +516,11 @@ def _parse_row(row: dict[str, Any]) -> tuple[EffectEstimate, dict[str, Any], lis
     if est is None:
         raise EvidenceError(f"registry row {row['run_id']!r} ({row['method']}) has no finite estimate; "
                             "it cannot become an evidence record.")
-    nan = float("nan")
     rel = extras.get("relative_ci")
     result = EffectEstimate(
         method=str(row["method"]), estimand=str(row.get("estimand") or ""), estimate=est,
-        se=_finite(row.get("se")) if _finite(row.get("se")) is not None else nan,
-        ci=(_finite(row.get("ci_low")) if _finite(row.get("ci_low")) is not None else nan,
-            _finite(row.get("ci_high")) if _finite(row.get("ci_high")) is not None else nan),
-        p_value=_finite(row.get("p_value")) if _finite(row.get("p_value")) is not None else nan,
+        se=_or_nan(row.get("se")), ci=(_or_nan(row.get("ci_low")), _or_nan(row.get("ci_high"))),
+        p_value=_or_nan(row.get("p_value")),
         alpha=alpha, n_obs=_int(row.get("n_obs")) or 0, outcome=str(extras.get("outcome") or spec_dict.get("outcome") or ""),
         design=str(row.get("design") or spec_dict.get("design") or ""), n_units=_int(row.get("n_units")),
         n_dropped=_int(extras.get("n_dropped")) or 0, diagnostics=diagnostics, lineage=lineage,
