@@ -33,6 +33,8 @@ _LAZY = {
     "estimators": "causal_kit.estimators",
     "set_threads": "causal_kit._threads",
     "get_threads": "causal_kit._threads",
+    "knowledge": "causal_kit.knowledge",
+    "synthesize": "causal_kit.knowledge.synthesis",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -1,4 +1,4 @@
-"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, demo.
+"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, serve-mcp, demo.
 
 Built for people and for schedulers (cron, Airflow). Every run can append to the results
 registry; ``--json`` (before or after the command) prints one machine-readable JSON object
@@ -82,7 +82,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse output paths that are folders before any work is done (exit 2, not a traceback)."""
     for flag, attr in (("--out", "out"), ("--json-out", "json_out")):
         value = getattr(args, attr, None)
-        if value and Path(value).expanduser().is_dir() and args.command != "demo":
+        tables = getattr(args, "format", None) == "parquet" and attr == "out" and args.command == "registry" and \
+            Path(str(value)).suffix.lower() != ".parquet"  # evidence tables go into a folder
+        if value and Path(value).expanduser().is_dir() and args.command != "demo" and not tables:
             raise DataError(
                 f"{flag} {value!r} is a directory; give a file path inside it, e.g. "
                 f"{str(Path(value) / ('report.html' if attr == 'out' else 'result.json'))!r}."
@@ -339,6 +341,15 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
 
 def _cmd_registry_export(args: argparse.Namespace, out: _Output) -> int:
     registry = _registry(args, required=True)
+    tables = args.format == "parquet" and Path(args.out).suffix.lower() != ".parquet"
+    if args.format in ("jsonld", "ttl") or tables:
+        from .knowledge.export import export_registry
+
+        paths = export_registry(args.out, args.format, registry=registry)
+        out.say(f"exported the evidence records of {registry.path} to {', '.join(map(str, paths))}")
+        out.emit({"command": "registry export", "status": "ok", "paths": [str(p) for p in paths],
+                  "format": args.format})
+        return EXIT_OK
     path = registry.export(args.out, format=args.format)
     out.say(f"exported {registry.path} to {path}")
     out.emit({"command": "registry export", "status": "ok", "path": str(path), "format": args.format})
@@ -346,9 +357,32 @@ def _cmd_registry_export(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace, out: _Output) -> int:
+    if getattr(args, "what", "spec") == "evidence":
+        from .knowledge import evidence_schema
+
+        print(json.dumps(evidence_schema(), indent=2))
+        return EXIT_OK
     from .spec import ExperimentSpec
 
     print(json.dumps(ExperimentSpec.json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _cmd_serve_mcp(args: argparse.Namespace, out: _Output) -> int:
+    from .knowledge.mcp_server import serve
+    from .knowledge.tools import Toolbox
+
+    sources = {}
+    for item in args.source or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SpecError(f"--source takes NAME=PATH (e.g. sales=data/sales.parquet); got {item!r}.")
+        sources[name] = path
+    toolbox = Toolbox(registry=_registry(args, required=True), sources=sources, max_rows=args.max_rows,
+                      timeout=args.timeout)
+    print(f"causal-kit MCP server on stdio: {len(sources)} source(s), registry {toolbox.registry.path}",
+          file=sys.stderr)
+    serve(toolbox)
     return EXIT_OK
 
 
@@ -448,13 +482,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("registry", parents=[common], help="manage the results registry")
     reg = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = reg.add_parser("export", parents=[common], help="export every run to a file")
-    q.add_argument("--format", choices=("parquet", "csv", "json"), default="parquet")
-    q.add_argument("--out", required=True, metavar="FILE")
+    q = reg.add_parser("export", parents=[common], help="export every run: a flat file, or evidence records")
+    q.add_argument("--format", choices=("parquet", "csv", "json", "jsonld", "ttl"), default="parquet",
+                   help="jsonld / ttl: evidence records as JSON-LD / RDF Turtle; parquet with --out FILE.parquet: "
+                   "the runs table; parquet with --out FOLDER: evidence tables studies, effects, diagnostics; "
+                   "csv / json: the runs table")
+    q.add_argument("--out", required=True, metavar="PATH")
     q.set_defaults(func=_cmd_registry_export)
 
-    p = sub.add_parser("schema", parents=[common], help="print the experiment spec's JSON Schema")
+    p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the spec or of an evidence record")
+    p.add_argument("what", nargs="?", choices=("spec", "evidence"), default="spec",
+                   help="spec (default) or evidence (the evidence record of `registry export`)")
     p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("serve-mcp", parents=[common], help="serve the assistant tools over MCP (stdio)")
+    p.add_argument("--source", action="append", metavar="NAME=PATH",
+                   help="a data source the tools may read (repeat); nothing else is readable")
+    p.add_argument("--max-rows", type=int, default=5_000_000, help="refuse sources with more rows")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds a tool call may run")
+    p.set_defaults(func=_cmd_serve_mcp)
 
     p = sub.add_parser("demo", parents=[common], help="run the bundled demo and write its report")
     p.add_argument("--out", default="causal-kit-demo", metavar="DIR", help="output folder")

@@ -300,6 +300,21 @@ class EffectEstimate:
         """A plain-text summary: the headline, the diagnostics and the lineage."""
         return _hooks.call("summary_text", self)
 
+    def explain(self, spec: ExperimentSpec | Mapping[str, Any] | None = None) -> str:
+        """A short plain-language paragraph: what was tested, what happened, how sure, what it rests on.
+
+        The same sentences the report's summary shows, every number formatted from this result's
+        own numbers; a result whose interval includes zero never reads like a win.
+
+        Examples
+        --------
+        >>> import causal_kit as ck
+        >>> spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat")
+        >>> "How sure:" in ck.estimate(ck.datasets.load("ab_cuped_sim"), spec).explain()
+        True
+        """
+        return _hooks.call("explain_text", self, spec)
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -111,6 +111,14 @@ class ReportConfig(_Frozen):
     break_even: float | None = Field(
         None, description="The effect needed to pay back, in the units of 'break_even_metric', for the decision line.",
     )
+    intervention: str | None = Field(
+        None, description="What changed, in plain words (e.g. 'shorter delivery windows'); evidence records of "
+        "studies naming the same intervention are linked and can be pooled. Defaults to the spec name.",
+    )
+    markets: tuple[str, ...] = Field(
+        (), description="Where the intervention ran (markets, regions, platforms), for the evidence record; "
+        "studies sharing a market are linked.",
+    )
     break_even_metric: Literal["lift", "effect", "incremental", "iroas"] = Field(
         "lift", description="What 'break_even' is stated in: relative lift (0.02 is 2%), the effect in outcome "
         "units, the incremental total, or iROAS.",

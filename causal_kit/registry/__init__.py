@@ -279,9 +279,23 @@ def _estimate_row(result: EffectEstimate, spec: ExperimentSpec | None, **common:
         "spec_hash": spec.spec_hash if spec is not None else (lineage.spec_hash if lineage else None),
         "data_fingerprint": lineage.data_fingerprint if lineage else None,
         "lineage": json.dumps(lineage.to_dict(), default=str) if lineage else None,
-        "details": json.dumps(result.details, default=str),
+        "details": json.dumps({**result.details, "evidence": _evidence_extras(result)}, default=str),
         "data_end": _data_end(result),
         **_look_columns(result),
+    }
+
+
+def _evidence_extras(result: EffectEstimate) -> dict[str, Any]:
+    """What an evidence record needs beyond the columns: full diagnostics and the business-unit inputs."""
+    return {
+        "diagnostics": [d.to_dict() for d in result.diagnostics],
+        "outcome": result.outcome or None,
+        "baseline": _num(result.baseline),
+        "exposure": _num(result.exposure),
+        "relative_ci": [_num(v) for v in result.relative_ci] if result.relative_ci is not None else None,
+        "n_dropped": _int(result.n_dropped),
+        "inference": result.inference or None,
+        "label": result.label or None,
     }
 
 

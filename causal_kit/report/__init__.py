@@ -126,6 +126,12 @@ def _summary_text(result: Any) -> str:
     return summary_text(result)
 
 
+def _explain_text(result: Any, spec: Any = None) -> str:
+    from .explanation import explain
+
+    return explain(result, spec)
+
+
 def _result_card(result: Any) -> str:
     from .notebook import result_card
 
@@ -146,6 +152,7 @@ def _design_card(design: Any) -> str:
 
 # Results, comparisons and designs live on lower floors; they render through these hooks.
 _hooks.register("summary_text", _summary_text)
+_hooks.register("explain_text", _explain_text)
 _hooks.register("result_card", _result_card)
 _hooks.register("results_card", _results_card)
 _hooks.register("design_card", _design_card)

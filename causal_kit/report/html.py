@@ -26,6 +26,7 @@ from ..errors import SpecError
 from ..verdict import conclusion
 from . import fmt
 from .business import business_impact, spec_of
+from .explanation import explain
 from .summary import ASSUMPTION_LABELS, STATUS_LABELS, diagnostic_groups, executive_summary
 
 if TYPE_CHECKING:
@@ -397,6 +398,7 @@ def _effect_context(result: EffectEstimate, title: str | None, spec: Any, figs: 
         "page": _page(_title(title, spec_dict, "Effect report"), _subtitle(spec_dict, [result.label or result.method]), "effect"),
         **_readout([result], spec_dict, figs, design, design_href),
         "results": [_result_view(result, figs)],
+        "explanation": explain(result, spec_dict),
         "comparison": None,
         "methods": [result.method],
         "spec_yaml": _spec_yaml(spec_dict),
