@@ -46,6 +46,8 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     # geo measurement: matched-pair iROAS and structural time series
     "trimmed_match": ("outcome", "treatment", "unit", "pair", "spend"),
     "its": ("outcome", "unit", "time", "treatment"),
+    # pricing: units (outcome) of each product (unit) per period (time) at the price charged (treatment)
+    "price_test": ("outcome", "treatment", "unit", "time"),
 }
 
 _COLUMN_ROLES = (
@@ -290,7 +292,7 @@ class ExperimentSpec(_Frozen):
         Short identifier, used in file names and the results registry.
     design : str
         One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, surrogate,
-        trimmed_match, its``.
+        trimmed_match, its, price_test``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 
@@ -318,7 +320,7 @@ class ExperimentSpec(_Frozen):
         None,
         description=(
             "Treatment column. A/B: the arm. Panels: 1 when the unit is treated in that period "
-            "(or the ever-treated flag when treatment_start is given). DML/IV: the treatment."
+            "(or the ever-treated flag when treatment_start is given). DML/IV: the treatment. price_test: the price charged."
         ),
     )
     unit: str | None = Field(None, description="Unit identifier (user, geo, county...).")

@@ -13,6 +13,7 @@ SIPP_REPORT = dict(outcome_label="net financial assets", outcome_kind="mean", cu
                    outcome_is_currency=True)
 CARD_REPORT = dict(outcome_label="wages", outcome_scale="log")
 SENATE_REPORT = dict(outcome_label="vote share", outcome_kind="rate", unit_label="points")
+PRICE_REPORT = dict(outcome_label="units sold", outcome_kind="count", unit_label="units", per="per product-week")
 SIPP_X = ["age", "inc", "educ", "fsize", "marr", "twoearn", "db", "pira", "hown"]
 CARD_X = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [f"reg66{i}" for i in range(2, 10)]
 
@@ -38,6 +39,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "trimmed_match": ("paired_geos_sim", dict(design="trimmed_match", outcome="response", treatment="treated",
                                               unit="geo", pair="pair", spend="spend")),
     "bsts": ("california_prop99", dict(design="its", report=PROP99_REPORT, **PROP99)),
+    "price_test": ("price_test_sim", dict(design="price_test", outcome="units", treatment="price", unit="product",
+                                          time="week", report=PRICE_REPORT)),
 }
 
 

@@ -123,6 +123,14 @@ def _paired(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
                     treatment="treated")
 
 
+def _price(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_price_test
+
+    df = simulate_price_test(n_products=12, n_periods=6, design="switch", seed=int(rng.integers(0, 1000)))
+    return df[["product", "week", "price", "units"]], dict(design="price_test", outcome="units", treatment="price",
+                                                           unit="product", time="week")
+
+
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
 TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "ab": (_ab, None, {}),
@@ -143,6 +151,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "bsts": (_its, None, {"n_paths": 100}),
     "surrogate": (_surrogate, None, {"n_folds": 2}),
     "trimmed_match": (_paired, None, {}),
+    "price_test": (_price, None, {}),
 }
 
 

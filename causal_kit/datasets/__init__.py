@@ -17,9 +17,11 @@ __all__ = [
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
     "simulate_paired_geos",
+    "simulate_price_test",
 ]
 
 from .paired_geos import simulate_paired_geos  # noqa: E402
+from .price_test_sim import simulate_price_test  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
 
@@ -68,6 +70,11 @@ DATASETS: dict[str, tuple[str, str]] = {
         "surrogate_sim.csv",
         "Simulated two-sample surrogate study (simulate_surrogate_experiment, seed 0): 1,000 experiment rows, "
         "2,000 observational rows, 4 surrogates; true long-term effect 0.5.",
+    ),
+    "price_test_sim": (
+        "price_test_sim.csv",
+        "Simulated product-level price test (simulate_price_test, 60 products x 8 weeks, arms 0.9/1.0/1.1 of the "
+        "base price from week 5, seed 0); true own-price elasticity -1.8, unit cost 60% of the base price.",
     ),
 }
 

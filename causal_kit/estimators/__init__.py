@@ -35,6 +35,7 @@ ESTIMATORS: dict[str, str] = {
     "surrogate": "causal_kit.estimators.surrogate:SurrogateIndex",
     "trimmed_match": "causal_kit.estimators.trimmed_match:TrimmedMatch",
     "bsts": "causal_kit.estimators.its:StructuralTimeSeries",
+    "price_test": "causal_kit.estimators.price_test:PriceTest",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -51,6 +52,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "surrogate": "surrogate",
     "trimmed_match": "trimmed_match",
     "its": "bsts",
+    "price_test": "price_test",
 }
 
 

@@ -39,6 +39,7 @@ PLOTTERS: dict[str, str] = {
     "decay": "causal_kit.plots.surrogate",
     "trimmed_match": "causal_kit.plots.trimmed_match",
     "bsts": "causal_kit.plots.its",
+    "price_test": "causal_kit.plots.price_test",
 }
 
 
