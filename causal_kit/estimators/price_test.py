@@ -263,5 +263,5 @@ def _diagnostics(beta: float, ci: tuple[float, float], varies: np.ndarray, n_clu
         (f"The best price lies at the edge of the tested range ({rec:.3g} of reference, range {lo:.3g}-{hi:.3g}); "
          "the true optimum may lie beyond it: test further prices before moving there.") if boundary else
         f"The best price ({rec:.3g} of reference) lies inside the tested range {lo:.3g}-{hi:.3g}.",
-        statistic=rec, assumption="fit"))
+        statistic=rec, assumption="specification"))
     return tuple(out)

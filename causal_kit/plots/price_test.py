@@ -74,8 +74,7 @@ def _arms(result: EffectEstimate) -> go.Figure:
     col, label = _x(arms, result)
     fig = theme.new_figure("Modelled change per product-week at each tested price", label,
                            "change against the reference price")
-    for key, color in (("units", theme.COLORS["estimate"]), ("revenue", theme.COLORS["control"]),
-                       ("margin", theme.COLORS["treated"])):
+    for key, color in zip(("units", "revenue", "margin"), theme.PALETTE):
         pct = 100 * arms[f"{key}_change_pct"]
         fig.add_scatter(x=arms[col], y=pct, mode="lines+markers", name=key, line=dict(color=color),
                         error_y=dict(type="data", visible=True, array=100 * arms[f"{key}_change_pct_hi"] - pct,
