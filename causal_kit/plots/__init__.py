@@ -100,7 +100,8 @@ def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
 def _design_kinds(design: Any) -> tuple[str, ...]:
     from .design import KINDS
 
-    return KINDS
+    # the pre-period fit exists only for geo designs that kept it
+    return tuple(k for k in KINDS if k != "pre_period_fit" or "pre_period_fit" in (design.tables or {}))
 
 
 # Results and designs sit below this package; they plot themselves through these hooks.

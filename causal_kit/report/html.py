@@ -440,10 +440,11 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
     kinds = tuple(design.plot_kinds())
     figures = [figs.add(design.plot(k), k.replace("_", " ")) for k in kinds]
     tables = []
+    elasticity = (design.details or {}).get("effect_kind") == "elasticity"
     for name in ("estimator_ranking", "duration_table"):
         df = getattr(design, name, None)
         if df is not None and len(df):
-            tables.append(_table_view(name, _design_table(df, design.currency)))
+            tables.append(_table_view(name, _design_table(df, design.currency, elasticity)))
     assignment = getattr(design, "assignment", None)
     cells = []
     if assignment is not None and len(assignment):
@@ -489,12 +490,14 @@ _PCT_COLUMNS = ("mde", "bias", "rmse", "coverage", "coverage_mcse", "coverage_ci
                 "effect", "kpi_share")
 
 
-def _design_table(df: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+def _design_table(df: pd.DataFrame, currency: str | None, elasticity: bool = False) -> pd.DataFrame:
     """A design table as text for leaders: rates as percents, money compact, no raw floats."""
     out = df.copy()
     for col in out.columns:
         name = str(col)
-        if name in _PCT_COLUMNS or name.endswith("_rate"):
+        if elasticity and name in ("mde", "effect", "bias", "rmse", "ci_halfwidth"):  # elasticities, not rates
+            out[col] = [fmt.num(float(v), 3) if v == v and v is not None else "n/a" for v in out[col]]
+        elif name in _PCT_COLUMNS or name.endswith("_rate"):
             out[col] = [fmt.pct(float(v), 1) if v == v and v is not None else "n/a" for v in out[col]]
         elif name == "cost":
             out[col] = [fmt.money(float(v), currency) if v == v and v is not None else "n/a" for v in out[col]]

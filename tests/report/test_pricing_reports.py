@@ -54,3 +54,14 @@ def test_bandit_report_renders_offline_with_consistent_numbers():
     assert marked(html, "tile-regret")[0] == ck.report.fmt.pct(best["regret_share"], 1)
     assert html.count('class="ck-plot"') == 4  # regret, profit and one allocation chart per policy
     assert np.isfinite(sim.summary["total_regret"]).all()
+
+
+def test_price_design_report_reads_elasticities():
+    from causal_kit.design import plan_price_test
+
+    hist = ck.datasets.load("price_test_sim").query("week <= 4")
+    plan = plan_price_test(hist, SPEC, design="switch", durations=(2, 4), n_sims=60, seed=1)
+    html = ck.report.render(plan)
+    assert "detects an own-price elasticity of" in html and "Minimum detectable lift" not in html
+    assert plan.plot_kinds() == ("power_curve", "mde_by_duration")
+    assert ck.report.fmt.num(plan.mde) in html
