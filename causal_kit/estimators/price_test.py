@@ -17,6 +17,8 @@ profit-maximising price within it. Their intervals are the images of the elastic
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -46,6 +48,11 @@ class PriceTest:
         of its distinct prices (symmetric arms switched over time), or its most frequent price.
     n_grid : int
         Points of the profit curve over the tested range.
+    dml : bool
+        Also estimate the elasticity by double machine learning (partially linear model on the
+        product- and period-demeaned log units and log price, with ``spec.covariates`` as
+        controls, cross-fitted gradient boosting, clustered by product) as a robustness check:
+        ``details["dml_elasticity"]`` and the ``dml_agreement`` diagnostic.
 
     Notes
     -----
@@ -68,8 +75,9 @@ class PriceTest:
     """
 
     def __init__(self, *, unit_cost: float | None = None, cost_share: float | None = None,
-                 reference: str = "first", n_grid: int = 101) -> None:
+                 reference: str = "first", n_grid: int = 101, dml: bool = False) -> None:
         self.unit_cost = unit_cost
+        self.dml = dml
         self.cost_share = cost_share
         self.reference = reference
         self.n_grid = n_grid
@@ -179,6 +187,20 @@ class PriceTest:
         products = pd.DataFrame({"product": prod_ids, "reference_price": ref, "base_units": base_units,
                                  "unit_cost": cost, "price_varies": varies})
         diagnostics = _diagnostics(beta, ci, varies, int(fit["n_clusters"]), boundary, rec, lo_r, hi_r)
+        if self.dml:
+            dml_res = _dml_elasticity(spec, frame, np.log(units), np.log(price), prod_codes, time_codes,
+                                      clus_codes)
+            details.update(dml_elasticity=dml_res["estimate"], dml_elasticity_se=dml_res["se"],
+                           dml_elasticity_ci=dml_res["ci"])
+            overlap = dml_res["ci"][0] <= ci[1] and ci[0] <= dml_res["ci"][1]
+            diagnostics = diagnostics + (Diagnostic(
+                "dml_agreement", "pass" if overlap else "warn",
+                f"Double ML with the covariates as controls gives {dml_res['estimate']:.3g} "
+                f"({dml_res['ci'][0]:.3g} to {dml_res['ci'][1]:.3g}); "
+                + ("its interval overlaps the fixed-effects one." if overlap else
+                   "the intervals do not overlap: price changes may track the covariates; prefer the DML number "
+                   "and check how prices were set."),
+                statistic=dml_res["estimate"], assumption="specification"),)
         return EffectEstimate(
             method="price_test", estimand="own-price elasticity", estimate=beta, se=se, ci=ci, p_value=p_value,
             alpha=spec.alpha, n_obs=prepared.n_input - prepared.n_dropped, outcome=units_col or "",
@@ -195,6 +217,41 @@ class PriceTest:
         if self.cost_share is not None:
             return ref * float(self.cost_share)
         return np.zeros_like(ref)
+
+
+def _dml_elasticity(spec: ExperimentSpec, frame: pd.DataFrame, log_units: np.ndarray,
+                    log_price: np.ndarray, prod: np.ndarray, time: np.ndarray, clus: np.ndarray) -> dict[str, Any]:
+    """Double ML elasticity with fixed effects: partial log units and log price out of the covariates
+    with cross-fitted gradient boosting (folds by product), then the fixed-effects slope of the
+    residuals with CRV1 by product (a partially linear model y = beta d + g(x) + product + period).
+
+    Written here rather than through the ``dml`` estimator because the nuisances must be fitted on
+    the raw covariates and the fixed effects removed afterwards; demeaning first would turn a
+    nonlinear g(x_it) into a mix of other periods' covariates that no learner can undo.
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import GroupKFold
+
+    from ._price_core import loglog_elasticity
+
+    if not spec.covariates:
+        raise SpecError("PriceTest(dml=True) needs spec.covariates: the controls the DML robustness check adjusts for.")
+    x = frame[list(spec.covariates)].to_numpy(dtype=float)  # prepare() validated and copied the covariates
+    if not np.isfinite(x).all():
+        raise DataError(f"spec.covariates hold {int((~np.isfinite(x)).sum())} missing or infinite values.")
+    n_groups = int(prod.max()) + 1
+    folds = GroupKFold(n_splits=min(5, n_groups))
+    res_y, res_d = np.empty_like(log_units), np.empty_like(log_price)
+    for train, test in folds.split(x, groups=prod):
+        for target, out in ((log_units, res_y), (log_price, res_d)):
+            model = HistGradientBoostingRegressor(max_iter=200, random_state=spec.seed).fit(x[train], target[train])
+            out[test] = target[test] - model.predict(x[test])
+    fit = loglog_elasticity(res_y, res_d, prod, time, clus)
+    from scipy.stats import t as t_dist
+
+    crit = float(t_dist.ppf(1 - spec.alpha / 2, fit["df"]))
+    beta, se = float(fit["beta"]), float(fit["se"])
+    return {"estimate": beta, "se": se, "ci": (beta - crit * se, beta + crit * se)}
 
 
 def _reference_prices(price: np.ndarray, prod: np.ndarray, time: np.ndarray, how: str) -> np.ndarray:
