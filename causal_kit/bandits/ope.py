@@ -180,22 +180,23 @@ def _centered_ss(c: np.ndarray | float, n: int) -> tuple[float, float]:
 
 
 def _estimate(method: str, w: np.ndarray, wr: np.ndarray, we: np.ndarray, dm: np.ndarray | float,
-              tau: float, dm_noise: np.ndarray | None = None) -> tuple[float, float]:
+              tau: float, noise: np.ndarray | None = None) -> tuple[float, float]:
     """Point estimate and the variance of its influence function (the delta method for ratios).
 
     ``wr = w r`` and ``we = w (r - q(x, a))`` are shared across estimators so that 10M rows
-    take a few passes over memory, not dozens. ``dm_noise`` is the influence of a reward model
-    fitted here (per-arm means) on the direct method; it has mean zero.
+    take a few passes over memory, not dozens. ``noise`` is the influence of a reward model
+    fitted here (per-arm means) on this estimator; it has mean zero.
     """
     n = len(w)
+    extra = 0.0 if noise is None else noise
     if method == "ipw":
         m, ss = _centered_ss(wr, n)
     elif method == "dm":
-        m, ss = _centered_ss(dm if dm_noise is None else dm + dm_noise, n)
+        m, ss = _centered_ss(dm + extra, n)
     elif method == "dr":
-        m, ss = _centered_ss(dm + we, n)
+        m, ss = _centered_ss(dm + we + extra, n)
     elif method == "switch_dr":
-        m, ss = _centered_ss(dm + np.where(w <= tau, we, 0.0), n)
+        m, ss = _centered_ss(dm + np.where(w <= tau, we, 0.0) + extra, n)
     else:
         sw = float(w.sum())
         if not sw > 0:  # no logged row the target would take: no self-normalised estimate
@@ -208,11 +209,42 @@ def _estimate(method: str, w: np.ndarray, wr: np.ndarray, we: np.ndarray, dm: np
             b = float(we.sum()) / sw
             dm_mean = float(np.mean(dm))
             m = dm_mean + b
-            d = (we - b * w) / wbar
+            d = (we - b * w) / wbar + extra
             if np.ndim(dm):
                 d = d + (dm - dm_mean)
         ss = float(d @ d)
     return m, ss / (n - 1) if n > 1 else float("nan")
+
+
+def _model_noise(fitted_here: bool, probs: np.ndarray | None, target: np.ndarray, a: np.ndarray, r: np.ndarray,
+                 qa: np.ndarray | float, w: np.ndarray, k: int, tau: float):
+    """Influence of per-arm mean rewards estimated from the same log, per estimator.
+
+    An estimator that uses the model as ``sum_a pibar_a q_a - mean(c_i w_i q_{a_i})`` moves by
+    ``(pibar_a - S_a) / share_a (r_i - q_a)`` on a row of arm ``a``, with ``S_a`` the mean of
+    ``c_i w_i`` over the rows of arm ``a`` (c = 1 for DR, 1[w <= tau] for Switch-DR, 1 / mean(w)
+    for SNDR, 0 for DM). DR's term is about zero, as it should be; DM's is the model's noise.
+    """
+    if not fitted_here:
+        return lambda method: None
+    n = len(a)
+    if probs is None:
+        pibar = np.bincount(target, minlength=k) / n
+    else:
+        pibar = probs if probs.ndim == 1 else probs.mean(axis=0)
+    share = np.maximum(np.bincount(a, minlength=k) / n, 1e-300)
+    resid = (r - qa) / share[a]
+    wbar = max(float(w.mean()), 1e-300)
+    covered = {"dm": np.zeros(k), "dr": np.bincount(a, weights=w, minlength=k) / n,
+               "switch_dr": np.bincount(a, weights=np.where(w <= tau, w, 0.0), minlength=k) / n,
+               "sndr": np.bincount(a, weights=w, minlength=k) / n / wbar}
+
+    def noise(method: str) -> np.ndarray | None:
+        if method not in covered:
+            return None
+        return (pibar - covered[method])[a] * resid
+
+    return noise
 
 
 def _bootstrap(method: str, r, w, dm, qa, tau, alpha, n_boot, seed) -> tuple[float, float, float]:
@@ -409,22 +441,13 @@ def evaluate_policy(
         dm, qa = 0.0, 0.0
     wr = w * r
     we = w * (r - qa) if needs_model else wr
-    dm_noise = None
-    if needs_model and reward_model is None:
-        # per-arm means estimated here: DM = sum_a pibar_a mean_a, whose influence is
-        # pibar_a / share_a (r - mean_a) on a row of arm a (zero mean by construction)
-        if probs is None:
-            pibar = np.bincount(tgt, minlength=k) / n
-        else:
-            pibar = probs if probs.ndim == 1 else probs.mean(axis=0)
-        share = np.bincount(a, minlength=k) / n
-        dm_noise = (pibar / np.maximum(share, 1e-300))[a] * (r - qa)
+    noise_of = _model_noise(reward_model is None and needs_model, probs, tgt, a, r, qa, w, k, switch_tau)
     from scipy.stats import norm
 
     zcrit = float(norm.ppf(1 - alpha / 2))
     rows = []
     for m in methods:
-        value, var = _estimate(m, w, wr, we, dm, switch_tau, dm_noise)
+        value, var = _estimate(m, w, wr, we, dm, switch_tau, noise_of(m))
         if ci == "normal":
             se = float(np.sqrt(var / n))
             lo, hi = value - zcrit * se, value + zcrit * se
