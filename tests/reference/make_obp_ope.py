@@ -5,6 +5,8 @@ Run once in an environment with ``obp`` installed (the ``bench`` extra):
 It writes the logged data (action, reward, propensity, the evaluation policy's action
 probabilities and a cross-fitted reward model) to the CSV and prints the estimates and the
 bootstrap intervals of obp's IPW, SNIPW, DM, DR, SNDR and Switch-DR; paste the printout.
+obp 0.4.1 imports torch when it loads; the numpy code paths used here never call it, so a
+CPU-only torch (or any importable stand-in module) is enough.
 """
 
 import sys
