@@ -10,7 +10,7 @@ from typing import Any, Literal, get_args
 
 Design = Literal[
     "ab", "did", "event_study", "staggered_did", "synthetic_control", "sdid", "dml", "iv", "rdd", "surrogate",
-    "trimmed_match", "its", "multi_cell", "holdback", "spillover", "switchback",
+    "trimmed_match", "its", "multi_cell", "holdback", "spillover", "switchback", "price_test",
 ]
 Status = Literal["pass", "warn", "fail", "not_applicable"]
 NaAction = Literal["raise", "drop"]

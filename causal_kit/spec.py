@@ -53,6 +53,8 @@ REQUIRED_ROLES: dict[str, tuple[Any, ...]] = {
     # interference: exposure to treated neighbours, and time-randomised policies
     "spillover": ("outcome", "unit", "treatment", ("coordinates", "neighbors")),
     "switchback": ("outcome", "unit", "time", "treatment", "switchback"),
+    # pricing: units (outcome) of each product (unit) per period (time) at the price charged (treatment)
+    "price_test": ("outcome", "treatment", "unit", "time"),
 }
 
 _COLUMN_ROLES = (
@@ -306,7 +308,7 @@ class ExperimentSpec(_Frozen):
         Short identifier, used in file names and the results registry.
     design : str
         One of ``ab, did, event_study, staggered_did, synthetic_control, sdid, dml, iv, rdd, surrogate,
-        trimmed_match, its, multi_cell, holdback, spillover, switchback``.
+        trimmed_match, its, multi_cell, holdback, spillover, switchback, price_test``.
     outcome, treatment, unit, time, ... : str
         Column names for each role the design needs.
 
@@ -334,7 +336,7 @@ class ExperimentSpec(_Frozen):
         None,
         description=(
             "Treatment column. A/B: the arm. Panels: 1 when the unit is treated in that period "
-            "(or the ever-treated flag when treatment_start is given). DML/IV: the treatment."
+            "(or the ever-treated flag when treatment_start is given). DML/IV: the treatment. price_test: the price charged."
         ),
     )
     unit: str | None = Field(None, description="Unit identifier (user, geo, county...).")

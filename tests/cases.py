@@ -13,6 +13,7 @@ SIPP_REPORT = dict(outcome_label="net financial assets", outcome_kind="mean", cu
                    outcome_is_currency=True)
 CARD_REPORT = dict(outcome_label="wages", outcome_scale="log")
 SENATE_REPORT = dict(outcome_label="vote share", outcome_kind="rate", unit_label="points")
+PRICE_REPORT = dict(outcome_label="units sold", outcome_kind="count", unit_label="units", per="per product-week")
 SIPP_X = ["age", "inc", "educ", "fsize", "marr", "twoearn", "db", "pira", "hown"]
 CARD_X = ["exper", "expersq", "black", "smsa", "south", "smsa66"] + [f"reg66{i}" for i in range(2, 10)]
 
@@ -58,6 +59,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
                                           treatment="policy", switchback={"period_length": 6, "carryover": 1},
                                           report=dict(outcome_label="orders", outcome_kind="count", unit_label="orders",
                                                       per="per city-hour"))),
+    "price_test": ("price_test_sim", dict(design="price_test", outcome="units", treatment="price", unit="product",
+                                          time="week", report=PRICE_REPORT)),
 }
 
 

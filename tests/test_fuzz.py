@@ -167,6 +167,12 @@ def _switchback(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]
     df = simulate_switchback(n_units=4, n_periods=8, period_length=3, carryover=1, seed=int(rng.integers(0, 1000)))
     return df.drop(columns="in_force"), dict(design="switchback", outcome="orders", unit="city", time="hour",
                                              treatment="policy", switchback={"period_length": 3, "carryover": 1})
+def _price(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from causal_kit.datasets import simulate_price_test
+
+    df = simulate_price_test(n_products=12, n_periods=6, design="switch", seed=int(rng.integers(0, 1000)))
+    return df[["product", "week", "price", "units"]], dict(design="price_test", outcome="units", treatment="price",
+                                                           unit="product", time="week")
 
 
 #: method -> (base builder, design for the spec or None when the builder sets it, fast options)
@@ -195,6 +201,7 @@ TARGETS: dict[str, tuple[Any, str | None, dict[str, Any]]] = {
     "spillover": (_spillover, None, {}),
     "exposure_mapping": (_spillover_cross_section, None, {"n_draws": 300}),
     "switchback": (_switchback, None, {"n_draws": 199}),
+    "price_test": (_price, None, {}),
 }
 
 

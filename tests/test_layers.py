@@ -21,7 +21,7 @@ FLOORS = {
     "_data": 2, "_panel": 2,
     "result": 3, "outcome": 3, "verdict": 3,
     "inference": 4, "diagnostics": 4, "plots": 4, "solvers": 4, "_parallel": 4,
-    "estimators": 5, "datasets": 5,
+    "estimators": 5, "datasets": 5, "bandits": 5,
     "design": 6,
     "compare": 7, "report": 7,
     "api": 8, "registry": 8, "io": 8, "knowledge": 8,

@@ -17,12 +17,13 @@ __all__ = [
     "simulate_geo_panel", "simulate_staggered_panel", "simulate_rdd", "simulate_iv",
     "simulate_surrogate_experiment",
     "simulate_paired_geos", "simulate_multi_cell", "simulate_spillover_panel", "simulate_switchback",
-    "simulate_switching_panel",
+    "simulate_switching_panel", "simulate_price_test",
 ]
 
 from .interference_sim import simulate_spillover_panel, simulate_switchback  # noqa: E402
 from .multi_cell_sim import simulate_multi_cell  # noqa: E402
 from .paired_geos import simulate_paired_geos  # noqa: E402
+from .price_test_sim import simulate_price_test  # noqa: E402
 from .simulate import simulate_geo_panel, simulate_iv, simulate_rdd, simulate_staggered_panel  # noqa: E402
 from .surrogate_sim import simulate_surrogate_experiment  # noqa: E402
 from .switching_sim import simulate_switching_panel  # noqa: E402
@@ -92,6 +93,11 @@ DATASETS: dict[str, tuple[str, str]] = {
         "switchback_sim.csv",
         "Simulated switchback test (simulate_switchback, 10 cities x 40 periods of 6 hours, one-hour carryover, "
         "seed 0): true effect 1.0.",
+    ),
+    "price_test_sim": (
+        "price_test_sim.csv",
+        "Simulated product-level price test (simulate_price_test, 60 products x 8 weeks, arms 0.9/1.0/1.1 of the "
+        "base price from week 5, seed 0); true own-price elasticity -1.8, unit cost 60% of the base price.",
     ),
 }
 

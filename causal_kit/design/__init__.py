@@ -4,6 +4,8 @@
 * :mod:`causal_kit.design.assignment`: stratified, matched-pair and searched geo assignments.
 * :mod:`causal_kit.design.simulation`: inject a known lift into historical windows and re-run
   the planned estimator (DiD, synthetic control, SDID, time-based regression).
+* :mod:`causal_kit.design.price_test`: price-test assignment (stratified products or
+  within-product switching) and power by simulation on historical sales.
 * :func:`plan`: all of it at once from history and an :class:`~causal_kit.ExperimentSpec`,
   returning a :class:`DesignResult`.
 
@@ -30,12 +32,16 @@ from .power import (
     power_means,
     power_proportions,
 )
+from .price_test import assign_price_test, plan_price_test, switch_schedule
 from .result import DesignResult
 from .simulation import simulate_power
 from .switchback import plan_switchback, switchback_schedule
 
 __all__ = [
     "plan",
+    "plan_price_test",
+    "assign_price_test",
+    "switch_schedule",
     "DesignResult",
     "PowerResult",
     "power_means",

@@ -114,8 +114,26 @@ class DesignResult:
             return "not_applicable"
         return max((d.status for d in self.diagnostics), key=order.__getitem__)
 
+    def _price_summary(self) -> str:
+        """Summary of a price-test design, whose effects are elasticities."""
+        d = self.details
+        cells = self.assignment["cell"].value_counts().sort_index().to_dict()
+        lines = [
+            f"Price test design: {self.spec.name} (spec {self.spec_hash})",
+            f"  design            : {d.get('design')} ({d.get('n_products')} products), arms {d.get('arms')}",
+            "  first-period arms : " + ", ".join(f"{k} {v} products" for k, v in cells.items()),
+            f"  duration          : {self.recommended_duration} periods",
+            f"  smallest detectable elasticity at {self.target_power:.0%} power : {_num(self.mde)}",
+            f"  type-I error      : {_pct(self.type1_error)} (alpha {self.alpha:g}; {d.get('n_sims')} simulated tests)",
+            "  diagnostics:",
+        ]
+        lines += [f"    [{g.status}] {g.name}: {g.message}" for g in self.diagnostics]
+        return "\n".join(lines)
+
     def summary(self) -> str:
         """Plain-text summary: the plan, the MDE, the estimator ranking and the diagnostics."""
+        if self.details.get("effect_kind") == "elasticity":
+            return self._price_summary()
         a = self.assignment
         cells = a["cell"].value_counts().to_dict()
         switchback = (self.details or {}).get("design") == "switchback"

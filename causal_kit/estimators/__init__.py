@@ -41,6 +41,7 @@ ESTIMATORS: dict[str, str] = {
     "spillover": "causal_kit.estimators.spillover:RingDiD",
     "exposure_mapping": "causal_kit.estimators.exposure_mapping:ExposureMapping",
     "switchback": "causal_kit.estimators.switchback:Switchback",
+    "price_test": "causal_kit.estimators.price_test:PriceTest",
 }
 
 #: The estimator each design runs when ``spec.estimators`` is empty.
@@ -61,6 +62,7 @@ DEFAULT_FOR_DESIGN: dict[str, str] = {
     "holdback": "holdback",
     "spillover": "spillover",
     "switchback": "switchback",
+    "price_test": "price_test",
 }
 
 

@@ -47,6 +47,7 @@ PLOTTERS: dict[str, str] = {
     "spillover": "causal_kit.plots.interference",
     "exposure_mapping": "causal_kit.plots.interference",
     "switchback": "causal_kit.plots.interference",
+    "price_test": "causal_kit.plots.price_test",
 }
 
 
@@ -107,7 +108,8 @@ def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
 def _design_kinds(design: Any) -> tuple[str, ...]:
     from .design import kinds_for
 
-    return kinds_for(design)
+    # the pre-period fit exists only for geo designs that kept it
+    return tuple(k for k in kinds_for(design) if k != "pre_period_fit" or "pre_period_fit" in (design.tables or {}))
 
 
 # Results and designs sit below this package; they plot themselves through these hooks.

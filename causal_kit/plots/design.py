@@ -47,9 +47,13 @@ def _power_curve(result: DesignResult) -> go.Figure:
     df = result.power_curve
     df = df[df["duration"] == result.recommended_duration]
     cells = list(dict.fromkeys(df["cell"])) if "cell" in df else [None]
+    elasticity = (result.details or {}).get("effect_kind") == "elasticity"
+    scale = 1 if elasticity else 100  # elasticities are plotted as they are, lifts in %
     fig = new_figure(
         title=f"Simulated power over {result.recommended_duration} periods",
-        x_title=f"Lift in {result.outcome or 'KPI'} (%)", y_title="Power (share of windows detecting the lift)",
+        x_title="True own-price elasticity" if elasticity else f"Lift in {result.outcome or 'KPI'} (%)",
+        y_title="Power (share of simulated tests detecting it)" if elasticity
+        else "Power (share of windows detecting the lift)",
     )
     for i, est in enumerate(dict.fromkeys(df["estimator"])):
         color = PALETTE[i % len(PALETTE)]
@@ -58,7 +62,7 @@ def _power_curve(result: DesignResult) -> go.Figure:
             sub = sub.sort_values("effect")
             name = est if len(cells) == 1 else f"{est} · {cell}"
             width = 3 if est == result.method else 1.5
-            fig.add_scatter(x=100 * sub["effect"], y=sub["power"], mode="lines+markers", name=name,
+            fig.add_scatter(x=scale * sub["effect"], y=sub["power"], mode="lines+markers", name=name,
                             line=dict(color=color, width=width, dash="solid" if j == 0 else "dot"),
                             error_y=dict(type="data", array=2 * sub["power_se"], visible=True, thickness=1,
                                          color=band_color(color, 0.5)))
@@ -86,6 +90,13 @@ def _pre_fit(result: DesignResult) -> go.Figure:
 
 def _mde_by_duration(result: DesignResult) -> go.Figure:
     df = result.duration_table.sort_values("duration")
+    if (result.details or {}).get("effect_kind") == "elasticity":
+        fig = new_figure(title=f"Smallest detectable elasticity at {result.target_power:.0%} power",
+                         x_title="Test duration (periods)", y_title="|elasticity|")
+        fig.add_scatter(x=df["duration"], y=df["mde"], mode="lines+markers", name="MDE",
+                        line=dict(color=COLORS["estimate"], width=2))
+        fig.add_vline(x=result.recommended_duration, line=dict(color=COLORS["muted"], dash="dash", width=1))
+        return fig
     fig = new_figure(title=f"Minimum detectable lift at {result.target_power:.0%} power ({result.method})",
                      x_title="Test duration (periods)", y_title="MDE (% lift)")
     fig.add_scatter(x=df["duration"], y=100 * df["mde"], mode="lines+markers", name="MDE",

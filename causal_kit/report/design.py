@@ -44,6 +44,9 @@ def design_summary(design: Any) -> dict[str, Any]:
     cost, iroas_mde = _get(design, "cost"), _get(design, "iroas_mde")
 
     question = spec.question or f"How long must the test run, and on which units, to detect an effect on {outcome}?"
+    elasticity = (getattr(design, "details", None) or {}).get("effect_kind") == "elasticity"
+    if elasticity:
+        return _price_design_summary(design, question)
     if duration is not None and mde is not None:
         answer = (f"Run the test for {fmt.plain(duration)} periods: it can then detect a lift of {fmt.pct(mde)}"
                   f" ({fmt.num(mde_abs)} {outcome} per period across the treated units) with {fmt.pct(power, 0)} power at a "
@@ -112,6 +115,35 @@ def design_summary(design: Any) -> dict[str, Any]:
         "recommendation": recommendation,
         "decision": "",
         "decision_action": "",
+        "tiles": [{"label": a, "value": b, "sub": c, "key": "", "muted": False} for a, b, c in tiles],
+    }
+
+
+def _price_design_summary(design: Any, question: str) -> dict[str, Any]:
+    """The summary of a price-test design: effects are elasticities, not lifts."""
+    d = design.details
+    mde, power, alpha = design.mde, design.target_power, design.alpha
+    reachable = mde == mde and mde != float("inf")
+    answer = (f"Run the {d.get('design')} price test for {fmt.plain(design.recommended_duration)} periods: it then "
+              f"detects an own-price elasticity of {fmt.num(mde)} or stronger with {fmt.pct(power, 0)} power at a "
+              f"{fmt.pct(alpha, 0)} significance level." if reachable else
+              f"No tested duration reaches {fmt.pct(power, 0)} power for the elasticities simulated; add products or "
+              "periods, or test wider price steps.")
+    business = [f"With no price effect the readout flagged one in {fmt.pct(design.type1_error)} of "
+                f"{fmt.count(d.get('n_sims'))} simulated tests on the history (nominal {fmt.pct(alpha)}).",
+                f"Arms {', '.join(fmt.num(a) for a in d.get('arms', []))} times the current price; "
+                f"{fmt.count(d.get('n_products'))} products."]
+    conf = confidence_from(list(design.diagnostics or ()))
+    tiles = [("Smallest detectable elasticity", fmt.num(mde) if reachable else "n/a", f"at {fmt.pct(power, 0)} power"),
+             ("Recommended duration", fmt.plain(design.recommended_duration), "periods"),
+             ("False-positive rate", fmt.pct(design.type1_error), "simulated tests with no price effect")]
+    return {
+        "question": question, "answer": answer, "business": business,
+        "confidence": {"label": conf.label, "reason": conf.reason, "status": conf.status,
+                       "sentence": f"{conf.label}: {conf.reason}."},
+        "recommendation": ("If a weaker price response would still matter, run longer or on more products."
+                           if reachable else "Enlarge the test and re-run the design before launching."),
+        "decision": "", "decision_action": "",
         "tiles": [{"label": a, "value": b, "sub": c, "key": "", "muted": False} for a, b, c in tiles],
     }
 

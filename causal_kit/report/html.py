@@ -27,6 +27,7 @@ from ..verdict import conclusion
 from . import fmt
 from .business import business_impact, spec_of
 from .explanation import explain
+from .pricing import price_view
 from .summary import ASSUMPTION_LABELS, STATUS_LABELS, diagnostic_groups, executive_summary
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ METHOD_TITLES = {
     "sdid": "Synthetic difference-in-differences", "dml": "Double machine learning",
     "ipw": "Inverse propensity weighting", "psm": "Propensity score matching",
     "iv": "Instrumental variables (2SLS)", "rdd": "Regression discontinuity",
+    "price_test": "Price test (log-log elasticity)",
 }
 
 
@@ -204,7 +206,11 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
          "effect_ci"),
         ("p-value", fmt.pvalue(result.p_value), "p"),
     ]
-    if impact.lift is not None and impact.lift_ci is not None and not impact.effect_is_relative:
+    if result.method == "price_test":  # an elasticity: the same text as its tile
+        numbers[1:3] = [("Own-price elasticity", fmt.num(result.estimate, 2), "effect"),
+                        (f"{level} confidence interval", f"{fmt.num(result.ci[0], 2)} to {fmt.num(result.ci[1], 2)}",
+                         "effect_ci")]
+    elif impact.lift is not None and impact.lift_ci is not None and not impact.effect_is_relative:
         numbers.append((f"Lift ({lift_basis(impact)})", f"{lift_text(impact)} ({lift_interval(impact, level)})", "lift"))
     numbers.append(("Observations", fmt.count(result.n_obs), ""))
     if result.n_units is not None:
@@ -245,6 +251,7 @@ def _result_view(result: EffectEstimate, figs: _Figures, *, all_kinds: bool = Tr
         "details": [(str(k), _cell(k, v) if isinstance(v, float) else _detail_text(v)) for k, v in result.details.items()],
         "dropped": [(k, fmt.count(v)) for k, v in result.dropped_reasons.items()],
         "lineage": _lineage_view(result.lineage, result.n_obs, result.n_dropped, result.dropped_reasons),
+        "pricing": price_view(result),
     }
 
 
@@ -331,10 +338,14 @@ def _comparison_view(comparison: Any, figs: _Figures) -> dict[str, Any]:
         level = fmt.level(r.alpha)
         lift = (f"{lift_text(impact)} {fmt.interval(*impact.lift_ci, percent=True)}"
                 if impact.lift is not None and impact.lift_ci is not None else "n/a")
+        elasticity = r.method == "price_test"  # unitless: the same text as its tile
         rows.append({
             "name": r.label or METHOD_TITLES.get(r.method, r.method), "method": r.method,
-            "estimand": r.estimand, "estimate": effect_text(impact, impact.effect),
-            "ci": effect_interval(impact, level).split(" CI ", 1)[1], "p": fmt.pvalue(r.p_value), "lift": lift,
+            "estimand": r.estimand,
+            "estimate": fmt.num(r.estimate, 2) if elasticity else effect_text(impact, impact.effect),
+            "ci": (f"{fmt.num(r.ci[0], 2)} to {fmt.num(r.ci[1], 2)}" if elasticity
+                   else effect_interval(impact, level).split(" CI ", 1)[1]),
+            "p": fmt.pvalue(r.p_value), "lift": lift,
             "n": fmt.count(r.n_obs), "worst": r.worst_status, "worst_label": STATUS_LABELS[r.worst_status],
             "agrees": "yes" if bool(agrees) else "no",
         })
@@ -431,10 +442,11 @@ def _design_context(design: Any, title: str | None, spec: Any, figs: _Figures) -
     kinds = tuple(design.plot_kinds())
     figures = [figs.add(design.plot(k), k.replace("_", " ")) for k in kinds]
     tables = []
+    elasticity = (design.details or {}).get("effect_kind") == "elasticity"
     for name in ("estimator_ranking", "duration_table"):
         df = getattr(design, name, None)
         if df is not None and len(df):
-            tables.append(_table_view(name, _design_table(df, design.currency)))
+            tables.append(_table_view(name, _design_table(df, design.currency, elasticity)))
     assignment = getattr(design, "assignment", None)
     cells = []
     if assignment is not None and len(assignment):
@@ -480,12 +492,14 @@ _PCT_COLUMNS = ("mde", "bias", "rmse", "coverage", "coverage_mcse", "coverage_ci
                 "effect", "kpi_share")
 
 
-def _design_table(df: pd.DataFrame, currency: str | None) -> pd.DataFrame:
+def _design_table(df: pd.DataFrame, currency: str | None, elasticity: bool = False) -> pd.DataFrame:
     """A design table as text for leaders: rates as percents, money compact, no raw floats."""
     out = df.copy()
     for col in out.columns:
         name = str(col)
-        if name in _PCT_COLUMNS or name.endswith("_rate"):
+        if elasticity and name in ("mde", "effect", "bias", "rmse", "ci_halfwidth"):  # elasticities, not rates
+            out[col] = [fmt.num(float(v), 3) if v == v and v is not None else "n/a" for v in out[col]]
+        elif name in _PCT_COLUMNS or name.endswith("_rate"):
             out[col] = [fmt.pct(float(v), 1) if v == v and v is not None else "n/a" for v in out[col]]
         elif name == "cost":
             out[col] = [fmt.money(float(v), currency) if v == v and v is not None else "n/a" for v in out[col]]

@@ -194,6 +194,10 @@ def lift_basis(impact: BusinessImpact) -> str:
 
 def answer_sentence(result: EffectEstimate, impact: BusinessImpact) -> str:
     """The answer with its interval, e.g. 'The treatment raised orders by 52.3 orders per market-day (...)'."""
+    if result.method == "price_test":  # an elasticity, not an effect in outcome units
+        from .pricing import price_answer
+
+        return price_answer(result)
     level = fmt.level(result.alpha)
     label = impact.model.label
     per = f" {impact.model.per}" if impact.model.per and not impact.effect_is_relative else ""
@@ -240,6 +244,10 @@ def _business_sentences(result: EffectEstimate, impact: BusinessImpact) -> list[
 def decision_of(result: EffectEstimate, impact: BusinessImpact, spec_dict: dict[str, Any],
                 design: Any = None) -> tuple[Decision | None, str]:
     """The ship / stop / extend decision against ``report.break_even``, and its sentence."""
+    if result.method == "price_test":  # decided on the profit gain of the recommended price
+        from .pricing import price_decision
+
+        return price_decision(result, spec_dict)
     report = spec_dict.get("report") or {}
     be = report.get("break_even")
     if be is None:
@@ -340,6 +348,10 @@ def recommendation(result: EffectEstimate, conf: Verdict) -> str:
 
 
 def _tiles(result: EffectEstimate, impact: BusinessImpact) -> list[Tile]:
+    if result.method == "price_test":
+        from .pricing import price_tiles
+
+        return price_tiles(result)
     level = fmt.level(result.alpha)
     cur, money = impact.currency, impact.outcome_is_currency
     m = impact.model

@@ -166,3 +166,25 @@ def test_sequential_design_in_browser(browser):
                              plan={"n_treated": 6, "duration": 21, "n_candidates": 1, "n_windows": 6,
                                    "candidate_estimators": ["did"], "look_every": 7, "inference": "approximate"})
     _check(browser, render(ck.design.plan(history, spec)), "design-sequential", widths=(390, 1400))
+
+
+def test_pricing_reports_in_browser(browser):
+    """The price-test readout, the price-test design and the bandit simulation pages."""
+    import numpy as np
+
+    import causal_kit as ck
+    from causal_kit.bandits.demand import DemandModel
+    from causal_kit.bandits.simulate import simulate_bandit
+    from causal_kit.design import plan_price_test
+    from causal_kit.estimators.price_test import PriceTest
+    from causal_kit.report.pricing import render_bandit
+
+    spec = ck.ExperimentSpec(name="price", design="price_test", outcome="units", treatment="price", unit="product",
+                             time="week", question="Which price maximises margin?")
+    data = ck.datasets.load("price_test_sim")
+    _check(browser, render(PriceTest(cost_share=0.6).fit(data, spec)), "price-test", widths=(390, 1400))
+    plan = plan_price_test(data.query("week <= 4"), spec, design="switch", durations=(2, 4), n_sims=60)
+    _check(browser, render(plan), "price-design", widths=(390, 1400))
+    sim = simulate_bandit(DemandModel(elasticity=-2.5), np.linspace(6, 14, 9), unit_cost=5.0, horizon=60, n_reps=50,
+                          policies=["thompson_gaussian", "ucb1", "fixed_ab"])
+    _check(browser, render_bandit(sim), "bandit", widths=(390, 1400))
