@@ -41,6 +41,7 @@ Assumption = Literal[
     "inference",
     "surrogacy",
     "comparability",
+    "interference",
     "other",
 ]
 # long-term effects (surrogate index, decay)
