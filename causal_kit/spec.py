@@ -397,6 +397,13 @@ class ExperimentSpec(_Frozen):
     sequential: SequentialConfig | None = Field(
         None, description="Always-valid / group-sequential readout over scheduled looks (A/B)."
     )
+    interference: Literal["check", "adjust"] = Field(
+        "check",
+        description="Concurrent studies in the calendar: 'check' reports each one's exposure in the treated and "
+        "control units; 'adjust' also re-estimates with their treatment indicators as time-varying covariates "
+        "(DiD, event study) or without the control units they treat (SC, SDID) and reports how far the "
+        "estimate moved.",
+    )
 
     # ------------------------------------------------------------------ validators
     @field_validator("covariates", "instruments", "endogenous", "surrogates", mode="before")

@@ -32,16 +32,25 @@ this study's planned window. Three rules follow (see ``docs/concurrent.md``):
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._data import to_pandas
-from ..errors import DataError, SpecError
+from ..diagnostics.concurrent import (
+    CALENDAR_COLUMNS,
+    ROLES,
+    add_periods,
+    as_period,
+    exposure_share,
+    live_table,
+    overlapping,
+    period_step,
+    period_text,
+)
+from ..errors import SpecError
 from ..result import Diagnostic
 
 __all__ = [
@@ -66,182 +75,10 @@ __all__ = [
     "check_plan",
 ]
 
-#: Columns a plain calendar table must have (``status`` and ``owner`` are optional).
-CALENDAR_COLUMNS: tuple[str, ...] = ("study", "unit", "cell", "role", "start", "end")
-#: The roles a unit can play in a study.
-ROLES: tuple[str, ...] = ("treated", "control", "excluded")
 
 
 class CalendarConflictError(SpecError):
     """An assignment collides with another live study in the calendar (named, with its units)."""
-
-
-# ---------------------------------------------------------------------- periods
-def as_period(value: Any) -> int | pd.Timestamp:
-    """A period as a comparable value: an integer period or a timestamp.
-
-    Examples
-    --------
-    >>> as_period("12"), as_period("2024-03-01")
-    (12, Timestamp('2024-03-01 00:00:00'))
-    """
-    if isinstance(value, (bool, np.bool_)):
-        raise DataError(f"a calendar period must be a date or an integer period; got {value!r}.")
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (pd.Timestamp, datetime, date, np.datetime64)):
-        return pd.Timestamp(value)
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    text = str(value).strip()
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return pd.Timestamp(pd.to_datetime(text, format="ISO8601"))
-    except (ValueError, TypeError):
-        raise DataError(
-            f"a calendar period must be a date (e.g. 2024-03-01) or an integer period; got {value!r}."
-        ) from None
-
-
-def period_text(value: Any) -> str:
-    """The stored form of a period: ``'2024-03-01'`` for a day, ``'12'`` for an integer period.
-
-    Examples
-    --------
-    >>> period_text(pd.Timestamp("2024-03-01")), period_text(7)
-    ('2024-03-01', '7')
-    """
-    p = as_period(value)
-    if isinstance(p, pd.Timestamp):
-        return p.date().isoformat() if p == p.normalize() else p.isoformat()
-    return str(p)
-
-
-def period_step(times: Sequence[Any]) -> int | pd.Timedelta:
-    """The typical spacing of sorted periods (the median gap): 1 for integer periods, 7 days for weeks.
-
-    Examples
-    --------
-    >>> period_step([1, 2, 3]), period_step(pd.date_range("2024-01-01", periods=4, freq="W"))
-    (1, Timedelta('7 days 00:00:00'))
-    """
-    values = [as_period(t) for t in times]
-    if len(values) < 2:
-        return 1 if not values or isinstance(values[0], int) else pd.Timedelta(days=1)
-    if isinstance(values[0], pd.Timestamp):
-        gaps = pd.Series(values).diff().dropna()
-        return pd.Timedelta(gaps.median())
-    return max(int(np.median(np.diff(values))), 1)
-
-
-def add_periods(start: Any, n: int, step: int | pd.Timedelta) -> int | pd.Timestamp:
-    """``start`` moved by ``n`` steps.
-
-    Examples
-    --------
-    >>> add_periods("2024-01-01", 27, pd.Timedelta(days=1))
-    Timestamp('2024-01-28 00:00:00')
-    """
-    p = as_period(start)
-    if isinstance(p, pd.Timestamp):
-        return p + n * (step if isinstance(step, pd.Timedelta) else pd.Timedelta(days=int(step)))
-    if isinstance(step, pd.Timedelta):
-        raise DataError(f"the calendar period {start!r} is an integer but the history's periods are dates.")
-    return p + n * int(step)
-
-
-def _length(start: Any, end: Any) -> float:
-    """Inclusive length of ``[start, end]``: periods for integers, days for dates."""
-    if isinstance(start, pd.Timestamp):
-        return (end - start) / pd.Timedelta(days=1) + 1.0
-    return float(end - start + 1)
-
-
-def _same_kind(a: Any, b: Any) -> bool:
-    return isinstance(a, pd.Timestamp) == isinstance(b, pd.Timestamp)
-
-
-# ---------------------------------------------------------------------- tables
-def live_table(calendar: Any) -> pd.DataFrame:
-    """The calendar as a plain table (see the module docstring), closed studies dropped.
-
-    ``calendar`` is a calendar-like object (``units_table()``) or a table; it is not modified.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"study": ["promo"], "unit": ["g1"], "cell": ["treatment"], "role": ["treated"],
-    ...                   "start": ["2024-01-01"], "end": ["2024-01-28"]})
-    >>> live_table(t)[["study", "role", "status"]].to_dict("records")
-    [{'study': 'promo', 'role': 'treated', 'status': 'planned'}]
-    """
-    if calendar is None:
-        return pd.DataFrame(columns=[*CALENDAR_COLUMNS, "status", "owner"])
-    table = calendar.units_table() if hasattr(calendar, "units_table") else to_pandas(calendar)
-    missing = [c for c in CALENDAR_COLUMNS if c not in table.columns]
-    if missing:
-        raise DataError(
-            f"the calendar table lacks column(s) {missing}; it needs {list(CALENDAR_COLUMNS)} "
-            f"(one row per study and unit). It has {list(table.columns)[:12]}."
-        )
-    table = table.copy()
-    if "status" not in table.columns:
-        table["status"] = "planned"
-    if "owner" not in table.columns:
-        table["owner"] = None
-    bad = sorted(set(table["role"].astype(str)) - set(ROLES))
-    if bad:
-        raise DataError(f"column 'role' of the calendar has {bad}; each row's role must be one of {list(ROLES)}.")
-    for col in ("start", "end"):
-        if table[col].isna().any():
-            raise DataError(f"column {col!r} of the calendar has {int(table[col].isna().sum())} missing values; "
-                            "every study needs a start and a planned end.")
-    table["unit"] = table["unit"].astype(str)
-    table["status"] = table["status"].fillna("planned").astype(str)
-    return table[table["status"] != "closed"].reset_index(drop=True)
-
-
-def overlapping(table: pd.DataFrame, start: Any, end: Any, *, name: str | None = None) -> pd.DataFrame:
-    """Rows of studies other than ``name`` whose window overlaps ``[start, end]``.
-
-    Periods of another kind (dates against integer periods) never overlap. A column
-    ``overlap`` holds the share of ``[start, end]`` each row's study covers.
-    """
-    s, e = as_period(start), as_period(end)
-    keep, share = [], []
-    for row in table.itertuples(index=False):
-        if name is not None and str(row.study) == str(name):
-            keep.append(False)
-            share.append(0.0)
-            continue
-        a, b = as_period(row.start), as_period(row.end)
-        ok = _same_kind(a, s) and a <= e and b >= s
-        keep.append(bool(ok))
-        share.append(_length(max(a, s), min(b, e)) / _length(s, e) if ok else 0.0)
-    out = table.assign(overlap=share)
-    return out[np.asarray(keep, dtype=bool)].reset_index(drop=True)
-
-
-def exposure_share(table: pd.DataFrame, units: Iterable[Any], start: Any, end: Any,
-                   *, name: str | None = None) -> pd.Series:
-    """Share of ``[start, end]`` each unit is treated in some other live study (0 to 1).
-
-    Overlapping treatments of one unit by two studies count once per study, capped at 1.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"study": ["promo"], "unit": ["g1"], "cell": ["treatment"], "role": ["treated"],
-    ...                   "start": [11], "end": [20]})
-    >>> exposure_share(t, ["g1", "g2"], 1, 20).to_dict()
-    {'g1': 0.5, 'g2': 0.0}
-    """
-    ids = [str(u) for u in units]
-    over = overlapping(table, start, end, name=name)
-    treated = over[over["role"] == "treated"]
-    share = treated.groupby("unit")["overlap"].sum().clip(upper=1.0)
-    return share.reindex(ids).fillna(0.0).rename("exposure")
 
 
 # ---------------------------------------------------------------------- conflicts
