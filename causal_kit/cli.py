@@ -190,6 +190,10 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     elif not isinstance(data, dict) and (observational := io.load_observational(spec, base_dir)) is not None:
         data = {"experiment": experiment, "observational": observational}
     del experiment
+    if registry is not None:  # concurrent studies in the calendar: contamination check (interference)
+        from .registry import Calendar
+
+        looks = {**looks, "calendar": Calendar(registry)}
     found = estimate(data, spec, **looks)
     results = list(found) if isinstance(found, list) else [found]
     del data

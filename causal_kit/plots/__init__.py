@@ -97,9 +97,9 @@ def _design_plot(design: Any, kind: str | None = None) -> go.Figure:
 
 
 def _design_kinds(design: Any) -> tuple[str, ...]:
-    from .design import KINDS
+    from .design import kinds_for
 
-    return KINDS
+    return kinds_for(design)
 
 
 # Results and designs sit below this package; they plot themselves through these hooks.

@@ -17,9 +17,33 @@ if TYPE_CHECKING:
 
     from ..design.result import DesignResult
 
-__all__ = ["KINDS", "plot"]
+__all__ = ["KINDS", "CALENDAR_KIND", "kinds_for", "plot"]
 
 KINDS = ("power_curve", "pre_period_fit", "mde_by_duration")
+#: Drawn when the design was planned against the experiment calendar.
+CALENDAR_KIND = "calendar"
+
+
+def kinds_for(result: DesignResult) -> tuple[str, ...]:
+    """The kinds ``result`` can draw: :data:`KINDS`, plus ``calendar`` when it was planned with one."""
+    tables = getattr(result, "tables", None) or {}
+    return KINDS + ((CALENDAR_KIND,) if "calendar" in tables else ())
+
+
+def _calendar(result: DesignResult) -> go.Figure:
+    """This study's cells (its window) beside the live studies overlapping it."""
+    import pandas as pd
+
+    from .calendar import calendar_gantt
+
+    window = (result.details or {}).get("calendar") or {}
+    name = result.spec.name
+    own = result.assignment.loc[:, ["unit", "cell"]].assign(
+        study=name, role=lambda d: d["cell"].map(lambda c: "control" if c == "control" else "treated"),
+        start=window.get("start"), end=window.get("end"), status="planned", owner=None)
+    table = pd.concat([own, result.tables["calendar"]], ignore_index=True)
+    table["unit"] = table["unit"].astype(str)
+    return calendar_gantt(table, focus=name, title="Concurrent studies in this test's window")
 
 
 def _power_curve(result: DesignResult) -> go.Figure:
@@ -78,9 +102,10 @@ def _mde_by_duration(result: DesignResult) -> go.Figure:
 def plot(result: DesignResult, kind: str | None = None) -> go.Figure:
     """Draw ``result`` as ``kind`` (one of :data:`KINDS`; default ``"power_curve"``)."""
     kind = KINDS[0] if kind is None else kind
-    if kind not in KINDS:
+    if kind not in kinds_for(result):
         raise SpecError(
-            f"The 'kind' parameter of DesignResult.plot must be one of {', '.join(repr(k) for k in KINDS)}. "
+            f"The 'kind' parameter of DesignResult.plot must be one of {', '.join(repr(k) for k in kinds_for(result))}. "
             f"Got {kind!r} instead."
         )
-    return {"power_curve": _power_curve, "pre_period_fit": _pre_fit, "mde_by_duration": _mde_by_duration}[kind](result)
+    return {"power_curve": _power_curve, "pre_period_fit": _pre_fit, "mde_by_duration": _mde_by_duration,
+            CALENDAR_KIND: _calendar}[kind](result)
