@@ -365,7 +365,13 @@ def _cmd_calendar(args: argparse.Namespace, out: _Output) -> int:
         shown = ["name", "owner", "start", "end", "status", "n_cells", "n_treated", "n_control", "n_excluded"]
         if not out.quiet and not out.machine:
             print(frame.loc[:, shown].to_string(index=False) if len(frame) else "the calendar is empty")
-        out.emit({"command": "calendar list", "status": "ok",
+        path = None
+        if args.out:
+            from .report import render_calendar
+
+            path = _write_text(args.out, render_calendar(calendar, include_closed=args.status == "closed"))
+            out.say(f"report: {path}")
+        out.emit({"command": "calendar list", "status": "ok", "report": str(path) if path else None,
                   "studies": json.loads(frame.loc[:, shown].to_json(orient="records"))})
     elif args.action == "show":
         shown = calendar.show(args.name)
@@ -505,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = cal.add_parser("list", parents=[common], help="list the studies in the calendar")
     q.add_argument("--status", choices=("planned", "running", "closed"), default=None)
+    q.add_argument("--out", metavar="HTML", help="write the concurrent-studies page (Gantt, overlaps) here")
     q.set_defaults(func=_cmd_calendar)
     q = cal.add_parser("show", parents=[common], help="show one study's window and units per cell")
     q.add_argument("name", help="study name (spec.name)")

@@ -18,7 +18,7 @@ from .. import _hooks
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["render", "save_html", "render_history"]
+__all__ = ["render", "save_html", "render_history", "render_calendar"]
 
 
 def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
@@ -118,6 +118,25 @@ def render_history(history: pd.DataFrame, title: str | None = None, **kwargs: An
     from .html import render_history as _render_history
 
     return _render_history(history, title, **kwargs)
+
+
+def render_calendar(calendar: Any, title: str | None = None, **kwargs: Any) -> str:
+    """Render the experiment calendar as the portfolio's "concurrent studies" page.
+
+    See :func:`causal_kit.report.calendar.render_calendar`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import causal_kit as ck
+    >>> t = pd.DataFrame({"study": ["a", "a"], "unit": ["g1", "g2"], "cell": ["treatment", "control"],
+    ...                   "role": ["treated", "control"], "start": 1, "end": 8})
+    >>> "Concurrent studies" in ck.report.render_calendar(t)
+    True
+    """
+    from .calendar import render_calendar as _render_calendar
+
+    return _render_calendar(calendar, title, **kwargs)
 
 
 def _summary_text(result: Any) -> str:
