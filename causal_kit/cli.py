@@ -323,7 +323,14 @@ def _cmd_portfolio(args: argparse.Namespace, out: _Output) -> int:
         if page.is_file():
             # Link each study to its own report when one sits beside its JSON.
             links[str(spec_of(first).get("name") or first.method)] = page.name
-    path = _write_text(args.out, report.render(studies, title=args.title, links=links))
+    registry = _registry(args)
+    calendar = None
+    if registry is not None:  # the live studies of the calendar, as the "Concurrent studies" section
+        from .registry import Calendar
+
+        calendar = Calendar(registry)
+        calendar = calendar if len(calendar.units_table()) else None
+    path = _write_text(args.out, report.render(studies, title=args.title, links=links, calendar=calendar))
     out.say(f"report: {path}")
     out.emit({"command": "portfolio", "status": "ok", "report": str(path), "studies": len(studies)})
     return EXIT_OK
