@@ -389,6 +389,10 @@ def _cmd_calendar(args: argparse.Namespace, out: _Output) -> int:
             out.say(f"  {cell} ({len(units)}): {', '.join(units)}")
         out.emit({"command": "calendar show", "status": "ok", "study": json.loads(json.dumps(study, default=str)),
                   "units": shown["units"]})
+    elif args.action == "start":
+        calendar.start(args.name)
+        out.say(f"calendar: {args.name} running")
+        out.emit({"command": "calendar start", "status": "ok", "name": args.name})
     else:
         calendar.close(args.name, end=args.end)
         out.say(f"calendar: {args.name} closed")
@@ -521,6 +525,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", metavar="HTML", help="write the concurrent-studies page (Gantt, overlaps) here")
     q.set_defaults(func=_cmd_calendar)
     q = cal.add_parser("show", parents=[common], help="show one study's window and units per cell")
+    q.add_argument("name", help="study name (spec.name)")
+    q.set_defaults(func=_cmd_calendar)
+    q = cal.add_parser("start", parents=[common], help="mark a planned study running")
     q.add_argument("name", help="study name (spec.name)")
     q.set_defaults(func=_cmd_calendar)
     q = cal.add_parser("close", parents=[common], help="close a study so it no longer counts as live")

@@ -60,6 +60,12 @@ def test_design_register_then_list_show_close(tmp_path, capsys, history):
     assert set(price["treatment"]) <= {"geo_009", "geo_010", "geo_011", "geo_012"}
     diags = {d["name"]: d for d in json.loads((tmp_path / "price.json").read_text())["diagnostics"]}
     assert "promo" in diags["calendar_treated_elsewhere"]["message"]
+    code, out, err = run(capsys, "--json", "calendar", "list", "--registry", reg, "--out", tmp_path / "cal.html")
+    assert code == 0 and json.loads(out)["report"].endswith("cal.html")
+    page = (tmp_path / "cal.html").read_text()
+    assert "2 studies in the calendar" in page and "<strong>price</strong>" in page
+    code, out, err = run(capsys, "calendar", "start", "promo", "--registry", reg)
+    assert code == 0 and "promo running" in out
     code, out, err = run(capsys, "calendar", "close", "promo", "--registry", reg)
     assert code == 0 and "promo closed" in out
     code, out, err = run(capsys, "--json", "calendar", "list", "--status", "closed", "--registry", reg)

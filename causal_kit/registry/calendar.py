@@ -252,6 +252,26 @@ class Calendar:
                  spec_hash=design.spec_hash, replace=replace)
         return spec.name
 
+    def start(self, name: str) -> None:
+        """Mark planned study ``name`` running (its treatment has begun).
+
+        Raises :class:`CalendarError` for a study that is not in the calendar or is closed.
+        """
+        with self.registry.connect() as con:
+            con.begin()
+            try:
+                self._ensure(con)
+                row = con.execute("SELECT status FROM calendar_studies WHERE name = ?", [str(name)]).fetchone()
+                if row is None:
+                    raise CalendarError(f"no study named {name!r} in the calendar {str(self.registry.path)!r}.")
+                if row[0] == "closed":
+                    raise CalendarError(f"study {name!r} is closed; book it again (replace=True) to run it.")
+                con.execute("UPDATE calendar_studies SET status = ? WHERE name = ?", ["running", str(name)])
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+
     def close(self, name: str, *, end: Any = None) -> None:
         """Mark study ``name`` closed (optionally with its actual last period); it stops counting as live.
 
@@ -322,6 +342,10 @@ class Calendar:
                                           "created_at", "closed_at", "n_treated", "n_control", "n_excluded", "n_cells"])
         for col in ("n_treated", "n_control", "n_excluded", "n_cells"):
             frame[col] = frame[col].fillna(0).astype(int)
+        if len(frame):  # chronological, not text order ("9" before "10"); integer periods before dates
+            key = [(isinstance(p, pd.Timestamp), p.value if isinstance(p, pd.Timestamp) else p)
+                   for p in frame["start"].map(as_period)]
+            frame = frame.iloc[sorted(range(len(frame)), key=lambda i: (key[i], str(frame["name"].iloc[i])))]
         if status is not None:
             if status not in STATUSES:
                 raise CalendarError(f"The 'status' parameter of Calendar.list must be one of {list(STATUSES)}. "

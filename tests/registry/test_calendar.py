@@ -34,11 +34,17 @@ def test_add_list_show_close_round_trip(cal):
     assert shown["units"] == {"control": ["g3", "g4"], "excluded": ["g9"], "treatment": ["g1", "g2"]}
     table = cal.units_table()
     assert set(table["role"]) == {"treated", "control", "excluded"} and len(table) == 5
+    cal.start("promo")
+    assert cal.list()["status"].tolist() == ["running"]
+    with pytest.raises(CalendarError, match=r"no study named 'nope'"):
+        cal.start("nope")
     cal.close("promo", end="2024-03-20")
     assert cal.list()[["status", "end"]].iloc[0].tolist() == ["closed", "2024-03-20"]
     assert cal.units_table().empty  # a closed study is no longer live
     assert len(cal.units_table(include_closed=True)) == 5
     assert cal.list(status="planned").empty
+    with pytest.raises(CalendarError, match=r"study 'promo' is closed"):
+        cal.start("promo")
 
 
 def test_calendar_shares_the_registry_file(tmp_path):
