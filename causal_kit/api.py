@@ -205,7 +205,7 @@ def _concurrent(result: EffectEstimate, data: Any, spec: ExperimentSpec, calenda
     if spec.interference == "check" and calendar_rows(calendar).empty:
         return result  # an empty calendar: nothing to report
     table = contamination_table(calendar, data, spec)
-    checks = (*result.diagnostics, contamination_diagnostic(table))
+    checks = (*result.diagnostics, contamination_diagnostic(table, adjusted=spec.interference == "adjust"))
     tables = {**result.tables, "concurrent_studies": table}
     details = {**result.details, "concurrent_studies": table.to_dict("records")}
     base = result.with_updates(diagnostics=checks, tables=tables, details=details)

@@ -308,7 +308,7 @@ def calendar_rows(calendar: Any, include_closed: bool = True) -> pd.DataFrame:
     return live_table(table)
 
 
-def contamination_diagnostic(table: pd.DataFrame, *, threshold: float = 0.05) -> Diagnostic:
+def contamination_diagnostic(table: pd.DataFrame, *, threshold: float = 0.05, adjusted: bool = False) -> Diagnostic:
     """``concurrent_studies``: warn when another study treats this study's arms unequally.
 
     A study whose exposure share differs between the treated and the control units by more
@@ -324,8 +324,10 @@ def contamination_diagnostic(table: pd.DataFrame, *, threshold: float = 0.05) ->
     bad = bool(abs(worst["difference"]) > threshold)
     return Diagnostic(
         "concurrent_studies", "warn" if bad else "pass",
-        "; ".join(parts) + (f": {worst['study']} is confounded with this study's treatment; read out with "
-                            "interference: adjust." if bad else ": exposure is balanced across the arms."),
+        "; ".join(parts) + (f": {worst['study']} is confounded with this study's treatment; "
+                            + ("the estimate below is adjusted for it (interference: adjust)." if adjusted else
+                               "read out with interference: adjust.") if bad else
+                            ": exposure is balanced across the arms."),
         statistic=float(worst["difference"]), threshold=threshold, assumption="interference",
     )
 
