@@ -1,4 +1,5 @@
-"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, schema, serve-mcp, demo.
+"""The ``causal-kit`` command line: estimate, design, report, portfolio, history, registry, calendar, schema,
+serve-mcp, demo.
 
 Built for people and for schedulers (cron, Airflow). Every run can append to the results
 registry; ``--json`` (before or after the command) prints one machine-readable JSON object
@@ -19,6 +20,8 @@ Examples
     causal-kit estimate geo_test.yaml --data "duckdb://sales.duckdb?query=SELECT * FROM weekly"
     causal-kit design geo_test.yaml --history sales_2023.csv --out design.html
     causal-kit history geo_test --out history.html
+    causal-kit design geo_test.yaml --history sales_2023.csv --register
+    causal-kit calendar list
     causal-kit portfolio promo.json checkout.json --out portfolio.html
     causal-kit --json estimate geo_test.yaml --data sales.parquet --fail-on-diagnostic
 
@@ -190,6 +193,10 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     elif not isinstance(data, dict) and (observational := io.load_observational(spec, base_dir)) is not None:
         data = {"experiment": experiment, "observational": observational}
     del experiment
+    if registry is not None:  # concurrent studies in the calendar: contamination check (interference)
+        from .registry import Calendar
+
+        looks = {**looks, "calendar": Calendar(registry)}
     found = estimate(data, spec, **looks)
     results = list(found) if isinstance(found, list) else [found]
     del data
@@ -230,8 +237,17 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
 
     spec = _load_spec(args.spec)
     registry = _registry(args)
+    register = bool(args.register or (spec.plan is not None and spec.plan.register_))
+    if register and registry is None:
+        raise SpecError("--register (plan.register) writes to the experiment calendar in the registry; drop --no-registry.")
+    calendar = None
+    if registry is not None:  # conflict checks against the live studies in the calendar
+        from .registry import Calendar
+
+        calendar = Calendar(registry)
     history = io.load(args.history, spec=spec)
-    design = plan(history, spec, progress=None if not (out.quiet or out.machine) else False)
+    design = plan(history, spec, progress=None if not (out.quiet or out.machine) else False, calendar=calendar,
+                  **({"register": True} if register else {}))
     del history
     report_path = _save_report(design, args.out, spec) if args.out else None
     json_path = _write_text(args.json_out, design.to_json()) if args.json_out else None
@@ -244,8 +260,12 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
         out.say(f"design: {json_path}")
     if run_id:
         out.say(f"registry: run {run_id} appended to {registry.path}")
+    if register:
+        window = design.details["calendar"]
+        out.say(f"calendar: {spec.name} registered for {window['start']} to {window['end']}")
     out.emit({
         "command": "design",
+        "registered": register,
         "status": "ok",
         "name": spec.name,
         "spec_hash": spec.spec_hash,
@@ -306,7 +326,14 @@ def _cmd_portfolio(args: argparse.Namespace, out: _Output) -> int:
         if page.is_file():
             # Link each study to its own report when one sits beside its JSON.
             links[str(spec_of(first).get("name") or first.method)] = page.name
-    path = _write_text(args.out, report.render(studies, title=args.title, links=links))
+    registry = _registry(args)
+    calendar = None
+    if registry is not None:  # the live studies of the calendar, as the "Concurrent studies" section
+        from .registry import Calendar
+
+        calendar = Calendar(registry)
+        calendar = calendar if len(calendar.units_table()) else None
+    path = _write_text(args.out, report.render(studies, title=args.title, links=links, calendar=calendar))
     out.say(f"report: {path}")
     out.emit({"command": "portfolio", "status": "ok", "report": str(path), "studies": len(studies)})
     return EXIT_OK
@@ -336,6 +363,43 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
         "report": str(path) if path else None,
         "runs": json.loads(frame.loc[:, shown].to_json(orient="records", date_format="iso")),
     })
+    return EXIT_OK
+
+
+def _cmd_calendar(args: argparse.Namespace, out: _Output) -> int:
+    from .registry import Calendar
+
+    calendar = Calendar(_registry(args, required=True))
+    if args.action == "list":
+        frame = calendar.list(status=args.status)
+        shown = ["name", "owner", "start", "end", "status", "n_cells", "n_treated", "n_control", "n_excluded"]
+        if not out.quiet and not out.machine:
+            print(frame.loc[:, shown].to_string(index=False) if len(frame) else "the calendar is empty")
+        path = None
+        if args.out:
+            from .report import render_calendar
+
+            path = _write_text(args.out, render_calendar(calendar, include_closed=args.status == "closed"))
+            out.say(f"report: {path}")
+        out.emit({"command": "calendar list", "status": "ok", "report": str(path) if path else None,
+                  "studies": json.loads(frame.loc[:, shown].to_json(orient="records"))})
+    elif args.action == "show":
+        shown = calendar.show(args.name)
+        study = shown["study"]
+        out.say(f"{study['name']}: {study['status']}, {study['start']} to {study['end']}"
+                + (f", owner {study['owner']}" if isinstance(study["owner"], str) else ""))
+        for cell, units in shown["units"].items():
+            out.say(f"  {cell} ({len(units)}): {', '.join(units)}")
+        out.emit({"command": "calendar show", "status": "ok", "study": json.loads(json.dumps(study, default=str)),
+                  "units": shown["units"]})
+    elif args.action == "start":
+        calendar.start(args.name)
+        out.say(f"calendar: {args.name} running")
+        out.emit({"command": "calendar start", "status": "ok", "name": args.name})
+    else:
+        calendar.close(args.name, end=args.end)
+        out.say(f"calendar: {args.name} closed")
+        out.emit({"command": "calendar close", "status": "ok", "name": args.name})
     return EXIT_OK
 
 
@@ -461,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--history", required=True, metavar="SOURCE", help="historical data: file or duckdb:// URL")
     p.add_argument("--out", metavar="HTML", help="write the HTML design report here")
     p.add_argument("--json-out", dest="json_out", metavar="FILE", help="write the design as JSON here")
+    p.add_argument("--register", action="store_true",
+                   help="register the assignment in the experiment calendar (as plan.register: true)")
     p.set_defaults(func=_cmd_design)
 
     p = sub.add_parser("report", parents=[common], help="render a saved result JSON as HTML")
@@ -489,6 +555,23 @@ def build_parser() -> argparse.ArgumentParser:
                    "csv / json: the runs table")
     q.add_argument("--out", required=True, metavar="PATH")
     q.set_defaults(func=_cmd_registry_export)
+
+    p = sub.add_parser("calendar", parents=[common], help="the experiment calendar: live studies and their units")
+    cal = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = cal.add_parser("list", parents=[common], help="list the studies in the calendar")
+    q.add_argument("--status", choices=("planned", "running", "closed"), default=None)
+    q.add_argument("--out", metavar="HTML", help="write the concurrent-studies page (Gantt, overlaps) here")
+    q.set_defaults(func=_cmd_calendar)
+    q = cal.add_parser("show", parents=[common], help="show one study's window and units per cell")
+    q.add_argument("name", help="study name (spec.name)")
+    q.set_defaults(func=_cmd_calendar)
+    q = cal.add_parser("start", parents=[common], help="mark a planned study running")
+    q.add_argument("name", help="study name (spec.name)")
+    q.set_defaults(func=_cmd_calendar)
+    q = cal.add_parser("close", parents=[common], help="close a study so it no longer counts as live")
+    q.add_argument("name", help="study name (spec.name)")
+    q.add_argument("--end", default=None, metavar="PERIOD", help="its actual last period (default: keep the planned end)")
+    q.set_defaults(func=_cmd_calendar)
 
     p = sub.add_parser("schema", parents=[common], help="print the JSON Schema of the spec or of an evidence record")
     p.add_argument("what", nargs="?", choices=("spec", "evidence"), default="spec",

@@ -191,6 +191,9 @@ class Aggregate(_Frozen):
 class PlanConfig(_Frozen):
     """How a geo experiment is planned on history (used by ``causal_kit.design.plan``)."""
 
+    # 'register' is a BaseModel attribute, so the field is register_ and reads and writes as 'register'
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
     assignment: Literal["stratified", "matched_pairs", "search"] = Field(
         "search", description="Stratified draw, randomised matched pairs, or a search ranking candidates by MDE."
     )
@@ -228,6 +231,21 @@ class PlanConfig(_Frozen):
     )
     look_every: int | None = Field(
         None, ge=1, description="Group-sequential readout: a look every this many periods up to the duration."
+    )
+    start: TimeValue | None = Field(
+        None, description="First treated period of the test (calendar window); default: the period after the history."
+    )
+    conflicts: Literal["exclude", "warn"] = Field(
+        "exclude", description="Units treated by another live study in the window: exclude them, or keep them with a warning."
+    )
+    allow_overlap: bool = Field(
+        False,
+        description="Allow another live study's treated units in this control (and sharing units with it); "
+        "read out with interference: adjust.",
+    )
+    register_: bool = Field(
+        False, alias="register",
+        description="Register the assignment in the experiment calendar (needs a registry); written 'register'.",
     )
 
 
@@ -424,6 +442,13 @@ class ExperimentSpec(_Frozen):
     )
     switchback: SwitchbackConfig | None = Field(
         None, description="Switchback schedule: period length, carryover (burn-in), blocks (switchback)."
+    )
+    interference: Literal["check", "adjust"] = Field(
+        "check",
+        description="Concurrent studies in the calendar: 'check' reports each one's exposure in the treated and "
+        "control units; 'adjust' also re-estimates with their treatment indicators as time-varying covariates "
+        "(DiD, event study) or without the control units they treat (SC, SDID) and reports how far the "
+        "estimate moved.",
     )
 
     # ------------------------------------------------------------------ validators

@@ -167,6 +167,8 @@ def _switchback(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]
     df = simulate_switchback(n_units=4, n_periods=8, period_length=3, carryover=1, seed=int(rng.integers(0, 1000)))
     return df.drop(columns="in_force"), dict(design="switchback", outcome="orders", unit="city", time="hour",
                                              treatment="policy", switchback={"period_length": 3, "carryover": 1})
+
+
 def _price(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, Any]]:
     from causal_kit.datasets import simulate_price_test
 

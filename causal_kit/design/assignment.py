@@ -53,6 +53,11 @@ class Constraints:
         Number of treatment cells.
     cost, budget : Series and float, optional
         Cost per geo over the test and the most the treated geos may cost.
+    never_treat : sequence
+        Geos that may be control but never treated (e.g. another live study's controls).
+    strata : Series, optional
+        A stratum per geo (e.g. exposure to other studies); draws block on it before the KPI,
+        so every cell gets its share of each stratum.
 
     Raises
     ------
@@ -79,6 +84,8 @@ class Constraints:
         cells: int = 1,
         cost: pd.Series | None = None,
         budget: float | None = None,
+        never_treat: Sequence[Any] = (),
+        strata: pd.Series | None = None,
     ) -> None:
         kpi = pd.Series(kpi, dtype=float)
         units = set(kpi.index)
@@ -101,6 +108,14 @@ class Constraints:
         if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
             raise SpecError(f"The 'cells' parameter of the plan must be an int >= 1. Got {cells!r} instead.")
         self.kpi = kpi.drop(index=excl)
+        self.never_treat = [u for u in never_treat if u in self.kpi.index]
+        forced = sorted(set(must) & set(self.never_treat), key=str)
+        if forced:
+            raise SpecError(
+                f"{len(forced)} geo(s) in plan.must_treat may not be treated (another live study uses them as "
+                f"control, e.g. {forced[:3]}); drop them from must_treat or set plan.allow_overlap: true."
+            )
+        self.strata = None if strata is None else pd.Series(strata).reindex(self.kpi.index).fillna(0)
         self.must, self.exclude, self.cells = must, excl, int(cells)
         n_avail = len(self.kpi)
         if n_treated is None and treated_share is None:
@@ -130,6 +145,13 @@ class Constraints:
                 f"{n_avail} geos available ({len(kpi)} in the history, {len(excl)} excluded); lower "
                 "n_treated or treated_share."
             )
+        treatable = n_avail - len(self.never_treat)
+        if n_treated * self.cells > treatable:
+            raise SpecError(
+                f"{self.cells} cell(s) x n_treated={n_treated} geos need more geos than the {treatable} that may "
+                f"be treated ({len(self.never_treat)} are other live studies' controls); lower n_treated, move "
+                "the window (plan.start) or set plan.allow_overlap: true."
+            )
         self.cost = None if cost is None else pd.Series(cost, dtype=float).reindex(self.kpi.index).fillna(0.0)
         self.budget = None if budget is None else float(budget)
         if self.budget is not None:
@@ -148,6 +170,8 @@ class Constraints:
         """True when the treated geos (all cells) meet the budget and, with ``treated_share``,
         every cell's KPI share is within half the target of it."""
         if self.budget is not None and float(self.cost.loc[list(treated)].sum()) > self.budget * (1 + 1e-12):
+            return False
+        if self.never_treat and any(u in self.never_treat for u in treated):
             return False
         if self.treated_share is not None and cells_of is not None:
             total = float(self.kpi.sum())
@@ -174,10 +198,18 @@ class Constraints:
         return out.reset_index(drop=True)
 
 
+def _ordered(c: Constraints, kpi: pd.Series) -> pd.Series:
+    """KPI sorted high to low, within strata when the constraints carry them."""
+    if c.strata is None:
+        return kpi.sort_values(ascending=False)
+    frame = pd.DataFrame({"stratum": c.strata.reindex(kpi.index), "kpi": kpi})
+    return frame.sort_values(["stratum", "kpi"], ascending=False)["kpi"]
+
+
 def _draw_stratified(c: Constraints, rng: np.random.Generator) -> dict[Any, str]:
     names = cell_names(c.cells)
     cells_of: dict[Any, str] = {u: names[0] for u in c.must}
-    free = c.kpi.drop(index=c.must).sort_values(ascending=False)
+    free = _ordered(c, c.kpi.drop(index=c.must + c.never_treat))
     need = {name: c.n_treated - (len(c.must) if i == 0 else 0) for i, name in enumerate(names)}
     total = sum(need.values())
     if total <= 0:
@@ -254,7 +286,7 @@ def matched_pairs_assignment(constraints: Constraints, *, seed: int = 0) -> pd.D
     rng = np.random.default_rng(seed)
     names = cell_names(c.cells)
     size = len(names) + 1
-    order = c.kpi.sort_values(ascending=False)
+    order = _ordered(c, c.kpi)
     units = np.asarray(order.index, dtype=object)
     vals = order.to_numpy()
     groups = [list(range(i, i + size)) for i in range(0, len(units) - size + 1, size)]

@@ -132,7 +132,7 @@ def _aa_count(alpha: float, target_mcse: float) -> int:
 
 
 def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress: bool | None = None,
-         aa_target_mcse: float | None = 0.015, aa_max_assignments: int = 10,
+         aa_target_mcse: float | None = 0.015, aa_max_assignments: int = 10, calendar: Any = None,
          **overrides: Any) -> DesignResult:
     """Plan a geo experiment on history: assign geos, simulate power, rank estimators.
 
@@ -161,6 +161,13 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         placebo replicates takes about a second on a 40-geo daily panel), so the cap bounds the
         cost; when it leaves the MCSE above target, the ranking says so (``aa_precise`` False)
         and ``details["aa_note"]`` calls the A/A estimate too noisy to rank on.
+    calendar : Calendar or table, optional
+        The experiment calendar (:class:`causal_kit.registry.Calendar`) or a plain table of live
+        studies (see :mod:`causal_kit.design.conflicts`). Units other live studies treat in the
+        window are excluded (``plan.conflicts``), the draw is stratified on exposure to them, a
+        conflicting assignment is refused unless ``plan.allow_overlap``, and three
+        ``calendar_*`` diagnostics name the overlapping studies. With ``plan.register`` the
+        assignment is then registered through ``calendar.register_design``.
     **overrides
         Any :class:`~causal_kit.spec.PlanConfig` field, overriding ``spec.plan``.
 
@@ -251,9 +258,19 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         cost = pd.Series(cost_panel[:, -P:].mean(axis=1) * primary, index=units)
     elif cfg.cost_per_unit is not None:
         cost = kpi * cfg.cost_per_unit * primary
+    if cfg.register_ and not hasattr(calendar, "register_design"):
+        raise SpecError("plan.register needs the experiment calendar: pass calendar=Calendar(...) (the CLI does "
+                        "so with --register), not a plain table or nothing.")
+    booked = None
+    if calendar is not None:  # concurrent studies: exclusions, never-treated geos, exposure strata
+        from .conflicts import prepare_plan
+
+        booked = prepare_plan(calendar, cfg, units, times, name=spec.name, length=longest)
     constraints = Constraints(
         kpi, n_treated=cfg.n_treated, treated_share=cfg.treated_share, must_treat=cfg.must_treat,
-        exclude=cfg.exclude, cells=cfg.cells, cost=cost, budget=cfg.budget,
+        exclude=list(cfg.exclude) + (booked.exclude if booked else []), cells=cfg.cells, cost=cost,
+        budget=cfg.budget, never_treat=booked.never_treat if booked else (),
+        strata=booked.strata if booked else None,
     )
     sim_kw = dict(pre_periods=P, n_windows=cfg.n_windows, alpha=spec.alpha, n_jobs=cfg.n_jobs)
 
@@ -275,6 +292,11 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         assignment = matched_pairs_assignment(constraints, seed=spec.seed)
     else:
         assignment = stratified_assignment(constraints, seed=spec.seed)
+    calendar_checks: tuple[Diagnostic, ...] = ()
+    if booked is not None:
+        from .conflicts import check_plan
+
+        calendar_checks, calendar_details, calendar_table = check_plan(booked, assignment, units, cfg, name=spec.name)
     designs = _designs(assignment, units, cfg.cells)
     names = cell_names(cfg.cells)
 
@@ -363,6 +385,14 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         type1, n_aa, spec.alpha, ranking, method, row, cfg, tables["pre_period_fit"], names[0], assignment,
         mrow,
     )
+    diagnostics = diagnostics + calendar_checks
+    calendar_info: dict[str, Any] = {}
+    if booked is not None:
+        from .conflicts import add_periods, period_step, period_text
+
+        end = add_periods(booked.context.start, int(rec) - 1, period_step(times))
+        calendar_info = {"calendar": {**calendar_details, "end": period_text(end)}}
+        tables["calendar"] = calendar_table
     noisy = ranking.loc[~ranking["aa_precise"], "estimator"].tolist()
     aa_note = (
         f"A/A false-positive rate per method from {int(mrow['n_aa'])} simulated tests ({int(mrow['n_windows'])} "
@@ -396,6 +426,7 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
                 ["aa_rate", "aa_mcse", "aa_ci_low", "aa_ci_high", "n_aa", "n_windows", "n_assignments",
                  "coverage", "coverage_mcse", "coverage_ci_low", "coverage_ci_high"]].to_dict("index"),
             "recommendation_note": str(mrow.get("recommendation_note", "")),
+            **calendar_info,
         },
     )
     if cfg.looks or cfg.look_every:  # group-sequential looks (design/sequential.py)
@@ -406,6 +437,8 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         from .buffer import apply_buffer
 
         result = apply_buffer(result, history, spec)
+    if cfg.register_:
+        calendar.register_design(result)
     return result
 
 

@@ -17,16 +17,20 @@ if TYPE_CHECKING:
 
     from ..design.result import DesignResult
 
-__all__ = ["KINDS", "plot", "kinds_for"]
+__all__ = ["KINDS", "CALENDAR_KIND", "kinds_for", "plot"]
 
 KINDS = ("power_curve", "pre_period_fit", "mde_by_duration", "schedule")
+#: Drawn when the design was planned against the experiment calendar.
+CALENDAR_KIND = "calendar"
 
 
 def kinds_for(result: DesignResult) -> tuple[str, ...]:
-    """The kinds a design supports: a switchback design shows its schedule instead of the pre-period fit."""
-    if "schedule" in (result.tables or {}):
-        return ("schedule", "power_curve", "mde_by_duration")
-    return ("power_curve", "pre_period_fit", "mde_by_duration")
+    """The kinds ``result`` can draw: a switchback design shows its schedule instead of the
+    pre-period fit; ``calendar`` is added when the design was planned with a calendar."""
+    tables = getattr(result, "tables", None) or {}
+    base = (("schedule", "power_curve", "mde_by_duration") if "schedule" in tables
+            else ("power_curve", "pre_period_fit", "mde_by_duration"))
+    return base + ((CALENDAR_KIND,) if "calendar" in tables else ())
 
 
 def _schedule(result: DesignResult) -> go.Figure:
@@ -41,6 +45,22 @@ def _schedule(result: DesignResult) -> go.Figure:
                     colorscale=[[0, COLORS["control"]], [1, COLORS["treated"]]], zmin=0, zmax=1, showscale=False,
                     xgap=1, ygap=1, hovertemplate="block %{y}, period %{x}: treated %{z}<extra></extra>")
     return fig
+
+
+def _calendar(result: DesignResult) -> go.Figure:
+    """This study's cells (its window) beside the live studies overlapping it."""
+    import pandas as pd
+
+    from .calendar import calendar_gantt
+
+    window = (result.details or {}).get("calendar") or {}
+    name = result.spec.name
+    own = result.assignment.loc[:, ["unit", "cell"]].assign(
+        study=name, role=lambda d: d["cell"].map(lambda c: "control" if c == "control" else "treated"),
+        start=window.get("start"), end=window.get("end"), status="planned", owner=None)
+    table = pd.concat([own, result.tables["calendar"]], ignore_index=True)
+    table["unit"] = table["unit"].astype(str)
+    return calendar_gantt(table, focus=name, title="Concurrent studies in this test's window")
 
 
 def _power_curve(result: DesignResult) -> go.Figure:
@@ -117,4 +137,4 @@ def plot(result: DesignResult, kind: str | None = None) -> go.Figure:
             f"Got {kind!r} instead."
         )
     return {"power_curve": _power_curve, "pre_period_fit": _pre_fit, "mde_by_duration": _mde_by_duration,
-            "schedule": _schedule}[kind](result)
+            "schedule": _schedule, CALENDAR_KIND: _calendar}[kind](result)

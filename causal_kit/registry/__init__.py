@@ -600,3 +600,9 @@ def latest(name: str | None = None, *, path: str | os.PathLike[str] | None = Non
 def export(out: str | os.PathLike[str], format: str = "parquet", *, path: str | os.PathLike[str] | None = None) -> Path:
     """Export the registry at ``path`` to ``out`` (``parquet``, ``csv`` or ``json``)."""
     return Registry(path).export(out, format=format)
+
+
+# the experiment calendar lives in its own module and uses Registry.connect
+from .calendar import Calendar, CalendarConflictError, CalendarError  # noqa: E402
+
+__all__ += ["Calendar", "CalendarError", "CalendarConflictError"]

@@ -18,12 +18,12 @@ from .. import _hooks
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["render", "save_html", "render_history"]
+__all__ = ["render", "save_html", "render_history", "render_calendar"]
 
 
 def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
            plotlyjs: str = "auto", design: Any = None, design_href: str | None = None,
-           links: Mapping[str, str] | None = None) -> str:
+           links: Mapping[str, str] | None = None, calendar: Any = None) -> str:
     """Render results or a design as one self-contained HTML page.
 
     Parameters
@@ -49,6 +49,9 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
         Link to the design report, shown in the readout's context.
     links : dict, optional
         Portfolio: study name -> link to that study's own report.
+    calendar : Calendar or table, optional
+        Portfolio: the experiment calendar; adds a "Concurrent studies" section (Gantt of the
+        live studies, the pairs that share units), as :func:`render_calendar` draws it.
 
     Returns
     -------
@@ -67,7 +70,7 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     from .html import render as _render
 
     return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs, design=design, design_href=design_href,
-                   links=links)
+                   links=links, calendar=calendar)
 
 
 def save_html(obj: Any, path: str | Path, **kwargs: Any) -> Path:
@@ -118,6 +121,25 @@ def render_history(history: pd.DataFrame, title: str | None = None, **kwargs: An
     from .html import render_history as _render_history
 
     return _render_history(history, title, **kwargs)
+
+
+def render_calendar(calendar: Any, title: str | None = None, **kwargs: Any) -> str:
+    """Render the experiment calendar as the portfolio's "concurrent studies" page.
+
+    See :func:`causal_kit.report.calendar.render_calendar`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import causal_kit as ck
+    >>> t = pd.DataFrame({"study": ["a", "a"], "unit": ["g1", "g2"], "cell": ["treatment", "control"],
+    ...                   "role": ["treated", "control"], "start": 1, "end": 8})
+    >>> "Concurrent studies" in ck.report.render_calendar(t)
+    True
+    """
+    from .calendar import render_calendar as _render_calendar
+
+    return _render_calendar(calendar, title, **kwargs)
 
 
 def _summary_text(result: Any) -> str:

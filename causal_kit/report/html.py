@@ -554,7 +554,7 @@ def _finish(template: jinja2.Template, context: dict[str, Any], figs: _Figures, 
 
 def render(obj: Any, template: str | Path | None = None, *, title: str | None = None, spec: Any = None,
            plotlyjs: str = "auto", design: Any = None, design_href: str | None = None,
-           links: Mapping[str, str] | None = None) -> str:
+           links: Mapping[str, str] | None = None, calendar: Any = None) -> str:
     """Render a result, several results or a design as one self-contained HTML page.
 
     See :func:`causal_kit.report.render` for the parameters.
@@ -574,7 +574,8 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     elif kind == "portfolio":
         from .portfolio import portfolio_context
 
-        context, default = portfolio_context(list(obj), title, figs, links), "portfolio_report.html"
+        context = portfolio_context(list(obj), title, figs, links, calendar=calendar)
+        default = "portfolio_report.html"
     else:
         context, default = _design_context(obj, title, spec, figs), "design_report.html"
     return _finish(_template(template, default), context, figs, plotlyjs)

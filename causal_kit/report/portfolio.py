@@ -16,9 +16,10 @@ __all__ = ["portfolio_context"]
 
 
 def portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures,
-                       links: Mapping[str, str] | None = None) -> dict[str, Any]:
+                       links: Mapping[str, str] | None = None, *, calendar: Any = None) -> dict[str, Any]:
     """The portfolio page: one row per study with its effect, cost, return and decision, totals over
-    the studies with money, a shared lift chart and one section per study."""
+    the studies with money, a shared lift chart and one section per study; with ``calendar`` also
+    the concurrent studies (Gantt and overlapping pairs, see :mod:`causal_kit.report.calendar`)."""
     links = dict(links or {})
     rows, sections, primaries, names, methods = [], [], [], [], []
     spend, value, currencies, n_money = 0.0, 0.0, set(), 0
@@ -102,4 +103,14 @@ def portfolio_context(studies: Sequence[Any], title: str | None, figs: _Figures,
         "forest": forest,
         "forest_note": forest_note,
         "methods": list(dict.fromkeys(methods)),
+        "concurrent": _concurrent(calendar, figs),
     }
+
+
+def _concurrent(calendar: Any, figs: _Figures) -> dict[str, Any] | None:
+    if calendar is None:
+        return None
+    from .calendar import calendar_context
+
+    context = calendar_context(calendar, None, figs)
+    return context if context["studies"] else None

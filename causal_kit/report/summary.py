@@ -38,6 +38,7 @@ ASSUMPTION_LABELS: dict[str, str] = {
     "specification": "Specification: do reasonable modelling choices give the same answer?",
     "sensitivity": "Sensitivity: how much hidden bias would overturn the result?",
     "inference": "Inference: can the uncertainty estimate be trusted?",
+    "interference": "Interference: do other experiments running at the same time touch these units?",
     "other": "Other checks",
 }
 
