@@ -217,6 +217,20 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         pc = spec.plan
         return plan_switchback(history, spec, lifts=pc.effect_grid if pc else DEFAULT_LIFTS,
                                target_power=overrides.get("target_power", pc.target_power if pc else 0.8))
+    if spec.design == "price_test":  # products x price arms: elasticity power by simulation on sales
+        import inspect
+
+        from .price_test import plan_price_test
+
+        allowed = set(inspect.signature(plan_price_test).parameters) - {"history", "spec"}
+        unknown = sorted(set(overrides) - allowed)
+        if unknown:
+            raise SpecError(f"plan() options {unknown} do not apply to a price test; it takes {sorted(allowed)}.")
+        pc = spec.plan
+        kw: dict[str, Any] = {"seed": spec.seed, "target_power": pc.target_power if pc else 0.8}
+        if pc is not None and "duration" in pc.model_fields_set:
+            kw["durations"] = (pc.duration,) if isinstance(pc.duration, int) else tuple(pc.duration)
+        return plan_price_test(history, spec, **{**kw, **overrides})
     cfg = _config(spec, overrides)
     units, times, Y, used, cost_panel = _history(history, spec, cfg)
     N, T = Y.shape

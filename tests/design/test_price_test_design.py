@@ -93,3 +93,12 @@ def test_design_result_speaks_of_elasticity_and_round_trips(history):
     assert back.mde == plan.mde and back.details["effect_kind"] == "elasticity"
     sched = plan.tables["schedule"]
     assert sched["burn_in"].sum() == len(sched) // 2
+
+
+def test_design_plan_dispatches_price_tests(history):
+    spec = SPEC.update(plan={"duration": [4, 8]})
+    plan = ck.design.plan(history, spec, design="switch", n_sims=60, elasticities=(0.0, -1.0))
+    assert plan.details["effect_kind"] == "elasticity"
+    assert sorted(plan.duration_table["duration"]) == [4, 8]
+    with pytest.raises(SpecError, match="do not apply to a price test"):
+        ck.design.plan(history, SPEC, n_treated=4)
