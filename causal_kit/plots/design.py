@@ -28,7 +28,8 @@ def kinds_for(result: DesignResult) -> tuple[str, ...]:
     """The kinds ``result`` can draw: a switchback design shows its schedule instead of the
     pre-period fit; ``calendar`` is added when the design was planned with a calendar."""
     tables = getattr(result, "tables", None) or {}
-    base = (("schedule", "power_curve", "mde_by_duration") if "schedule" in tables
+    switchback = "schedule" in tables and {"block", "period", "treated"} <= set(tables["schedule"].columns)
+    base = (("schedule", "power_curve", "mde_by_duration") if switchback
             else ("power_curve", "pre_period_fit", "mde_by_duration"))
     return base + ((CALENDAR_KIND,) if "calendar" in tables else ())
 

@@ -28,10 +28,11 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
 
     Parameters
     ----------
-    obj : EffectEstimate, list of EffectEstimate, Comparison, list of lists, or DesignResult
+    obj : EffectEstimate, list of EffectEstimate, Comparison, list of lists, DesignResult or BanditSimulation
         One result gives an effect report; several results for one spec (or a
         :class:`~causal_kit.compare.Comparison`) a robustness report; results (or lists) for
-        several specs a portfolio report; a ``DesignResult`` a design report.
+        several specs a portfolio report; a ``DesignResult`` a design report; a
+        :class:`~causal_kit.bandits.simulate.BanditSimulation` the bandit simulation report.
     template : str or path, optional
         A template name (``"effect_report.html"``, ...) or the path of your own template,
         which may ``{% extends "base.html" %}``.
@@ -67,6 +68,12 @@ def render(obj: Any, template: str | Path | None = None, *, title: str | None = 
     >>> "Did the new checkout raise spend?" in html
     True
     """
+    from ..bandits.simulate import BanditSimulation
+
+    if isinstance(obj, BanditSimulation):  # a bandit price-exploration simulation has its own page
+        from .pricing import render_bandit
+
+        return render_bandit(obj, **({"title": title} if title else {}))
     from .html import render as _render
 
     return _render(obj, template, title=title, spec=spec, plotlyjs=plotlyjs, design=design, design_href=design_href,

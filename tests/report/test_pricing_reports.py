@@ -48,6 +48,7 @@ def test_bandit_report_renders_offline_with_consistent_numbers():
     sim = simulate_bandit(d, [7, 8, 9, 10, 11], unit_cost=5.0, horizon=40, n_reps=30,
                           policies=["thompson_gaussian", "fixed_ab"], seed=1)
     html = render_bandit(sim)
+    assert ck.report.render(sim) == html  # the one entry point renders simulations too
     assert "<script src=" not in html and "http://" not in html.split("<script")[0]
     assert marked(html, "tile-oracle")[0] == ck.report.fmt.num(8.0)
     best = sim.summary.set_index("policy").loc["thompson_gaussian"]
