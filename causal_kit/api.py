@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._parallel import execution_from_spec
 from .estimators import DEFAULT_FOR_DESIGN, get_estimator
 from .result import EffectEstimate
 from .spec import ExperimentSpec, as_spec
@@ -43,6 +44,11 @@ def estimate(
     ('ab', 0.256)
     """
     spec = as_spec(spec)
+    with execution_from_spec(spec):  # spec.execution: serial, joblib or Dask for the parallel parts
+        return _estimate(data, spec, options)
+
+
+def _estimate(data: Any, spec: ExperimentSpec, options: dict[str, Any]) -> EffectEstimate | list[EffectEstimate]:
     data = _as_frames(data, spec)  # convert polars / pyarrow once, not once per estimator
     # earlier looks of a sequential study: the A/B estimator takes them, panel readouts get them below
     looks = options.pop("prior_looks", None) if spec.sequential is not None else None

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import _hooks
 from ._spec_io import read_spec_file, safe_yaml, unique_keys
-from ._typing import Aggregation, Design, NaAction
+from ._typing import Aggregation, Design, ExecutionBackend, NaAction
 from .errors import SpecError
 
 __all__ = [
@@ -281,6 +281,32 @@ class SequentialConfig(_Frozen):
         return self
 
 
+class ExecutionConfig(_Frozen):
+    """Where the parallel work of this spec runs (bootstrap and placebo replications, design
+    simulations, cross-fitting folds). Results do not depend on it: every task gets its own
+    seed, so a seeded run gives the same numbers serially, on joblib workers and on Dask.
+    The block is not part of the spec hash.
+    """
+
+    backend: ExecutionBackend | None = Field(
+        None,
+        description="'serial', 'joblib' (local workers) or 'dask'; default 'dask' with an address, "
+        "else an active dask.distributed.Client if there is one, else joblib/serial by n_jobs.",
+    )
+    address: str | None = Field(
+        None, description="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies backend dask)."
+    )
+    n_jobs: int | None = Field(
+        None, description="Local workers (-1: every core); with backend dask and no address, the local cluster's size."
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> ExecutionConfig:
+        if self.address is not None and self.backend not in (None, "dask"):
+            raise ValueError(f"execution.address is a Dask scheduler; it needs backend 'dask', got {self.backend!r}")
+        return self
+
+
 class ExperimentSpec(_Frozen):
     """A frozen, validated description of one causal study.
 
@@ -378,6 +404,9 @@ class ExperimentSpec(_Frozen):
     )
     sequential: SequentialConfig | None = Field(
         None, description="Always-valid / group-sequential readout over scheduled looks (A/B)."
+    )
+    execution: ExecutionConfig | None = Field(
+        None, description="Where parallel work runs: serial, joblib workers or a Dask cluster."
     )
 
     # ------------------------------------------------------------------ validators
@@ -498,7 +527,8 @@ class ExperimentSpec(_Frozen):
         Fields left at their defaults are not hashed, so a field added in a later version (with a
         default) does not change the hash of a spec written before it.
         """
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        content = {k: v for k, v in self.to_dict().items() if k != "execution"}  # where it ran, not what
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def update(self, **changes: Any) -> ExperimentSpec:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._parallel import map_tasks
 from ..errors import DataError, IdentificationError, SpecError
 
 __all__ = ["placebo_study", "summarise_placebo_study"]
@@ -127,7 +128,7 @@ def placebo_study(
     seed : int
         Base seed.
     n_jobs : int
-        joblib workers over replications (results do not depend on it).
+        Local workers over replications, or the active Dask cluster (results do not depend on it).
 
     Returns
     -------
@@ -166,20 +167,22 @@ def placebo_study(
         raise SpecError(f"min_pre={lo} and min_post={hi} do not fit the panel's {T} periods (need "
                         "min_pre >= 2, min_post >= 1 and min_pre + min_post <= the number of periods).")
 
-    def task(r: int) -> list[dict[str, Any]]:
-        if fresh:
-            u, t, Yr, _ = _long_to_wide(data(seed + r), spec)
-        else:
-            u, t, Yr = units, times, Y
-        return _one(Yr, u, t, spec, methods, int(n_treated), float(effect), log_scale, lo, hi, seed + r)
-
-    if n_jobs == 1:
-        parts = [task(r) for r in range(n_reps)]
-    else:
-        from joblib import Parallel, delayed
-
-        parts = Parallel(n_jobs=n_jobs)(delayed(task)(r) for r in range(n_reps))
+    shared = {"data": data if fresh else None, "panel": None if fresh else (units, times, Y), "spec": spec,
+              "methods": tuple(methods), "n_treated": int(n_treated), "effect": float(effect),
+              "log_scale": log_scale, "lo": lo, "hi": hi}
+    parts = map_tasks(_replication, [seed + r for r in range(n_reps)], n_jobs=n_jobs, shared=shared)
     return pd.DataFrame([row for part in parts for row in part])
+
+
+def _replication(seed: int, *, data: Callable[[int], pd.DataFrame] | None, panel: tuple[Any, Any, Any] | None,
+                 spec: Any, methods: Sequence[str], n_treated: int, effect: float, log_scale: bool,
+                 lo: int, hi: int) -> list[dict[str, Any]]:
+    """One replication (a map_tasks task): a fresh panel from ``data(seed)`` or the shared one."""
+    if data is not None:
+        units, times, Y, _ = _long_to_wide(data(seed), spec)
+    else:
+        units, times, Y = panel  # type: ignore[misc]
+    return _one(Y, units, times, spec, methods, n_treated, effect, log_scale, lo, hi, seed)
 
 
 def summarise_placebo_study(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
