@@ -17,6 +17,12 @@ Which backend runs the tasks, first match wins:
 
 Inside a task that already runs on a Dask worker, nested calls run serially, so a cluster is
 never asked to schedule work from inside its own tasks.
+
+Every task runs with single-threaded BLAS (``threadpoolctl``), wherever it runs: a
+multi-threaded BLAS splits a long dot product differently from a single-threaded one, which
+changes the last bits of the result; with one thread everywhere a seeded result is
+bit-identical serially, on joblib and on Dask, and parallel tasks do not oversubscribe the
+cores. Learners' own OpenMP pools are left alone.
 """
 
 from __future__ import annotations
@@ -51,11 +57,14 @@ class Execution:
     backend: ExecutionBackend | None = None
     address: str | None = None
     n_jobs: int | None = None
+    pinned: bool = False  # set by the command line: a spec's own execution block does not override it
 
 
 _ACTIVE: contextvars.ContextVar[Execution | None] = contextvars.ContextVar("causal_kit_execution", default=None)
 _CLIENTS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE: dict[str, Any] = {"depth": 0, "saved": None}
 
 
 def spawn_seeds(seed: int | np.random.SeedSequence | None, n: int) -> list[np.random.SeedSequence]:
@@ -108,7 +117,8 @@ def mask_url(url: str) -> str:
 
 @contextlib.contextmanager
 def use_execution(
-    backend: ExecutionBackend | None = None, *, address: str | None = None, n_jobs: int | None = None
+    backend: ExecutionBackend | None = None, *, address: str | None = None, n_jobs: int | None = None,
+    pinned: bool = False,
 ) -> Iterator[Execution]:
     """Run every :func:`map_tasks` call inside the block on ``backend``.
 
@@ -121,6 +131,8 @@ def use_execution(
         address uses the active client, or starts a local cluster of ``n_jobs`` processes.
     n_jobs : int, optional
         Local joblib workers (``-1``: every core) for calls that leave ``n_jobs`` at 1.
+    pinned : bool
+        Specs' ``execution:`` blocks inside do not override this one (``causal-kit --dask``).
 
     Examples
     --------
@@ -134,7 +146,9 @@ def use_execution(
     if address is not None and backend not in (None, "dask"):
         raise _spec_error(f"an address ({mask_url(address)!r}) is a Dask scheduler; it needs backend 'dask', "
                           f"got {backend!r}. Drop the address or set backend: dask.")
-    plan = Execution("dask" if address is not None else backend, address, n_jobs)
+    plan = Execution("dask" if address is not None else backend, address, n_jobs, pinned)
+    if address is not None and not _on_dask_worker():
+        _client(address, n_jobs)  # a wrong address fails here, within CONNECT_TIMEOUT, not mid-run
     token = _ACTIVE.set(plan)
     try:
         yield plan
@@ -156,7 +170,8 @@ def execution_from_spec(spec: Any) -> contextlib.AbstractContextManager[Any]:
     'serial'
     """
     cfg = getattr(spec, "execution", None)
-    if cfg is None:
+    current = _ACTIVE.get()
+    if cfg is None or (current is not None and current.pinned):
         return contextlib.nullcontext(_ACTIVE.get())
     return use_execution(cfg.backend, address=cfg.address, n_jobs=cfg.n_jobs)
 
@@ -217,20 +232,66 @@ def map_tasks(
     items: Sequence[Any] = list(tasks)
     kw = dict(shared or {})
     kind, target = _resolve(n_jobs, backend, address)
+    task = _OneThreadBlas(fn)
     if kind == "dask" and items:
-        return _run_dask(target, fn, items, kw, progress)
+        return _run_dask(target, task, items, kw, progress)
     workers = min(target, len(items)) if kind == "joblib" else 1
-    if workers <= 1:
-        results: Iterable[Any] = (fn(t, **kw) for t in items)
-    else:
-        from joblib import Parallel, delayed
+    with single_threaded_blas():
+        if workers <= 1:
+            results: Iterable[Any] = (task(t, **kw) for t in items)
+        else:
+            from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=workers, prefer=prefer, return_as="generator")(delayed(fn)(t, **kw) for t in items)
-    if progress:
-        from tqdm.auto import tqdm
+            results = Parallel(n_jobs=workers, prefer=prefer, return_as="generator")(
+                delayed(task)(t, **kw) for t in items
+            )
+        if progress:
+            from tqdm.auto import tqdm
 
-        results = tqdm(results, total=len(items), desc=progress, leave=False)
-    return list(results)
+            results = tqdm(results, total=len(items), desc=progress, leave=False)
+        return list(results)
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread inside the block (re-entrant and safe across threads).
+
+    The limit is set when the first thread enters and restored when the last one leaves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from causal_kit._parallel import single_threaded_blas
+    >>> with single_threaded_blas():
+    ...     float(np.ones(3) @ np.ones(3))
+    3.0
+    """
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_STATE["saved"] = ThreadpoolController().limit(limits=1, user_api="blas")
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if _BLAS_STATE["depth"] == 0:
+                _BLAS_STATE["saved"].restore_original_limits()
+                _BLAS_STATE["saved"] = None
+
+
+class _OneThreadBlas:
+    """``fn`` run under :func:`single_threaded_blas`, wherever it is unpickled."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)  # Dask names its tasks after it
+
+    def __call__(self, task: Any, **shared: Any) -> Any:
+        with single_threaded_blas():
+            return self.fn(task, **shared)
 
 
 def planned_workers(n_jobs: int | None = 1) -> int:

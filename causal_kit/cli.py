@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._parallel import use_execution
 from .errors import CausalKitError, DataError, IdentificationError, SpecError
 
 __all__ = ["main", "build_parser"]
@@ -392,6 +393,9 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                        help="print one machine-readable JSON object on stdout (before or after the command)")
     group.add_argument("--fail-on-diagnostic", action="store_true", default=flag_default,
                        help="exit 3 when the estimate ran but a diagnostic failed")
+    group.add_argument("--dask", metavar="ADDRESS", default=default,
+                       help="run resampling, simulations and cross-fitting on this Dask scheduler "
+                       "(tcp://host:8786); overrides the spec's execution block")
     group.add_argument("--debug", action="store_true", default=flag_default,
                        help="show the full traceback of unexpected errors")
 
@@ -493,7 +497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warn
         try:
             _check_outputs(args)
-            return args.func(args, out)
+            address = getattr(args, "dask", None)
+            if address is None:
+                return args.func(args, out)
+            with use_execution("dask", address=address, pinned=True):
+                return args.func(args, out)
         except BrokenPipeError:
             return _broken_pipe()
         except _INPUT_ERRORS as exc:

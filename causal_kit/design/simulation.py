@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._parallel import map_tasks, planned_workers
+from .._parallel import map_tasks
 from ..errors import DataError, SpecError
 
 __all__ = [
@@ -306,6 +306,9 @@ def _sdid(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int
 _FUNCS = {"did": _did, "time_regression": _time_regression, "synthetic_control": _synthetic_control, "sdid": _sdid}
 
 
+_WINDOWS_PER_CHUNK = 5  # closed-form estimators: windows per task
+
+
 def _run_chunk(estimator: str, Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, Any]:
     return _FUNCS[estimator](Y, designs, starts, L, P)
 
@@ -375,9 +378,10 @@ def simulate_power(
         raise SpecError(f"duration must be >= 1 and pre_periods >= 3; got duration={L}, pre_periods={P}.")
     starts = window_starts(Y.shape[1], L, P, n_windows)
     iterative = estimator in ("synthetic_control", "sdid")  # one solver call per window anyway
-    workers = planned_workers(n_jobs)
-    n_chunks = len(starts) if iterative else min(len(starts), 1 if workers == 1 else 4 * workers)
-    chunks = [c for c in np.array_split(starts, n_chunks) if len(c)]
+    # chunks of a fixed size, whatever the backend: batched closed forms can round differently
+    # in the last bit with a different batch, and results must not depend on where they ran
+    size = 1 if iterative else _WINDOWS_PER_CHUNK
+    chunks = [starts[i : i + size] for i in range(0, len(starts), size)]
     show = (iterative and designs.shape[0] * len(starts) >= 400) if progress is None else bool(progress)
     parts = map_tasks(_chunk_task, chunks, n_jobs=n_jobs, progress=f"{estimator}: windows" if show else None,
                       shared={"estimator": estimator, "Y": Y, "designs": designs, "L": L, "P": P})
