@@ -205,7 +205,7 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     if json_path:
         out.say(f"result: {json_path}")
     if run_id:
-        out.say(f"registry: run {run_id} appended to {registry.path}")
+        out.say(f"registry: run {run_id} appended to {registry.location}")
     if failed:
         failing = [f"{r.method}/{d.name}" for r in results for d in r.diagnostics if d.status == "fail"]
         print(f"causal-kit: diagnostic failed: {', '.join(failing)}", file=sys.stderr)
@@ -242,7 +242,7 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
     if json_path:
         out.say(f"design: {json_path}")
     if run_id:
-        out.say(f"registry: run {run_id} appended to {registry.path}")
+        out.say(f"registry: run {run_id} appended to {registry.location}")
     out.emit({
         "command": "design",
         "status": "ok",
@@ -315,7 +315,7 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
     registry = _registry(args, required=True)
     frame = registry.history(args.name)
     if frame.empty:
-        raise DataError(f"the registry {str(registry.path)!r} has no runs named {args.name!r}.")
+        raise DataError(f"the registry {registry.location!r} has no runs named {args.name!r}.")
     path = None
     if args.out:
         from . import report
@@ -341,7 +341,7 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
 def _cmd_registry_export(args: argparse.Namespace, out: _Output) -> int:
     registry = _registry(args, required=True)
     path = registry.export(args.out, format=args.format)
-    out.say(f"exported {registry.path} to {path}")
+    out.say(f"exported {registry.location} to {path}")
     out.emit({"command": "registry export", "status": "ok", "path": str(path), "format": args.format})
     return EXIT_OK
 
@@ -384,7 +384,8 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     flag_default = argparse.SUPPRESS if suppress else False
     group = parser.add_argument_group("global options")
     group.add_argument("--registry", metavar="PATH", default=default,
-                       help="registry file (default: $CAUSAL_KIT_REGISTRY or ~/.causal_kit/registry.duckdb)")
+                       help="registry file or postgresql:// URL (default: $CAUSAL_KIT_REGISTRY or "
+                       "~/.causal_kit/registry.duckdb)")
     group.add_argument("--no-registry", action="store_true", default=flag_default,
                        help="do not append this run to the registry")
     group.add_argument("--quiet", "-q", action="store_true", default=flag_default,
