@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _postgres import fresh_postgres, postgres_url  # noqa: F401 (fixtures)
+import _postgres
 
 import causal_kit as ck
 from causal_kit.errors import BackendError
@@ -21,6 +21,9 @@ from causal_kit.registry import COLUMNS, SCHEMA_VERSION, Registry, RegistryConne
 
 pytestmark = pytest.mark.slow  # a PostgreSQL server starts for this module
 pytest.importorskip("psycopg")
+
+postgres_url = _postgres.postgres_url  # the server fixtures
+fresh_postgres = _postgres.fresh_postgres
 
 AB = dict(name="cuped", design="ab", outcome="y", treatment="treat", pre_covariate="pre")
 
@@ -76,7 +79,7 @@ def test_an_older_layout_on_the_server_is_migrated_in_place(fresh_postgres) -> N
     assert rows["estimate"].tolist() == [1.25] and rows["look"].isna().all() and "data_end" in rows
 
 
-def test_credentials_never_show_and_a_dead_server_fails_fast(postgres_url, tmp_path) -> None:  # noqa: F811
+def test_credentials_never_show_and_a_dead_server_fails_fast(postgres_url, tmp_path) -> None:
     reg = Registry(postgres_url)
     assert "secret" not in repr(reg) and "ck:***@" in reg.location
     dead = f"postgresql://ck:secret@/ck?host={tmp_path}&port=5433"  # no server on this socket
