@@ -11,9 +11,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import _postgres
 import pandas as pd
 import pytest
-import _postgres
 
 import causal_kit as ck
 from causal_kit.errors import BackendError
