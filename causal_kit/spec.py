@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from . import _hooks
 from ._spec_io import read_spec_file, safe_yaml, unique_keys
@@ -117,7 +125,8 @@ class EstimatorChoice(_Frozen):
 
 
 class DataSource(_Frozen):
-    """Where the data come from: a CSV/Parquet file, a DuckDB database, or a SQL query.
+    """Where the data come from: a CSV/Parquet file, a DuckDB database, a SQL query, or a
+    warehouse table read through Ibis (``url`` with a ``table`` or a ``path``).
 
     Relative paths, including file names inside ``query``, are resolved against the spec
     file's folder when the spec is read from a file (``causal-kit estimate``). In ``query``
@@ -127,18 +136,43 @@ class DataSource(_Frozen):
     """
 
     path: str | None = Field(None, description="CSV or Parquet file (or a DuckDB database with 'query').")
-    query: str | None = Field(None, description="DuckDB SQL query returning the rows to analyse.")
+    query: str | None = Field(None, description="SQL query returning the rows to analyse (DuckDB, or the url's backend).")
     database: str | None = Field(None, description="DuckDB database file the query runs against.")
+    url: str | None = Field(
+        None,
+        description="Ibis backend URL (postgres://user@host/db, duckdb://file.duckdb, polars://, snowflake://...); "
+        "the aggregate step runs there and only the panel comes back. Its password is masked in records.",
+    )
+    table: str | None = Field(None, description="Table (or view) to read from the url's backend.")
     observational: str | None = Field(
         None,
         description="design surrogate: CSV or Parquet file of the observational sample (surrogates and "
         "long-term outcome); the rows above are then the experiment.",
     )
 
+    @field_serializer("url", when_used="json")
+    def _mask_password(self, url: str | None) -> str | None:  # records and reports never hold it
+        if url is None:
+            return None
+        import re
+
+        return re.sub(r"(//[^/:@\s]*:)[^@/\s]*@", r"\1***@", url)
+
     @model_validator(mode="after")
     def _something_to_read(self) -> DataSource:
+        if self.url is not None:
+            if self.query is not None:
+                raise ValueError("data.url reads a 'table' or a 'path', not a 'query': create a view with the query "
+                                 "in the warehouse and name it in data.table")
+            given = [k for k in ("table", "path") if getattr(self, k) is not None]
+            if len(given) != 1 or self.database is not None:
+                raise ValueError(f"data.url needs exactly one of 'table' or 'path' (got {given or 'none'}) "
+                                 "and no 'database'")
+            return self
+        if self.table is not None:
+            raise ValueError("data.table names a table of data.url's backend; add data.url")
         if self.path is None and self.query is None:
-            raise ValueError("data needs a 'path' or a 'query'")
+            raise ValueError("data needs a 'path', a 'query' or a 'url'")
         if self.database is not None and self.query is None:
             raise ValueError("data.database needs a 'query' to say which rows to read")
         return self
