@@ -294,21 +294,6 @@ class _OneThreadBlas:
             return self.fn(task, **shared)
 
 
-def planned_workers(n_jobs: int | None = 1) -> int:
-    """How many workers the next :func:`map_tasks` call would use (for sizing chunks).
-
-    Examples
-    --------
-    >>> from causal_kit._parallel import planned_workers
-    >>> planned_workers(1)
-    1
-    """
-    kind, target = _resolve(n_jobs, None, None)
-    if kind == "dask":
-        return max(1, len(target.scheduler_info().get("workers", {})))
-    return target if kind == "joblib" else 1
-
-
 # ----------------------------------------------------------------------------- resolution
 def _resolve(n_jobs: int | None, backend: ExecutionBackend | None, address: str | None) -> tuple[str, Any]:
     """``("serial", 1)``, ``("joblib", workers)`` or ``("dask", client)``."""
