@@ -49,6 +49,9 @@ Prefer = Literal["processes", "threads"]
 #: Seconds to wait for a Dask scheduler before giving up with :class:`BackendError`.
 CONNECT_TIMEOUT = 8.0
 
+#: Dask: tasks are sent in at most this many contiguous batches per worker.
+_BATCHES_PER_WORKER = 4
+
 
 @dataclass(frozen=True)
 class Execution:
@@ -375,7 +378,13 @@ def _run_dask(client: Any, fn: Callable[..., Any], items: Sequence[Any], shared:
     # big arrays go to every worker once; the futures stand in for them in each task's kwargs
     scattered = {k: client.scatter(v, broadcast=True, hash=False) if _is_large(v) else v
                  for k, v in shared.items()}
-    futures = client.map(fn, list(items), pure=False, **scattered)
+    # many small tasks (bootstrap resamples) go in contiguous batches, a few per worker, so that
+    # scheduling costs stay small against the work; results are unbatched in task order
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    n_batches = min(len(items), _BATCHES_PER_WORKER * workers)
+    bounds = [round(i * len(items) / n_batches) for i in range(n_batches + 1)]
+    batches = [list(items[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    futures = client.map(_Batch(fn), batches, pure=False, **scattered)
     try:
         if progress:
             from distributed import as_completed
@@ -383,9 +392,20 @@ def _run_dask(client: Any, fn: Callable[..., Any], items: Sequence[Any], shared:
 
             for _ in tqdm(as_completed(futures), total=len(futures), desc=progress, leave=False):
                 pass
-        return list(client.gather(futures))
+        return [r for batch in client.gather(futures) for r in batch]
     finally:
         client.cancel(futures + [f for f in scattered.values() if type(f).__name__ == "Future"])
+
+
+class _Batch:
+    """Run ``fn`` over a list of tasks on one worker."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", type(fn).__name__)
+
+    def __call__(self, batch: list[Any], **shared: Any) -> list[Any]:
+        return [self.fn(t, **shared) for t in batch]
 
 
 def _is_large(value: Any) -> bool:

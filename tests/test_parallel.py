@@ -76,6 +76,7 @@ def test_mask_url_hides_passwords_in_urls_and_keyword_strings() -> None:
     assert "s3cret" not in mask_url("host=db user=ana password=s3cret")
 
 
+@pytest.mark.slow
 def test_spec_execution_serial_gives_the_same_sdid_bootstrap_as_joblib_threads() -> None:
     data = _panel()
     joblib_run = ck.estimate(data, {**SDID_SPEC, "options": {**SDID_SPEC["options"], "n_jobs": 2}})
