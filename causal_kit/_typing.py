@@ -16,6 +16,8 @@ Status = Literal["pass", "warn", "fail", "not_applicable"]
 NaAction = Literal["raise", "drop"]
 Aggregation = Literal["sum", "mean", "min", "max", "median", "count", "first"]
 Alternative = Literal["two-sided", "larger", "smaller"]
+# where parallel work runs (causal_kit._parallel)
+ExecutionBackend = Literal["serial", "joblib", "dask"]
 # instrumental variables
 IVMethod = Literal["2sls", "liml", "gmm"]
 IVVcov = Literal["unadjusted", "robust", "cluster"]

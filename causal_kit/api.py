@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._parallel import execution_from_spec
 from ._threads import blas_threads
 from .errors import IdentificationError, SpecError
 from .estimators import DEFAULT_FOR_DESIGN, get_estimator
@@ -57,6 +58,11 @@ def estimate(
     ('ab', 0.256)
     """
     spec = as_spec(spec)
+    with execution_from_spec(spec):  # spec.execution: serial, joblib or Dask for the parallel parts
+        return _estimate(data, spec, options)
+
+
+def _estimate(data: Any, spec: ExperimentSpec, options: dict[str, Any]) -> EffectEstimate | list[EffectEstimate]:
     data = _as_frames(data, spec)  # convert polars / pyarrow once, not once per estimator
     calendar = options.pop("calendar", None)
     if spec.interference == "adjust" and calendar is None:

@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._parallel import use_execution
 from .errors import CausalKitError, DataError, IdentificationError, SpecError
 
 __all__ = ["main", "build_parser"]
@@ -213,7 +214,7 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     if json_path:
         out.say(f"result: {json_path}")
     if run_id:
-        out.say(f"registry: run {run_id} appended to {registry.path}")
+        out.say(f"registry: run {run_id} appended to {registry.location}")
     if failed:
         failing = [f"{r.method}/{d.name}" for r in results for d in r.diagnostics if d.status == "fail"]
         print(f"causal-kit: diagnostic failed: {', '.join(failing)}", file=sys.stderr)
@@ -259,7 +260,7 @@ def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
     if json_path:
         out.say(f"design: {json_path}")
     if run_id:
-        out.say(f"registry: run {run_id} appended to {registry.path}")
+        out.say(f"registry: run {run_id} appended to {registry.location}")
     if register:
         window = design.details["calendar"]
         out.say(f"calendar: {spec.name} registered for {window['start']} to {window['end']}")
@@ -343,7 +344,7 @@ def _cmd_history(args: argparse.Namespace, out: _Output) -> int:
     registry = _registry(args, required=True)
     frame = registry.history(args.name)
     if frame.empty:
-        raise DataError(f"the registry {str(registry.path)!r} has no runs named {args.name!r}.")
+        raise DataError(f"the registry {registry.location!r} has no runs named {args.name!r}.")
     path = None
     if args.out:
         from . import report
@@ -415,7 +416,7 @@ def _cmd_registry_export(args: argparse.Namespace, out: _Output) -> int:
                   "format": args.format})
         return EXIT_OK
     path = registry.export(args.out, format=args.format)
-    out.say(f"exported {registry.path} to {path}")
+    out.say(f"exported {registry.location} to {path}")
     out.emit({"command": "registry export", "status": "ok", "path": str(path), "format": args.format})
     return EXIT_OK
 
@@ -481,7 +482,8 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     flag_default = argparse.SUPPRESS if suppress else False
     group = parser.add_argument_group("global options")
     group.add_argument("--registry", metavar="PATH", default=default,
-                       help="registry file (default: $CAUSAL_KIT_REGISTRY or ~/.causal_kit/registry.duckdb)")
+                       help="registry file or postgresql:// URL (default: $CAUSAL_KIT_REGISTRY or "
+                       "~/.causal_kit/registry.duckdb)")
     group.add_argument("--no-registry", action="store_true", default=flag_default,
                        help="do not append this run to the registry")
     group.add_argument("--quiet", "-q", action="store_true", default=flag_default,
@@ -490,6 +492,9 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
                        help="print one machine-readable JSON object on stdout (before or after the command)")
     group.add_argument("--fail-on-diagnostic", action="store_true", default=flag_default,
                        help="exit 3 when the estimate ran but a diagnostic failed")
+    group.add_argument("--dask", metavar="ADDRESS", default=default,
+                       help="run resampling, simulations and cross-fitting on this Dask scheduler "
+                       "(tcp://host:8786); overrides the spec's execution block")
     group.add_argument("--debug", action="store_true", default=flag_default,
                        help="show the full traceback of unexpected errors")
 
@@ -622,7 +627,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.showwarning = _warn
         try:
             _check_outputs(args)
-            return args.func(args, out)
+            address = getattr(args, "dask", None)
+            if address is None:
+                return args.func(args, out)
+            with use_execution("dask", address=address, pinned=True):
+                return args.func(args, out)
         except BrokenPipeError:
             return _broken_pipe()
         except _INPUT_ERRORS as exc:

@@ -2,8 +2,8 @@
 
 One root, ``CausalKitError``, with one subclass per stage: the spec (``SpecError``), the
 data (``DataError``), identification (``IdentificationError``) and numerical fitting
-(``ConvergenceError``). ``SpecError`` and ``DataError`` are also ``ValueError`` so that
-generic handlers keep working.
+(``ConvergenceError``), and the backends that run or store the work (``BackendError``).
+``SpecError`` and ``DataError`` are also ``ValueError`` so that generic handlers keep working.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "IdentificationError",
     "ConvergenceError",
+    "BackendError",
     "CausalKitWarning",
     "RowsDroppedWarning",
     "DiagnosticWarning",
@@ -39,6 +40,12 @@ class IdentificationError(CausalKitError):
 
 class ConvergenceError(CausalKitError):
     """A numerical routine failed to converge."""
+
+
+class BackendError(CausalKitError, ConnectionError):
+    """A compute or storage backend cannot be used: a Dask scheduler or database that cannot
+    be reached, or an optional backend package that is not installed. Messages never show
+    credentials."""
 
 
 class CausalKitWarning(UserWarning):

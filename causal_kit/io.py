@@ -9,7 +9,9 @@
 * nothing, when the spec has a ``data:`` block (:class:`causal_kit.spec.DataSource`).
 
 When the spec has an ``aggregate:`` block (:class:`causal_kit.spec.Aggregate`), raw rows
-are aggregated to one row per group inside DuckDB, so only the panel reaches pandas. The
+are aggregated to one row per group inside DuckDB, so only the panel reaches pandas. A
+``data:`` block with a ``url`` reads from a warehouse or any Ibis backend instead, and the
+same aggregation runs there (:mod:`causal_kit.warehouse`). The
 generated SQL quotes every identifier; the aggregation functions come from a closed list.
 A query the user writes is run as written: it is the user's own SQL.
 
@@ -230,6 +232,10 @@ def _resolve(value: str, base_dir: Path | None) -> Path:
 
 
 def _load_spec_source(data: DataSource, spec: ExperimentSpec, base_dir: Path | None) -> pd.DataFrame:
+    if data.url is not None:  # a warehouse or any Ibis backend: aggregate there, fetch the panel
+        from .warehouse import load_source
+
+        return load_source(data, spec, base_dir)
     database = None
     if data.database is not None:
         database = str(_resolve(data.database, base_dir))
@@ -391,15 +397,20 @@ def _run_sql(
     if len(result) == 0:
         raise DataError(f"{what} returned no rows; check the filters and the source.")
     if spec is not None and spec.aggregate is not None:
-        gone = {r: c for r, c in spec.role_columns.items() if c not in result.columns}
-        if gone:
-            role, col = next(iter(gone.items()))
-            raise DataError(
-                f"column {col!r} (spec.{role}) is missing after aggregation; the aggregated data "
-                f"has {_cols(list(result.columns))}. Add it to the source, to aggregate.by, or "
-                "to aggregate.columns."
-            )
+        _check_aggregated(result, spec)
     return result
+
+
+def _check_aggregated(result: pd.DataFrame, spec: ExperimentSpec) -> None:
+    """Every role column survived the aggregation, or a DataError naming the first that did not."""
+    gone = {r: c for r, c in spec.role_columns.items() if c not in result.columns}
+    if gone:
+        role, col = next(iter(gone.items()))
+        raise DataError(
+            f"column {col!r} (spec.{role}) is missing after aggregation; the aggregated data "
+            f"has {_cols(list(result.columns))}. Add it to the source, to aggregate.by, or "
+            "to aggregate.columns."
+        )
 
 
 def _describe(con: duckdb.DuckDBPyConnection, source_sql: str, params: list[Any], what: str) -> list[str]:

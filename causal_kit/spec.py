@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from . import _hooks
 from ._spec_interference import SpilloverConfig, SwitchbackConfig
 from ._spec_io import read_spec_file, safe_yaml, unique_keys
-from ._typing import Aggregation, Design, NaAction
+from ._typing import Aggregation, Design, ExecutionBackend, NaAction
 from .errors import SpecError
 
 __all__ = [
@@ -135,7 +143,8 @@ class EstimatorChoice(_Frozen):
 
 
 class DataSource(_Frozen):
-    """Where the data come from: a CSV/Parquet file, a DuckDB database, or a SQL query.
+    """Where the data come from: a CSV/Parquet file, a DuckDB database, a SQL query, or a
+    warehouse table read through Ibis (``url`` with a ``table`` or a ``path``).
 
     Relative paths, including file names inside ``query``, are resolved against the spec
     file's folder when the spec is read from a file (``causal-kit estimate``). In ``query``
@@ -145,18 +154,43 @@ class DataSource(_Frozen):
     """
 
     path: str | None = Field(None, description="CSV or Parquet file (or a DuckDB database with 'query').")
-    query: str | None = Field(None, description="DuckDB SQL query returning the rows to analyse.")
+    query: str | None = Field(None, description="SQL query returning the rows to analyse (DuckDB, or the url's backend).")
     database: str | None = Field(None, description="DuckDB database file the query runs against.")
+    url: str | None = Field(
+        None,
+        description="Ibis backend URL (postgres://user@host/db, duckdb://file.duckdb, polars://, snowflake://...); "
+        "the aggregate step runs there and only the panel comes back. Its password is masked in records.",
+    )
+    table: str | None = Field(None, description="Table (or view) to read from the url's backend.")
     observational: str | None = Field(
         None,
         description="design surrogate: CSV or Parquet file of the observational sample (surrogates and "
         "long-term outcome); the rows above are then the experiment.",
     )
 
+    @field_serializer("url", when_used="json")
+    def _mask_password(self, url: str | None) -> str | None:  # records and reports never hold it
+        if url is None:
+            return None
+        import re
+
+        return re.sub(r"(//[^/:@\s]*:)[^@/\s]*@", r"\1***@", url)
+
     @model_validator(mode="after")
     def _something_to_read(self) -> DataSource:
+        if self.url is not None:
+            if self.query is not None:
+                raise ValueError("data.url reads a 'table' or a 'path', not a 'query': create a view with the query "
+                                 "in the warehouse and name it in data.table")
+            given = [k for k in ("table", "path") if getattr(self, k) is not None]
+            if len(given) != 1 or self.database is not None:
+                raise ValueError(f"data.url needs exactly one of 'table' or 'path' (got {given or 'none'}) "
+                                 "and no 'database'")
+            return self
+        if self.table is not None:
+            raise ValueError("data.table names a table of data.url's backend; add data.url")
         if self.path is None and self.query is None:
-            raise ValueError("data needs a 'path' or a 'query'")
+            raise ValueError("data needs a 'path', a 'query' or a 'url'")
         if self.database is not None and self.query is None:
             raise ValueError("data.database needs a 'query' to say which rows to read")
         return self
@@ -317,6 +351,32 @@ class SequentialConfig(_Frozen):
         return self
 
 
+class ExecutionConfig(_Frozen):
+    """Where the parallel work of this spec runs (bootstrap and placebo replications, design
+    simulations, cross-fitting folds). Results do not depend on it: every task gets its own
+    seed, so a seeded run gives the same numbers serially, on joblib workers and on Dask.
+    The block is not part of the spec hash.
+    """
+
+    backend: ExecutionBackend | None = Field(
+        None,
+        description="'serial', 'joblib' (local workers) or 'dask'; default 'dask' with an address, "
+        "else an active dask.distributed.Client if there is one, else joblib/serial by n_jobs.",
+    )
+    address: str | None = Field(
+        None, description="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies backend dask)."
+    )
+    n_jobs: int | None = Field(
+        None, description="Local workers (-1: every core); with backend dask and no address, the local cluster's size."
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> ExecutionConfig:
+        if self.address is not None and self.backend not in (None, "dask"):
+            raise ValueError(f"execution.address is a Dask scheduler; it needs backend 'dask', got {self.backend!r}")
+        return self
+
+
 class ExperimentSpec(_Frozen):
     """A frozen, validated description of one causal study.
 
@@ -450,6 +510,9 @@ class ExperimentSpec(_Frozen):
         "(DiD, event study) or without the control units they treat (SC, SDID) and reports how far the "
         "estimate moved.",
     )
+    execution: ExecutionConfig | None = Field(
+        None, description="Where parallel work runs: serial, joblib workers or a Dask cluster."
+    )
 
     # ------------------------------------------------------------------ validators
     @field_validator("covariates", "instruments", "endogenous", "surrogates", mode="before")
@@ -575,7 +638,8 @@ class ExperimentSpec(_Frozen):
         Fields left at their defaults are not hashed, so a field added in a later version (with a
         default) does not change the hash of a spec written before it.
         """
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        content = {k: v for k, v in self.to_dict().items() if k != "execution"}  # where it ran, not what
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def update(self, **changes: Any) -> ExperimentSpec:

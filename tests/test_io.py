@@ -148,7 +148,7 @@ def test_empty_file_and_missing_spec_source(tmp_path):
 
 
 def test_spec_data_and_aggregate_fields_validate():
-    with pytest.raises(SpecError, match="data needs a 'path' or a 'query'"):
+    with pytest.raises(SpecError, match="data needs a 'path', a 'query' or a 'url'"):
         _spec(data={})
     with pytest.raises(SpecError, match=r"spec.aggregate.outcome"):
         _spec(aggregate={"by": ["countyreal"], "outcome": "total"})

@@ -24,7 +24,7 @@ FLOORS = {
     "estimators": 5, "datasets": 5, "bandits": 5,
     "design": 6,
     "compare": 7, "report": 7,
-    "api": 8, "registry": 8, "io": 8, "knowledge": 8,
+    "api": 8, "registry": 8, "io": 8, "knowledge": 8, "warehouse": 8,
     "cli": 9, "demo": 9,
 }
 

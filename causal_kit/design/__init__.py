@@ -9,14 +9,10 @@
 * :func:`plan`: all of it at once from history and an :class:`~causal_kit.ExperimentSpec`,
   returning a :class:`DesignResult`.
 
-Simulations run in parallel through joblib (``plan.n_jobs``). To run them on a Dask
-cluster, connect a client and wrap the call::
-
-    from dask.distributed import Client
-    import joblib
-    client = Client("scheduler-address:8786")
-    with joblib.parallel_backend("dask"):
-        design = causal_kit.design.plan(history, spec, n_jobs=-1)
+Simulations run in parallel on joblib workers (``plan.n_jobs``) or on a Dask cluster: put
+``execution: {backend: dask, address: "tcp://scheduler:8786"}`` in the spec, pass
+``--dask ADDRESS`` on the command line, or call ``plan`` while a ``dask.distributed.Client``
+is active. Seeded results are the same either way.
 """
 
 from __future__ import annotations

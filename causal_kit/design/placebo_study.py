@@ -128,7 +128,7 @@ def placebo_study(
     seed : int
         Base seed.
     n_jobs : int
-        joblib workers over replications (results do not depend on it).
+        Local workers over replications, or the active Dask cluster (results do not depend on it).
 
     Returns
     -------
@@ -169,16 +169,22 @@ def placebo_study(
 
     # independent per-replication seeds: studies with different base seeds share no replication
     rep_seeds = [int(s.generate_state(1)[0]) for s in spawn_seeds(seed, n_reps)]
-
-    def task(r: int) -> list[dict[str, Any]]:
-        if fresh:
-            u, t, Yr, _ = _long_to_wide(data(rep_seeds[r]), spec)
-        else:
-            u, t, Yr = units, times, Y
-        return _one(Yr, u, t, spec, methods, int(n_treated), float(effect), log_scale, lo, hi, rep_seeds[r])
-
-    parts = map_tasks(task, range(n_reps), n_jobs=n_jobs)
+    shared = {"data": data if fresh else None, "panel": None if fresh else (units, times, Y), "spec": spec,
+              "methods": tuple(methods), "n_treated": int(n_treated), "effect": float(effect),
+              "log_scale": log_scale, "lo": lo, "hi": hi}
+    parts = map_tasks(_replication, rep_seeds, n_jobs=n_jobs, shared=shared)
     return pd.DataFrame([row for part in parts for row in part])
+
+
+def _replication(seed: int, *, data: Callable[[int], pd.DataFrame] | None, panel: tuple[Any, Any, Any] | None,
+                 spec: Any, methods: Sequence[str], n_treated: int, effect: float, log_scale: bool,
+                 lo: int, hi: int) -> list[dict[str, Any]]:
+    """One replication (a map_tasks task): a fresh panel from ``data(seed)`` or the shared one."""
+    if data is not None:
+        units, times, Y, _ = _long_to_wide(data(seed), spec)
+    else:
+        units, times, Y = panel  # type: ignore[misc]
+    return _one(Y, units, times, spec, methods, n_treated, effect, log_scale, lo, hi, seed)
 
 
 def summarise_placebo_study(frame: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .._data import check_time_column, check_values, fingerprint, rows_preview, to_pandas, unify_ids
+from .._parallel import execution_from_spec
 from ..errors import DataError, SpecError
 from ..result import Diagnostic, make_lineage
 from ..spec import ExperimentSpec, PlanConfig
@@ -193,8 +194,8 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
     ``plan.inference = "approximate"`` simulates everything with the fast t-tests instead. Choosing the best of many candidates on the same history
     flatters its MDE a little (winner's curse); use few candidates or a fresh window to check.
 
-    Simulations run on ``plan.n_jobs`` joblib workers; to use a Dask cluster, connect a
-    ``dask.distributed.Client`` and call ``plan`` inside ``with joblib.parallel_backend("dask"):``.
+    Simulations run on ``plan.n_jobs`` joblib workers, or on a Dask cluster given by the spec's
+    ``execution:`` block (or an active ``dask.distributed.Client``); seeded results are the same.
 
     Examples
     --------
@@ -231,6 +232,13 @@ def plan(history: Any, spec: ExperimentSpec | dict[str, Any] | str, *, progress:
         if pc is not None and "duration" in pc.model_fields_set:
             kw["durations"] = (pc.duration,) if isinstance(pc.duration, int) else tuple(pc.duration)
         return plan_price_test(history, spec, **{**kw, **overrides})
+    with execution_from_spec(spec):
+        return _plan(history, spec, progress=progress, aa_target_mcse=aa_target_mcse,
+                     aa_max_assignments=aa_max_assignments, calendar=calendar, overrides=overrides)
+
+
+def _plan(history: Any, spec: ExperimentSpec, *, progress: bool | None, aa_target_mcse: float | None,
+          aa_max_assignments: int, calendar: Any, overrides: dict[str, Any]) -> DesignResult:
     cfg = _config(spec, overrides)
     units, times, Y, used, cost_panel = _history(history, spec, cfg)
     N, T = Y.shape

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._parallel import map_tasks
 from ..errors import DataError, SpecError
 from ..result import Diagnostic
 
@@ -145,7 +146,7 @@ def simulate_looks(
         ``units`` and ``times``); ``approximate`` the fast closed-form t-tests of
         :func:`causal_kit.design.simulation.simulate_power`.
     n_jobs : int
-        joblib workers over the readout fits.
+        Local workers over the readout fits, or the active Dask cluster.
 
     Examples
     --------
@@ -156,7 +157,7 @@ def simulate_looks(
     >>> sim.tau0.shape
     (5, 2)
     """
-    from .simulation import _run_chunk, readout_window_fit, window_starts
+    from .simulation import _run_chunk, window_starts
 
     L = _check_looks(looks)
     Y = np.asarray(Y, dtype=float)
@@ -179,23 +180,11 @@ def simulate_looks(
             raise SpecError("simulate_looks(inference='readout') needs spec, units and times to run the readout.")
         tasks = [(j, k, int(s), int(lk)) for j, s in enumerate(starts) for k, lk in enumerate(L)]
 
-        def fit(s: int, lk: int) -> tuple[float, float, float, float]:
-            res = readout_window_fit(Y, design, units=units, times=times, spec=spec, estimator=estimator,
-                                     start=s, duration=lk, pre_periods=P)
-            m = float(Y[design == 1, s : s + lk].mean())
-            half = (res.ci[1] - res.ci[0]) / 2
-            return float(res.estimate), float(res.se), m, float(half / res.se) if res.se > 0 else np.nan
-
-        if n_jobs == 1:
-            results: Any = (fit(s, lk) for _, _, s, lk in tasks)
-        else:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(fit)(s, lk) for _, _, s, lk in tasks)
-        if (len(tasks) >= 30 and sys.stderr.isatty()) if progress is None else bool(progress):
-            from tqdm.auto import tqdm
-
-            results = tqdm(results, total=len(tasks), desc=f"{estimator}: looks x windows", leave=False)
+        show = (len(tasks) >= 30 and sys.stderr.isatty()) if progress is None else bool(progress)
+        results = map_tasks(_look_fit, [(s, lk) for _, _, s, lk in tasks], n_jobs=n_jobs,
+                            progress=f"{estimator}: looks x windows" if show else None,
+                            shared={"Y": Y, "design": design, "units": units, "times": times, "spec": spec,
+                                    "estimator": estimator, "P": P})
         for (j, k, _, _), (t, s_, m, c) in zip(tasks, results):
             tau0[j, k], se[j, k], base[j, k], crit[j, k] = t, s_, m, c
         note = f"the readout estimator {estimator!r} with its own inference at every look"
@@ -206,6 +195,19 @@ def simulate_looks(
         raise DataError(f"the {estimator} readout returned {int((~(se > 0)).sum())} non-positive or missing SEs "
                         "on historical windows; use a longer pre-period or more control geos.")
     return LookSimulation(estimator, L, starts, tau0, se, base, crit, P, note)
+
+
+def _look_fit(task: tuple[int, int], *, Y: np.ndarray, design: np.ndarray, units: Any, times: Any, spec: Any,
+              estimator: str, P: int) -> tuple[float, float, float, float]:
+    """One (window start, look) readout fit: estimate, SE, treated mean and critical value."""
+    from .simulation import readout_window_fit
+
+    s, lk = task
+    res = readout_window_fit(Y, design, units=units, times=times, spec=spec, estimator=estimator,
+                             start=s, duration=lk, pre_periods=P)
+    m = float(Y[design == 1, s : s + lk].mean())
+    half = (res.ci[1] - res.ci[0]) / 2
+    return float(res.estimate), float(res.se), m, float(half / res.se) if res.se > 0 else np.nan
 
 
 def _shape(looks: np.ndarray, shape: Shape) -> np.ndarray:

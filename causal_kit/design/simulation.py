@@ -13,7 +13,7 @@ effect, ``tau(e) = tau(0) + e * baseline``. One fit per design and window serves
 effect grid; DiD and the time-based regression are closed forms batched over all designs
 and windows at once; synthetic control and SDID batch the designs of a window in one call
 of the simplex solvers in :mod:`causal_kit.solvers.simplex`. Windows are split over
-``n_jobs`` joblib workers (see :func:`simulate_power` for running on a Dask cluster).
+``n_jobs`` local workers or a Dask cluster (:mod:`causal_kit._parallel`).
 
 Two inference modes:
 
@@ -52,7 +52,6 @@ Estimators and their inference (t-tests):
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._parallel import map_tasks
 from ..errors import DataError, SpecError
 
 __all__ = [
@@ -310,8 +310,16 @@ def _sdid(Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int
 _FUNCS = {"did": _did, "time_regression": _time_regression, "synthetic_control": _synthetic_control, "sdid": _sdid}
 
 
+_WINDOWS_PER_CHUNK = 5  # closed-form estimators: windows per task
+
+
 def _run_chunk(estimator: str, Y: np.ndarray, designs: np.ndarray, starts: np.ndarray, L: int, P: int) -> dict[str, Any]:
     return _FUNCS[estimator](Y, designs, starts, L, P)
+
+
+def _chunk_task(starts: np.ndarray, *, estimator: str, Y: np.ndarray, designs: np.ndarray, L: int, P: int) -> dict[str, Any]:
+    """One chunk of windows (a :func:`~causal_kit._parallel.map_tasks` task; ``Y`` is shared)."""
+    return _run_chunk(estimator, Y, designs, starts, L, P)
 
 
 def simulate_power(
@@ -340,9 +348,9 @@ def simulate_power(
     n_windows : int
         Number of historical windows (evenly spaced, most recent included).
     n_jobs : int
-        joblib workers over chunks of windows. Under
-        ``with joblib.parallel_backend("dask"): ...`` (with a ``dask.distributed.Client``
-        connected) the chunks run on a Dask cluster instead.
+        Local workers over chunks of windows. Inside ``causal_kit._parallel.use_execution``
+        (the spec's ``execution:`` block) or with an active ``dask.distributed.Client`` the
+        chunks run on a Dask cluster instead; the results do not depend on where they ran.
     progress : bool, optional
         Show a tqdm progress bar over chunks of windows (default: for synthetic control and
         SDID with at least 400 design-window fits).
@@ -374,26 +382,13 @@ def simulate_power(
         raise SpecError(f"duration must be >= 1 and pre_periods >= 3; got duration={L}, pre_periods={P}.")
     starts = window_starts(Y.shape[1], L, P, n_windows)
     iterative = estimator in ("synthetic_control", "sdid")  # one solver call per window anyway
-    if n_jobs == 1:
-        n_chunks = len(starts) if iterative else 1
-    else:
-        workers = (os.cpu_count() or 2) if n_jobs < 0 else int(n_jobs)
-        n_chunks = min(len(starts), 4 * workers)
-    chunks = [c for c in np.array_split(starts, n_chunks) if len(c)]
+    # chunks of a fixed size, whatever the backend: batched closed forms can round differently
+    # in the last bit with a different batch, and results must not depend on where they ran
+    size = 1 if iterative else _WINDOWS_PER_CHUNK
+    chunks = [starts[i : i + size] for i in range(0, len(starts), size)]
     show = (iterative and designs.shape[0] * len(starts) >= 400) if progress is None else bool(progress)
-    if n_jobs == 1:
-        parts_iter: Any = (_run_chunk(estimator, Y, designs, c, L, P) for c in chunks)
-    else:
-        from joblib import Parallel, delayed
-
-        parts_iter = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_run_chunk)(estimator, Y, designs, c, L, P) for c in chunks
-        )
-    if show:
-        from tqdm.auto import tqdm
-
-        parts_iter = tqdm(parts_iter, total=len(chunks), desc=f"{estimator}: windows", leave=False)
-    parts = list(parts_iter)
+    parts = map_tasks(_chunk_task, chunks, n_jobs=n_jobs, progress=f"{estimator}: windows" if show else None,
+                      shared={"estimator": estimator, "Y": Y, "designs": designs, "L": L, "P": P})
     cat = {k: np.concatenate([p[k] for p in parts], axis=1) for k in ("tau0", "baseline", "df")}
     se2 = tuple(np.concatenate([p["se2"][i] for p in parts], axis=1) for i in range(3))
     return SimOutput(
@@ -513,6 +508,10 @@ def _fit_window(Yw: np.ndarray, units: np.ndarray, times: np.ndarray, treated: n
     return get_estimator(estimator, **options).fit(frame, spec)
 
 
+def _fit_args(args: tuple[Any, ...]) -> tuple[float, float, float, float, float, str]:
+    return _fit_task(*args)
+
+
 def _fit_task(Yw: np.ndarray, units: np.ndarray, times: np.ndarray, treated: np.ndarray, P: int,
               spec: Any, estimator: str, options: Mapping[str, Any]) -> tuple[float, float, float, float, float, str]:
     res = _fit_window(Yw, units, times, treated, P, spec, estimator, options, 0.0)
@@ -613,7 +612,8 @@ def simulate_readout(
     n_windows : int
         Historical windows per duration (evenly spaced, the most recent included).
     n_jobs : int
-        joblib workers over the (estimator, duration, design, window) fits; results do not
+        Local workers (or the active Dask cluster) over the (estimator, duration, design,
+        window) fits; results do not
         depend on it (every fit uses the spec's seed).
     progress : bool, optional
         tqdm progress bar; by default shown for 30 fits or more when stderr is a terminal.
@@ -658,17 +658,9 @@ def simulate_readout(
                     keep, Yw = _window_data(Y, design, int(s), L, P)
                     tasks.append(((est, L, d, j), (Yw, units[keep], times[s - P : s + L], design[keep] == 1,
                                                    P, wspec, est, opts[est])))
-    if n_jobs == 1:
-        results: Any = (_fit_task(*args) for _, args in tasks)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_fit_task)(*args) for _, args in tasks)
     show = (len(tasks) >= 30 and sys.stderr.isatty()) if progress is None else bool(progress)
-    if show:
-        from tqdm.auto import tqdm
-
-        results = tqdm(results, total=len(tasks), desc="readout fits", leave=False)
+    results = map_tasks(_fit_args, [args for _, args in tasks], n_jobs=n_jobs,
+                        progress="readout fits" if show else None)
     arrays: dict[tuple[str, int], np.ndarray] = {
         (e, L): np.empty((designs.shape[0], len(starts[L]), 5)) for e in estimators for L in starts
     }

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .._parallel import map_tasks
 from ..errors import ConvergenceError, SpecError
 
 __all__ = [
@@ -225,32 +226,28 @@ def fit_nuisances(
 
     ``need`` lists any of ``"l"`` (E[Y|X]), ``"m"`` (E[D|X]), ``"g0"`` (E[Y|D=0,X]) and
     ``"g1"`` (E[Y|D=1,X]); the last two need a binary treatment. With ``n_jobs > 1`` the
-    (nuisance, fold) fits run in joblib threads; results do not depend on ``n_jobs``.
+    (nuisance, fold) fits run in local threads, and on the active Dask cluster (``X`` sent to
+    each worker once) when there is one; results do not depend on where they ran.
     """
-    spec = {
-        "l": (learner_y, y, None),
-        "m": (learner_d, d.astype(float), None),
-        "g0": (learner_y, y, d == 0),
-        "g1": (learner_y, y, d == 1),
-    }
-    tasks = [(key, k) for key in need for k in range(n_folds)]
-
-    def one(key: str, k: int) -> np.ndarray:
-        learner, target, mask = spec[key]
-        test = folds == k
-        train = ~test if mask is None else (~test & mask)
-        return learner.fit_predict(X[train], target[train], X[test], None if w is None else w[train])
-
-    if n_jobs == 1:
-        preds = [one(key, k) for key, k in tasks]
-    else:
-        from joblib import Parallel, delayed
-
-        preds = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(key, k) for key, k in tasks)
+    learners = {"l": learner_y, "m": learner_d, "g0": learner_y, "g1": learner_y}
+    tasks = [(key, k, learners[key]) for key in need for k in range(n_folds)]
+    preds = map_tasks(_fold_fit, tasks, n_jobs=n_jobs, prefer="threads",
+                      shared={"X": X, "y": y, "d": d, "folds": folds, "w": w})
     out = {key: np.empty(len(y)) for key in need}
-    for (key, k), pred in zip(tasks, preds):
+    for (key, k, _), pred in zip(tasks, preds):
         out[key][folds == k] = pred
     return out
+
+
+def _fold_fit(task: tuple[str, int, Learner], *, X: np.ndarray, y: np.ndarray, d: np.ndarray, folds: np.ndarray,
+              w: np.ndarray | None) -> np.ndarray:
+    """One (nuisance, fold) fit (a map_tasks task): predictions on fold ``k`` from the other folds."""
+    key, k, learner = task
+    target = d.astype(float) if key == "m" else y
+    mask = {"g0": d == 0, "g1": d == 1}.get(key)
+    test = folds == k
+    train = ~test if mask is None else (~test & mask)
+    return learner.fit_predict(X[train], target[train], X[test], None if w is None else w[train])
 
 
 # --------------------------------------------------------------------------- scores

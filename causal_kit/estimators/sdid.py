@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._parallel import map_tasks
 from .._typing import check_option
 from ..errors import IdentificationError, SpecError
 from ..inference.basic import normal_ci, t_ci
@@ -178,7 +179,8 @@ class SyntheticDiD:
     seed : int, optional
         Seed of the random steps; defaults to ``spec.seed``.
     n_jobs : int
-        Threads for the bootstrap resamples (joblib; results do not depend on it).
+        Local threads for the bootstrap resamples, or the active Dask cluster (results do not
+        depend on it).
 
     Examples
     --------
@@ -434,34 +436,12 @@ class SyntheticDiD:
             if 2 <= n_c < N:
                 samples.append(ind)
 
-        def one(ind: np.ndarray) -> float:
-            c_ind = ind[is_control[ind]]
-            total, weight = 0.0, 0.0
-            for (g, _), fit in zip(sp.cohorts, fits):
-                t_ind = ind[first[ind] == g]
-                if len(t_ind) == 0:
-                    continue
-                om0 = fit["omega"][pos[c_ind]]
-                om0 = om0 / om0.sum() if om0.sum() > 0 else None
-                Yg = np.vstack([Y[c_ind], Y[t_ind]])
-                r = sdid_fit(Yg, len(c_ind), g, estimator=self.estimator, max_iter=self.max_iter,
-                             omega_init=om0, lambda_init=fit["lambda"] if fit["lambda"].sum() else None,
-                             settings={k: fit[k] for k in ("zeta_omega", "zeta_lambda", "min_decrease",
-                                                           "noise_level")})
-                w = len(t_ind) * (T - g)
-                total += w * r["tau"]
-                weight += w
-            return total / weight
-
-        if self.n_jobs == 1:
-            reps = [one(ind) for ind in samples]
-        else:
-            from joblib import Parallel, delayed
-
-            # the compiled solver releases the GIL, so threads run the resamples in parallel;
-            # the resamples were drawn above from the seeded generator, so results do not
-            # depend on n_jobs
-            reps = Parallel(n_jobs=self.n_jobs, prefer="threads")(delayed(one)(ind) for ind in samples)
+        # the compiled solver releases the GIL, so local threads run the resamples in parallel;
+        # the resamples were drawn above from the seeded generator, so results do not depend
+        # on n_jobs or on where they ran
+        shared = {"Y": Y, "is_control": is_control, "first": first, "pos": pos, "cohorts": sp.cohorts,
+                  "fits": fits, "estimator": self.estimator, "max_iter": self.max_iter, "T": T}
+        reps = map_tasks(_bootstrap_rep, samples, n_jobs=self.n_jobs, prefer="threads", shared=shared)
         u = np.asarray(reps)
         how = (f"unit bootstrap SE (Arkhangelsky et al. 2021, Algorithm 2) over {len(u)} resamples, "
                "weights re-estimated; normal CI")
@@ -539,3 +519,24 @@ class SyntheticDiD:
             diags.append(Diagnostic("placebo_rank", "not_applicable",
                                     "Placebo ranks need se_method='placebo'.", assumption="inference"))
         return tuple(diags)
+
+
+def _bootstrap_rep(ind: np.ndarray, *, Y: np.ndarray, is_control: np.ndarray, first: np.ndarray, pos: np.ndarray,
+                   cohorts: Any, fits: Any, estimator: str, max_iter: int, T: int) -> float:
+    """One unit-bootstrap resample ``ind`` (a map_tasks task): the cohort-weighted SDID estimate."""
+    c_ind = ind[is_control[ind]]
+    total, weight = 0.0, 0.0
+    for (g, _), fit in zip(cohorts, fits):
+        t_ind = ind[first[ind] == g]
+        if len(t_ind) == 0:
+            continue
+        om0 = fit["omega"][pos[c_ind]]
+        om0 = om0 / om0.sum() if om0.sum() > 0 else None
+        Yg = np.vstack([Y[c_ind], Y[t_ind]])
+        r = sdid_fit(Yg, len(c_ind), g, estimator=estimator, max_iter=max_iter,
+                     omega_init=om0, lambda_init=fit["lambda"] if fit["lambda"].sum() else None,
+                     settings={k: fit[k] for k in ("zeta_omega", "zeta_lambda", "min_decrease", "noise_level")})
+        w = len(t_ind) * (T - g)
+        total += w * r["tau"]
+        weight += w
+    return total / weight

@@ -1,4 +1,5 @@
-"""The results registry: an embedded DuckDB file recording every estimate and design run.
+"""The results registry: an embedded DuckDB file (or a shared PostgreSQL database) recording
+every estimate and design run.
 
 Scheduled readouts append one row per method and run (run id, spec and its hash, data
 fingerprint, numbers, diagnostic statuses, lineage and report path); :func:`history`
@@ -11,26 +12,34 @@ runs one short transaction and closes it again; a process that finds the file bu
 retries with exponential backoff. A write that fails is rolled back, so the registry is
 never left half-written. The layout is versioned in the ``schema_version`` table and
 older files are migrated on open, one function per version step (:data:`MIGRATIONS`).
+
+Teams whose schedulers run on several hosts set ``CAUSAL_KIT_REGISTRY`` (or pass
+``Registry(url)``) to ``postgresql://user:password@host:5432/db``: the same tables and
+migrations, with the server's transactions instead of the file lock (see
+:mod:`causal_kit.registry._postgres`). Code on top of the registry (the calendar) uses
+:meth:`Registry.connect` and standard SQL with ``?`` placeholders, which both backends run.
+Passwords are masked wherever the location is shown or stored.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import random
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
+from .._parallel import mask_url
 from ..errors import CausalKitError, DataError
+from ._postgres import RegistryConnectionError, clean_error, is_postgres_url
+from ._postgres import connect as _connect_postgres
+from ._rows import _design_row, _estimate_row, _insert, _now
 
 if TYPE_CHECKING:
     import duckdb
@@ -46,6 +55,7 @@ __all__ = [
     "MIGRATIONS",
     "COLUMNS",
     "default_path",
+    "RegistryConnectionError",
     "record",
     "record_design",
     "history",
@@ -56,7 +66,7 @@ __all__ = [
 #: The layout this version of causal_kit writes.
 SCHEMA_VERSION = 4
 
-#: Columns of the ``runs`` table at :data:`SCHEMA_VERSION`, with their DuckDB types.
+#: Columns of the ``runs`` table at :data:`SCHEMA_VERSION`, with their SQL types (DuckDB and PostgreSQL).
 COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR NOT NULL",
     "timestamp": "TIMESTAMP NOT NULL",
@@ -65,12 +75,12 @@ COLUMNS: dict[str, str] = {
     "design": "VARCHAR",
     "method": "VARCHAR NOT NULL",
     "estimand": "VARCHAR",
-    "estimate": "DOUBLE",
-    "se": "DOUBLE",
-    "ci_low": "DOUBLE",
-    "ci_high": "DOUBLE",
-    "p_value": "DOUBLE",
-    "alpha": "DOUBLE",
+    "estimate": "DOUBLE PRECISION",
+    "se": "DOUBLE PRECISION",
+    "ci_low": "DOUBLE PRECISION",
+    "ci_high": "DOUBLE PRECISION",
+    "p_value": "DOUBLE PRECISION",
+    "alpha": "DOUBLE PRECISION",
     "n_obs": "BIGINT",
     "n_units": "BIGINT",
     "worst_status": "VARCHAR",
@@ -100,9 +110,12 @@ class RegistryPathError(RegistryError, DataError):
 
 
 def default_path() -> Path:
-    """The registry file: ``$CAUSAL_KIT_REGISTRY`` or ``~/.causal_kit/registry.duckdb``."""
+    """The registry file: ``$CAUSAL_KIT_REGISTRY`` or ``~/.causal_kit/registry.duckdb``.
+
+    A PostgreSQL URL in ``$CAUSAL_KIT_REGISTRY`` is read by :class:`Registry` directly.
+    """
     env = os.environ.get("CAUSAL_KIT_REGISTRY")
-    if env:
+    if env and not is_postgres_url(env):
         return Path(env).expanduser()
     return Path.home() / ".causal_kit" / "registry.duckdb"
 
@@ -119,7 +132,7 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
     """v1 -> v2: run kind (estimate / design), design, estimand, alpha, sizes, data source, details."""
     con.execute("ALTER TABLE runs ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'estimate'")
     con.execute("UPDATE runs SET kind = 'estimate' WHERE kind IS NULL")
-    for col, typ in (("design", "VARCHAR"), ("estimand", "VARCHAR"), ("alpha", "DOUBLE"),
+    for col, typ in (("design", "VARCHAR"), ("estimand", "VARCHAR"), ("alpha", "DOUBLE PRECISION"),
                      ("n_obs", "BIGINT"), ("n_units", "BIGINT"), ("source", "VARCHAR"), ("details", "VARCHAR")):
         con.execute(f'ALTER TABLE runs ADD COLUMN IF NOT EXISTS "{col}" {typ}')
 
@@ -142,7 +155,9 @@ MIGRATIONS: dict[int, Callable[[Any], None]] = {
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -157,17 +172,20 @@ def _version(con: duckdb.DuckDBPyConnection) -> int | None:
     return None
 
 
-def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path | str) -> None:
     version = _version(con)
     if version == SCHEMA_VERSION:
         return
-    if version is not None and version > SCHEMA_VERSION:
-        raise RegistryError(
-            f"the registry {str(path)!r} has schema version {version}, newer than this causal_kit "
-            f"understands ({SCHEMA_VERSION}); upgrade causal_kit."
-        )
+    _check_not_newer(version, path)
     con.begin()
     try:
+        if hasattr(con, "lock_schema"):  # a shared server: one host creates or migrates, the others wait
+            con.lock_schema()
+            version = _version(con)
+            _check_not_newer(version, path)
+            if version == SCHEMA_VERSION:
+                con.commit()
+                return
         if version is None:
             cols = ", ".join(f'"{c}" {t}' for c, t in COLUMNS.items())
             con.execute(f"CREATE TABLE runs ({cols})")
@@ -182,6 +200,14 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     except Exception:
         con.rollback()
         raise
+
+
+def _check_not_newer(version: int | None, path: Path | str) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise RegistryError(
+            f"the registry {str(path)!r} has schema version {version}, newer than this causal_kit "
+            f"understands ({SCHEMA_VERSION}); upgrade causal_kit."
+        )
 
 
 # ---------------------------------------------------------------------- locking
@@ -232,128 +258,18 @@ def _connect(path: Path, timeout: float) -> duckdb.DuckDBPyConnection:
             raise RegistryError(f"cannot open the registry {str(path)!r}: {exc}") from None
 
 
-# ---------------------------------------------------------------------- rows
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _num(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _spec_yaml(spec: ExperimentSpec | dict[str, Any] | None) -> str | None:
-    if spec is None:
-        return None
-    if isinstance(spec, dict):
-        return yaml.safe_dump(spec, sort_keys=False) if spec else None
-    return spec.to_yaml()
-
-
-def _estimate_row(result: EffectEstimate, spec: ExperimentSpec | None, **common: Any) -> dict[str, Any]:
-    lineage = result.lineage
-    return {
-        **common,
-        "kind": "estimate",
-        "name": common["name"] or (lineage.spec.get("name") if lineage else None) or result.method,
-        "design": result.design or None,
-        "method": result.method,
-        "estimand": result.estimand,
-        "estimate": _num(result.estimate),
-        "se": _num(result.se),
-        "ci_low": _num(result.ci[0]),
-        "ci_high": _num(result.ci[1]),
-        "p_value": _num(result.p_value),
-        "alpha": _num(result.alpha),
-        "n_obs": _int(result.n_obs),
-        "n_units": _int(result.n_units),
-        "worst_status": result.worst_status,
-        "diagnostics": json.dumps([{"name": d.name, "status": d.status} for d in result.diagnostics]),
-        "spec": _spec_yaml(spec) or _spec_yaml(lineage.spec if lineage else None),
-        "spec_hash": spec.spec_hash if spec is not None else (lineage.spec_hash if lineage else None),
-        "data_fingerprint": lineage.data_fingerprint if lineage else None,
-        "lineage": json.dumps(lineage.to_dict(), default=str) if lineage else None,
-        "details": json.dumps({**result.details, "evidence": _evidence_extras(result)}, default=str),
-        "data_end": _data_end(result),
-        **_look_columns(result),
-    }
-
-
-def _evidence_extras(result: EffectEstimate) -> dict[str, Any]:
-    """What an evidence record needs beyond the columns: full diagnostics and the business-unit inputs."""
-    return {
-        "diagnostics": [d.to_dict() for d in result.diagnostics],
-        "outcome": result.outcome or None,
-        "baseline": _num(result.baseline),
-        "exposure": _num(result.exposure),
-        "relative_ci": [_num(v) for v in result.relative_ci] if result.relative_ci is not None else None,
-        "n_dropped": _int(result.n_dropped),
-        "inference": result.inference or None,
-        "label": result.label or None,
-    }
-
-
-def _data_end(result: EffectEstimate) -> str | None:
-    """The data's last period recorded by ``causal_kit.estimate`` (``None`` when it has no time role)."""
-    end = result.details.get("data_end") if isinstance(result.details, dict) else None
-    return None if end is None else str(end)
-
-
-def _look_columns(result: EffectEstimate) -> dict[str, Any]:
-    """Look number, key and decision of a sequential readout (empty for a fixed-horizon one)."""
-    seq = result.details.get("sequential") if isinstance(result.details, dict) else None
-    if not isinstance(seq, dict) or seq.get("look") is None:
-        return {}
-    return {"look": int(seq["look"]), "look_key": str(seq.get("look_key")), "decision": seq.get("decision")}
-
-
-def _design_row(design: Any, spec: ExperimentSpec | None, **common: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {}
-    if hasattr(design, "to_dict"):
-        payload = design.to_dict()
-    elif hasattr(design, "to_json"):
-        payload = json.loads(design.to_json())
-    scalars = {k: v for k, v in payload.items() if isinstance(v, (int, float, str, bool)) or v is None}
-    lineage = payload.get("lineage") if isinstance(payload.get("lineage"), dict) else None
-    return {
-        **common,
-        "kind": "design",
-        "name": common["name"] or (spec.name if spec is not None else "design"),
-        "design": spec.design if spec is not None else None,
-        "method": str(getattr(design, "method", None) or payload.get("method") or "design"),
-        "alpha": _num(spec.alpha) if spec is not None else None,
-        "worst_status": getattr(design, "worst_status", None) or payload.get("worst_status"),
-        "spec": _spec_yaml(spec),
-        "spec_hash": spec.spec_hash if spec is not None else None,
-        "data_fingerprint": (lineage or {}).get("data_fingerprint"),
-        "lineage": json.dumps(lineage, default=str) if lineage else None,
-        "details": json.dumps(scalars, default=str),
-    }
-
-
-def _insert(con: duckdb.DuckDBPyConnection, row: dict[str, Any]) -> None:
-    cols = [c for c in COLUMNS if c in row]
-    names = ", ".join(f'"{c}"' for c in cols)
-    marks = ", ".join("?" for _ in cols)
-    con.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", [row[c] for c in cols])
-
-
 # ---------------------------------------------------------------------- the registry
 class Registry:
-    """A results registry stored in one DuckDB file.
+    """A results registry stored in one DuckDB file or a shared PostgreSQL database.
 
     Parameters
     ----------
     path : str or Path, optional
-        The DuckDB file; :func:`default_path` when omitted. Created on first write.
+        The DuckDB file, or a ``postgresql://user:password@host:5432/db`` URL; default
+        ``$CAUSAL_KIT_REGISTRY``, else ``~/.causal_kit/registry.duckdb``. Created on first write.
     timeout : float
-        Seconds to wait for the file lock before raising :class:`RegistryError`.
+        Seconds to wait for the file lock (DuckDB) or the server (PostgreSQL, at most 8 s)
+        before raising :class:`RegistryError`.
 
     Examples
     --------
@@ -364,21 +280,41 @@ class Registry:
     >>> run_id = reg.record(ck.estimate(ck.datasets.load("ab_cuped_sim"), spec), spec=spec)
     >>> len(reg.history("cuped"))
     1
+    >>> Registry("postgresql://ana:s3cret@db.example/ck").location
+    'postgresql://ana:***@db.example/ck'
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, timeout: float = _LOCK_TIMEOUT) -> None:
-        self.path = Path(path).expanduser() if path is not None else default_path()
+        if path is None and is_postgres_url(os.environ.get("CAUSAL_KIT_REGISTRY")):
+            path = os.environ["CAUSAL_KIT_REGISTRY"]
+        self.url: str | None = str(path) if is_postgres_url(path) else None
+        self.path: Path | None = None
+        if self.url is None:
+            self.path = Path(path).expanduser() if path is not None else default_path()
         self.timeout = timeout
 
+    @property
+    def backend(self) -> str:
+        """``"duckdb"`` or ``"postgres"``."""
+        return "postgres" if self.url is not None else "duckdb"
+
+    @property
+    def location(self) -> str:
+        """Where the registry lives, for messages: the file, or the URL with its password masked."""
+        return mask_url(self.url) if self.url is not None else str(self.path)
+
     def __repr__(self) -> str:
-        return f"Registry({str(self.path)!r})"
+        return f"Registry({self.location!r})"
 
     def check_path(self) -> None:
         """Raise :class:`RegistryPathError` when the path is a folder or a file that is not DuckDB.
 
         A missing file is fine (it is created on the first write). The check reads only the
-        file header, so it is cheap enough to run before a long estimate.
+        file header, so it is cheap enough to run before a long estimate. A PostgreSQL
+        registry is checked when it is first opened.
         """
+        if self.path is None:
+            return
         if self.path.is_dir():
             raise RegistryPathError(
                 f"the registry path {str(self.path)!r} is a directory; give a file such as "
@@ -398,11 +334,26 @@ class Registry:
             )
 
     @contextlib.contextmanager
-    def connect(self, *, create: bool = True) -> Iterator[duckdb.DuckDBPyConnection | None]:
-        """Lock the file, open it (migrating an older layout) and close it again on exit.
+    def connect(self, *, create: bool = True) -> Iterator[Any]:
+        """Open the registry (migrating an older layout) and close it again on exit.
 
-        Yields ``None`` when the file does not exist and ``create`` is false.
+        DuckDB: the file is locked for the duration. PostgreSQL: one server connection; use
+        ``con.begin()`` / ``con.commit()`` for a transaction. Both take standard SQL with ``?``
+        placeholders and return rows through ``.fetchone()``, ``.fetchall()`` or ``.df()``.
+        Yields ``None`` when the registry does not exist yet and ``create`` is false.
         """
+        if self.url is not None:
+            con = _connect_postgres(self.url, timeout=self.timeout)
+            try:
+                if not create and _version(con) is None:
+                    yield None
+                    return
+                _ensure_schema(con, self.location)
+                yield con
+            finally:
+                con.close()
+            return
+        assert self.path is not None
         if not self.path.exists() and not create:
             yield None
             return
@@ -420,7 +371,7 @@ class Registry:
     def _append(self, rows: list[dict[str, Any]]) -> None:
         with self.connect() as con:
             if con is None:  # pragma: no cover - create=True always yields a connection
-                raise RegistryError(f"cannot open the registry {str(self.path)!r}")
+                raise RegistryError(f"cannot open the registry {self.location!r}")
             con.begin()
             try:
                 for row in rows:
@@ -430,7 +381,8 @@ class Registry:
                 con.rollback()
                 if isinstance(exc, CausalKitError):
                     raise
-                raise RegistryError(f"could not write to the registry {str(self.path)!r}: {exc}") from exc
+                detail = clean_error(exc, self.url) if self.url else str(exc)
+                raise RegistryError(f"could not write to the registry {self.location!r}: {detail}") from None
 
     def record(
         self,
@@ -466,7 +418,7 @@ class Registry:
             "timestamp": _now(),
             "name": name or (spec.name if spec is not None else None),
             "report_path": str(Path(report_path).resolve()) if report_path else None,
-            "source": source,
+            "source": mask_url(source) if source else source,  # a data URL's password stays out of the registry
         }
         self._append([_estimate_row(r, spec, **common) for r in items])
         return run_id
@@ -488,7 +440,7 @@ class Registry:
             "timestamp": _now(),
             "name": name or (spec.name if spec is not None else None),
             "report_path": str(Path(report_path).resolve()) if report_path else None,
-            "source": source,
+            "source": mask_url(source) if source else source,
         }
         self._append([_design_row(design, spec, **common)])
         return run_id
@@ -498,7 +450,10 @@ class Registry:
         with self.connect(create=False) as con:
             if con is None:
                 return pd.DataFrame({c: pd.Series(dtype=_pandas_type(t)) for c, t in COLUMNS.items()})
-            return con.execute(sql, list(params)).df()
+            frame = con.execute(sql, list(params)).df()
+        if self.url is not None:  # psycopg rows: give the columns DuckDB's dtypes
+            frame = frame.astype({c: _duckdb_dtype(t, frame[c]) for c, t in COLUMNS.items() if c in frame.columns})
+        return frame
 
     def history(self, name: str, *, kind: str | None = "estimate") -> pd.DataFrame:
         """Every run of study ``name``, oldest first (one row per method and run).
@@ -514,8 +469,10 @@ class Registry:
     def latest(self, name: str | None = None) -> pd.DataFrame:
         """The rows of the most recent run of each study (or of study ``name``)."""
         where, params = ("WHERE name = ?", [name]) if name else ("", [])
-        sql = (
-            f"WITH last AS (SELECT name, arg_max(run_id, timestamp) AS run_id FROM runs {where} GROUP BY name) "
+        sql = (  # standard SQL (a window function), so that DuckDB and PostgreSQL both run it
+            "WITH ranked AS (SELECT name, run_id, ROW_NUMBER() OVER "
+            f"(PARTITION BY name ORDER BY timestamp DESC, run_id DESC) AS rank FROM runs {where}), "
+            "last AS (SELECT name, run_id FROM ranked WHERE rank = 1) "
             "SELECT runs.* FROM runs JOIN last USING (name, run_id) ORDER BY runs.name, runs.method"
         )
         return self._query(sql, params)
@@ -572,6 +529,19 @@ class Registry:
 def _pandas_type(duck_type: str) -> str:
     base = duck_type.split()[0]
     return {"DOUBLE": "float64", "BIGINT": "Int64", "INTEGER": "Int64", "TIMESTAMP": "datetime64[ns]"}.get(base, "object")
+
+
+def _duckdb_dtype(sql_type: str, values: pd.Series) -> str:
+    """The pandas dtype DuckDB's ``.df()`` gives ``values`` of ``sql_type`` (PostgreSQL rows get the
+    same): nullable integers only when a value is missing, text as ``str`` unless all missing."""
+    base = sql_type.split()[0]
+    missing = values.isna()
+    if base in ("BIGINT", "INTEGER"):
+        bits = "64" if base == "BIGINT" else "32"
+        return f"Int{bits}" if missing.any() else f"int{bits}"
+    if base == "VARCHAR":
+        return "object" if missing.all() else "str"
+    return {"DOUBLE": "float64", "TIMESTAMP": "datetime64[us]"}.get(base, "object")
 
 
 # ---------------------------------------------------------------------- module helpers
