@@ -121,9 +121,9 @@ def dml_at_scale(n_rows: int = 10_000_000, subsample: int = 1_000_000) -> dict[s
     Both estimate the same effect (0.5); they must agree within the Monte Carlo tolerance
     ``3 * sqrt(se_big^2 + se_small^2)`` (the subsample's SE dominates).
     """
-    import causal_kit as ck
     from distributed import Client, LocalCluster
 
+    import causal_kit as ck
     from causal_kit._parallel import use_execution
 
     frame = _dml_frame(n_rows, seed=7)
