@@ -47,7 +47,7 @@ def simulate_kpi_history(n_weeks: int = 60, *, stations: int = 8, seed: int = 0)
     """Weekly per-station history of on-time rate with a yearly-ish seasonal wave and one shock.
 
     Columns: ``station``, ``week`` (1..n_weeks), ``packages``, ``on_time`` (count),
-    ``on_time_rate``. Station ``S3`` drops by 6 points in the last week.
+    ``on_time_rate``. Station ``S3`` drops by 10 points in the last week.
 
     Examples
     --------
@@ -63,7 +63,7 @@ def simulate_kpi_history(n_weeks: int = 60, *, stations: int = 8, seed: int = 0)
             season = 0.015 * np.sin(2 * np.pi * w / 52)
             rate = level + season + 0.006 * rng.standard_normal()
             if s == 3 and w == n_weeks:
-                rate -= 0.06
+                rate -= 0.10
             pk = int(rng.integers(800, 1200))
             ot = int(rng.binomial(pk, float(np.clip(rate, 0, 1))))
             rows.append((f"S{s}", w, pk, ot, ot / pk))
