@@ -20,10 +20,12 @@ from .hypothesis import ExperimentSuggestion, suggest_experiment
 from .mix_rate import mix_rate
 from .oaxaca import oaxaca_blinder
 from .result import Decomposition
+from .spec import MovementAnalysis, MovementSpec, explain, load_movement_spec
 from .simulate import simulate_deliveries, simulate_kpi_history
 
 __all__ = [
     "Decomposition", "mix_rate", "KpiTree", "kpi_tree_attribution", "oaxaca_blinder", "graph_attribution",
-    "flag_anomalies", "suggest_experiment", "ExperimentSuggestion", "simulate_deliveries", "simulate_kpi_history",
+    "flag_anomalies", "suggest_experiment", "ExperimentSuggestion",
+    "MovementSpec", "MovementAnalysis", "explain", "load_movement_spec", "simulate_deliveries", "simulate_kpi_history",
     "CyclicGraphError", "KpiTreeMismatchError", "UnknownColumnError", "ZeroDenominatorError",
 ]

@@ -1,7 +1,7 @@
 """A small simulated delivery log for the metric-movement examples, with a known story.
 
-Two weeks of packages over route types, carriers and stations. In week 2 more packages go to
-rural routes (mix) and rural routes get slower (rate), so the on-time rate falls for both
+Weeks of packages over route types, carriers and stations. In the last week more packages go
+to rural routes (mix) and rural routes get slower (rate), so the on-time rate falls for both
 reasons. The costs follow a KPI tree: cost per package = labour cost / packages, packages =
 stops x packages per stop.
 """
@@ -14,8 +14,8 @@ import pandas as pd
 __all__ = ["simulate_deliveries", "simulate_kpi_history"]
 
 
-def simulate_deliveries(n: int = 20_000, *, seed: int = 0) -> pd.DataFrame:
-    """Package-level delivery log for two weeks (``week`` 1 and 2).
+def simulate_deliveries(n: int = 20_000, *, weeks: int = 2, seed: int = 0) -> pd.DataFrame:
+    """Package-level delivery log over ``weeks`` weeks; the last week is the one that moved.
 
     Columns: ``week``, ``route_type`` (urban / suburban / rural), ``carrier`` (A / B / C),
     ``station`` (S1..S6), ``on_time`` (0/1), ``cost`` (per package) and ``weight_kg``.
@@ -27,14 +27,15 @@ def simulate_deliveries(n: int = 20_000, *, seed: int = 0) -> pd.DataFrame:
     (1000, 7)
     """
     rng = np.random.default_rng(seed)
-    week = rng.integers(1, 3, n)
-    rural_share = np.where(week == 1, 0.20, 0.32)
+    week = rng.integers(1, weeks + 1, n)
+    last = week == weeks
+    rural_share = np.where(last, 0.32, 0.20)
     u = rng.random(n)
     route = np.where(u < rural_share, "rural", np.where(u < rural_share + 0.35, "suburban", "urban"))
     carrier = rng.choice(np.array(["A", "B", "C"]), n, p=[0.5, 0.3, 0.2])
     station = rng.choice(np.array([f"S{i}" for i in range(1, 7)]), n)
     base = {"urban": 0.95, "suburban": 0.92, "rural": 0.86}
-    p = np.vectorize(base.get)(route) - np.where((route == "rural") & (week == 2), 0.05, 0.0)
+    p = np.vectorize(base.get)(route) - np.where((route == "rural") & last, 0.05, 0.0)
     p = p - np.where(carrier == "C", 0.02, 0.0)
     on_time = (rng.random(n) < p).astype(int)
     cost = np.round(np.where(route == "rural", 6.0, 3.5) + rng.gamma(2.0, 0.5, n), 2)
