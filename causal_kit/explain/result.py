@@ -87,7 +87,9 @@ class Decomposition:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (tables as records)."""
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return json.loads(df.to_json(orient="records"))
+            # full double precision (DataFrame.to_json would round to 10 digits); NaN -> None
+            return json.loads(json.dumps(df.astype(object).where(df.notna(), None).to_dict(orient="records"),
+                                         default=lambda v: v.item() if hasattr(v, "item") else str(v)))
         return {"method": self.method, "metric": self.metric, "before_label": self.before_label,
                 "after_label": self.after_label, "before": self.before, "after": self.after,
                 "change": self.change, "components": records(self.components),
