@@ -76,6 +76,8 @@ def flag_anomalies(history: pd.DataFrame, *, segment: str, time: str, metric: st
     nan = int(history[metric].isna().sum())
     if nan:
         raise DataError(f"column {metric!r} has {nan} missing values; fill or drop them before scoring.")
+    if history.empty:
+        raise DataError("history is empty; pass one row per segment and period.")
     periods = np.sort(history[time].unique())
     last = periods[-1] if latest is None else latest
     if last not in set(periods):

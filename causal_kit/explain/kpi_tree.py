@@ -256,7 +256,7 @@ def kpi_tree_attribution(data: pd.DataFrame, *, tree: Mapping[str, Mapping[str, 
     obs = [_period_values(data, cols, period, lab, aggregate).astype(float) for lab in (b, a)]
     if any(not np.isfinite(o.to_numpy()).all() for o in obs):
         raise DataError("kpi_tree: a leaf or node value is missing or infinite in one of the two periods; fill it.")
-    vals = [kt.evaluate({leaf: float(o[leaf]) for leaf in kt.leaves}) for o in obs]
+    vals = [kt.evaluate({leaf: np.float64(o[leaf]) for leaf in kt.leaves}) for o in obs]
     check_rows = []
     for n in observed:
         for lab, o, v in zip((b, a), obs, vals):
