@@ -12,16 +12,21 @@ All return raw numbers; the movement report renders them. This package sits on t
 
 from __future__ import annotations
 
-from ._errors import CyclicGraphError, KpiTreeMismatchError, UnknownColumnError, ZeroDenominatorError
+from ._errors import (
+    CyclicGraphError,
+    KpiTreeMismatchError,
+    UnknownColumnError,
+    ZeroDenominatorError,
+)
 from .anomaly import flag_anomalies
 from .graph_attribution import graph_attribution
-from .kpi_tree import KpiTree, kpi_tree_attribution
 from .hypothesis import ExperimentSuggestion, suggest_experiment
+from .kpi_tree import KpiTree, kpi_tree_attribution
 from .mix_rate import mix_rate
 from .oaxaca import oaxaca_blinder
 from .result import Decomposition
-from .spec import MovementAnalysis, MovementSpec, explain, load_movement_spec
 from .simulate import simulate_deliveries, simulate_kpi_history
+from .spec import MovementAnalysis, MovementSpec, explain, load_movement_spec
 
 __all__ = [
     "Decomposition", "mix_rate", "KpiTree", "kpi_tree_attribution", "oaxaca_blinder", "graph_attribution",

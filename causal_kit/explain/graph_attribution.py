@@ -68,7 +68,6 @@ def _attribute(graph: Any, old: pd.DataFrame, new: pd.DataFrame, target: str, me
                num_samples: int, seed: int, mechanism_test: str = "none") -> dict[str, float]:
     """One DoWhy run with the global seeds DoWhy uses set to ``seed`` (the caller's are restored)."""
     from dowhy import gcm
-
     from dowhy.gcm import config
 
     np_state, py_state = np.random.get_state(), random.getstate()

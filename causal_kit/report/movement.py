@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from . import fmt
-from .html import _finish, _Figures, _page, _table_view, _template
+from .html import _Figures, _finish, _page, _table_view, _template
 
 __all__ = ["render_movement", "headline"]
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causal_kit.explain import UnknownColumnError, ZeroDenominatorError, mix_rate
 from causal_kit.errors import DataError
+from causal_kit.explain import UnknownColumnError, ZeroDenominatorError, mix_rate
 
 
 def _hand_table() -> pd.DataFrame:
