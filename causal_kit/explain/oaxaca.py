@@ -16,7 +16,9 @@ covariances Jann's formulas need (means with coefficients, the pooled fit with t
 fits) come out of one sum; coefficient variances are then heteroskedasticity-robust (HC0)
 rather than the classical ones. Or a bootstrap that resamples within each group (seeded).
 Per-covariate contributions are in the ``detail`` table; the unexplained part's split by
-covariate depends on how categorical covariates are coded (Jann 2008, sec. 2.3).
+covariate depends on how categorical covariates are coded (Jann 2008, sec. 2.3). With the
+``pooled`` reference the explained part's ``detail`` rows are Gelbach's (2016) decomposition of
+how adding the covariates moves the coefficient on the group dummy.
 """
 
 from __future__ import annotations

@@ -126,3 +126,21 @@ def test_bad_inputs_are_named(ccard):
     with pytest.raises(DataError, match=r"1 row\(s\) of group .* missing"):
         oaxaca_blinder(df.assign(AGE=df.AGE.where(df.index != 0)), outcome="AVGEXP", group="OWNRENT",
                        covariates=["AGE"])
+
+
+def test_pooled_explained_part_is_gelbachs_decomposition_of_the_group_coefficient(ccard):
+    # Gelbach (2016): adding X to y ~ 1 + g moves the coefficient on g by sum_k Gamma_k beta_k, where
+    # Gamma_k is the coefficient on g in X_k ~ 1 + g (the mean difference) and beta_k is X_k's coefficient
+    # in the full model. With a group dummy this is the pooled twofold's explained part, term by term.
+    import statsmodels.api as sm
+
+    df = ccard.data
+    g = df["OWNRENT"].to_numpy()
+    y = df["AVGEXP"].to_numpy()
+    base = np.asarray(sm.OLS(y, sm.add_constant(g)).fit().params)[1]
+    full = np.asarray(sm.OLS(y, sm.add_constant(np.column_stack([g, df[COVS].to_numpy()]))).fit().params)
+    gamma = np.array([np.asarray(sm.OLS(df[c].to_numpy(), sm.add_constant(g)).fit().params)[1] for c in COVS])
+    d = oaxaca_blinder(df, outcome="AVGEXP", group="OWNRENT", covariates=COVS, before=0, after=1)
+    assert d.value("explained") == pytest.approx(base - full[1], rel=1e-10)
+    detail = d.tables["detail"].set_index("covariate")["explained"]
+    np.testing.assert_allclose(detail[COVS].to_numpy(), gamma * full[2:], rtol=1e-10)
