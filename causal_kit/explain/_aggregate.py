@@ -81,7 +81,9 @@ def _numeric(data: pd.DataFrame, column: str, role: str, rows: np.ndarray | None
     x = col.to_numpy(dtype=float)
     if rows is not None:
         x = x[rows]
-    if not np.isfinite(x.sum()) and (bad := ~np.isfinite(x)).any():
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = x.sum()
+    if not np.isfinite(total) and (bad := ~np.isfinite(x)).any():
         raise DataError(f"column {column!r} ({role}) has {int(bad.sum())} missing or infinite values in the two "
                         "periods compared. Fill or remove them before decomposing.")
     return x

@@ -84,6 +84,12 @@ class Decomposition:
             raise KeyError(f"no component {component!r}; have {list(self.components['component'])}")
         return float(hit.iloc[0])
 
+    def plot(self, period: str = "") -> Any:
+        """Waterfall chart (plotly figure) from ``before`` through the components to ``after``."""
+        from .plot import waterfall_figure
+
+        return waterfall_figure(self, period=period)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (tables as records)."""
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -73,3 +73,12 @@ def test_report_renders_in_chromium_at_phone_and_desktop_widths(analysis, tmp_pa
             assert report["errors"] == [] and report["requests"] == [] and report["drawn"] == ["True"]
             over = b.overflow()
             assert over["scroll"] <= over["inner"], over
+
+
+def test_decomposition_plot_is_a_waterfall_that_ends_at_after(analysis):
+    d = analysis.primary
+    fig = d.plot("week")
+    trace = fig.data[0]
+    assert trace.type == "waterfall" and list(trace.x)[0] == "week 11" and list(trace.x)[-1] == "week 12"
+    assert trace.y[0] == d.before and trace.y[-1] == d.after
+    assert sum(trace.y[1:-1]) == __import__("pytest").approx(d.change, abs=1e-12)
