@@ -81,4 +81,4 @@ def test_decomposition_plot_is_a_waterfall_that_ends_at_after(analysis):
     trace = fig.data[0]
     assert trace.type == "waterfall" and list(trace.x)[0] == "week 11" and list(trace.x)[-1] == "week 12"
     assert trace.y[0] == d.before and trace.y[-1] == d.after
-    assert sum(trace.y[1:-1]) == __import__("pytest").approx(d.change, abs=1e-12)
+    assert sum(trace.y[1:-1]) == pytest.approx(d.change, abs=1e-12)
