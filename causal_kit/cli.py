@@ -232,6 +232,29 @@ def _cmd_estimate(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_DIAGNOSTIC if failed else EXIT_OK
 
 
+def _cmd_explain(args: argparse.Namespace, out: _Output) -> int:
+    from . import io
+    from .explain import explain, load_movement_spec
+    from .report.movement import headline, render_movement
+
+    spec = load_movement_spec(Path(args.spec).expanduser()) if Path(args.spec).expanduser().is_file() else None
+    if spec is None:
+        raise SpecError(f"movement spec file {args.spec!r} does not exist.")
+    registry = _registry(args)
+    analysis = explain(io.load(args.data), spec)
+    report_path = _write_text(args.out, render_movement(analysis)) if args.out else None
+    run_id = registry.record_movement(analysis, report_path=report_path, source=args.data) if registry else None
+    out.say(headline(analysis.primary, spec.period))
+    if report_path:
+        out.say(f"report: {report_path}")
+    if run_id:
+        out.say(f"registry: run {run_id} appended to {registry.path}")
+    out.emit({"command": "explain", "status": "ok", "name": spec.name, "run_id": run_id,
+              "report": str(report_path) if report_path else None,
+              "decompositions": [d.to_dict() for d in analysis.decompositions]})
+    return EXIT_OK
+
+
 def _cmd_design(args: argparse.Namespace, out: _Output) -> int:
     from . import io
     from .design import plan
@@ -524,6 +547,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="HTML", help="write the HTML report here")
     p.add_argument("--json-out", dest="json_out", metavar="FILE", help="write the result as JSON here")
     p.set_defaults(func=_cmd_estimate)
+
+    p = sub.add_parser("explain", parents=[common], help="explain why a metric moved (decompositions)")
+    p.add_argument("spec", help="movement spec (YAML)")
+    p.add_argument("--data", required=True, metavar="SOURCE", help="CSV/Parquet file or duckdb:// URL")
+    p.add_argument("--out", metavar="HTML", help="write the movement report here")
+    p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("design", parents=[common], help="plan a geo experiment on history")
     p.add_argument("spec", help="experiment spec (YAML or JSON)")

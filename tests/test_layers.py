@@ -23,7 +23,7 @@ FLOORS = {
     "inference": 4, "diagnostics": 4, "plots": 4, "solvers": 4, "_parallel": 4,
     "estimators": 5, "datasets": 5, "bandits": 5,
     "design": 6,
-    "compare": 7, "report": 7,
+    "compare": 7, "report": 7, "explain": 7,
     "api": 8, "registry": 8, "io": 8, "knowledge": 8, "warehouse": 8,
     "cli": 9, "demo": 9,
 }

@@ -445,6 +445,21 @@ class Registry:
         self._append([_design_row(design, spec, **common)])
         return run_id
 
+    def record_movement(self, analysis: Any, *, report_path: str | os.PathLike[str] | None = None,
+                        run_id: str | None = None, source: str | None = None) -> str:
+        """Append a metric-movement run (``kind="movement"``): one row per decomposition, with the
+        change as ``estimate`` and the components in ``details``; return its run id."""
+        run_id = run_id or uuid.uuid4().hex[:16]
+        spec = analysis.spec
+        common = {"run_id": run_id, "timestamp": _now(), "name": spec.name, "source": source,
+                  "report_path": str(Path(report_path).resolve()) if report_path else None}
+        spec_text = yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        rows = [{**common, "kind": "movement", "method": d.method, "estimate": _num(d.change), "alpha": _num(d.alpha),
+                 "spec": spec_text, "details": json.dumps(d.to_dict()["components"], default=str)}
+                for d in analysis.decompositions]
+        self._append(rows)
+        return run_id
+
     # ------------------------------------------------------------------ reads
     def _query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         with self.connect(create=False) as con:
