@@ -34,12 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import yaml
 
 from .._parallel import mask_url
 from ..errors import CausalKitError, DataError
 from ._postgres import RegistryConnectionError, clean_error, is_postgres_url
 from ._postgres import connect as _connect_postgres
-from ._rows import _design_row, _estimate_row, _insert, _now
+from ._rows import _design_row, _estimate_row, _insert, _now, _num
 
 if TYPE_CHECKING:
     import duckdb
@@ -451,7 +452,7 @@ class Registry:
         change as ``estimate`` and the components in ``details``; return its run id."""
         run_id = run_id or uuid.uuid4().hex[:16]
         spec = analysis.spec
-        common = {"run_id": run_id, "timestamp": _now(), "name": spec.name, "source": source,
+        common = {"run_id": run_id, "timestamp": _now(), "name": spec.name, "source": mask_url(source) if source else source,
                   "report_path": str(Path(report_path).resolve()) if report_path else None}
         spec_text = yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
         rows = [{**common, "kind": "movement", "method": d.method, "estimate": _num(d.change), "alpha": _num(d.alpha),
