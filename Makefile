@@ -20,10 +20,10 @@ demo: $(STAMP)
 	$(BIN)/causal-kit demo --out reports
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 .venv-bench/.installed: pyproject.toml
 	test -x .venv-bench/bin/python || $(PY) -m venv .venv-bench

@@ -57,4 +57,28 @@ def result_numbers(result, spec=None) -> list[float]:
                  made.extend_to]
     seq = (result.details or {}).get("sequential") or {}
     nums += [seq.get("look"), seq.get("n_looks_planned"), seq.get("boundary_z")]
+    # the result's own words (its estimand, e.g. "over 4 periods since the switch") and scalar details
+    # (e.g. a price test's recommended price and revenue change) are the result's numbers too
+    nums += [v for _, v, _, _ in numbers_in(f"{result.estimand} {result.label or ''}")]
+    nums += [v for v in _scalars(result.details or {})]
+    if result.method == "price_test":
+        # "a 1% higher price cuts units by e%": the elasticity read per 1% of price; the recommended
+        # price as a change against the reference price
+        d = result.details or {}
+        rec = [d.get("recommended_relative_price"), *(d.get("recommended_relative_price_ci") or ())]
+        nums += [0.01, result.estimate / 100, *(c / 100 for c in result.ci), *(r - 1 for r in rec if r is not None)]
     return [float(x) for x in nums if x is not None]
+
+
+def _scalars(details, depth: int = 0):
+    """Numeric scalars of a result's details (nested dicts and short lists included)."""
+    if depth > 3:
+        return
+    items = details.values() if isinstance(details, dict) else details if isinstance(details, (list, tuple)) else ()
+    for v in items:
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, (int, float)):
+            yield float(v)
+        elif isinstance(v, (dict, list, tuple)) and len(v) <= 200:
+            yield from _scalars(v, depth + 1)
