@@ -153,7 +153,11 @@ class SyntheticDiD:
         when the panel is level-scale heterogeneous (positive outcome, SD of the log
         pre-period means above 0.5, e.g. geo KPIs in levels), where the plain placebo
         under-states the variance whenever large geos are treated (a placebo study on
-        simulated geo panels: 11.8% false positives at 5%).
+        simulated geo panels: 11.8% false positives at 5%). With several treated units
+        (randomisation inference), the same switch makes the interval invert an effect shared
+        among the treated units in proportion to their pre-period means (a multiplicative
+        lift) instead of a constant one: on the level-scale geo simulator the constant-effect
+        interval covered a true 5% lift in 97.2% of 500 panels (too wide); ``none`` keeps it.
     placebo_pool : {"auto", "controls"}
         ``auto`` (default): with several treated units, randomisation inference over all
         units: each draw re-assigns the treatment to as many units drawn from the treated and
@@ -250,9 +254,10 @@ class SyntheticDiD:
         n_treated = int(sum(len(r) for _, r in sp.cohorts))
         permute = self.se_method == "placebo" and self.placebo_pool == "auto" and n_treated > 1
         scales, scaled, scale_why = self._scales(sp)
+        proportional = scaled and permute  # units of heterogeneous size: invert a proportional effect
         scaled = scaled and not permute
         if permute:
-            a, b = self._permutation(sp, fits, cw, seed)
+            a, b = self._permutation(sp, fits, cw, seed, scales if proportional else None)
             pi = permutation_interval(tau, a, b, spec.alpha)
             se, reps = float(np.std(a)), a
             how = (f"randomisation inference over {len(a)} re-assignments of the treatment to {n_treated} units "
@@ -261,7 +266,13 @@ class SyntheticDiD:
                    "CI = every constant effect the same test does not reject, each draw's weights held at their "
                    "fit on the observed outcomes (test inversion); SE = CI width / (2 z), the SE the interval "
                    "implies")
-            scale_why = "not needed: the re-assignments draw from the treated units too"
+            if proportional:
+                how = how.replace("CI = every constant effect", "CI = every average effect tau0, shared among the "
+                                  "treated units in proportion to their pre-period means (a multiplicative lift on "
+                                  "units of very different size),")
+            scale_why = ("the hypothesised effects are proportional to the treated units' sizes ("
+                         + scale_why + ")" if proportional else
+                         "not needed: the re-assignments draw from the treated units too")
         else:
             se, reps, how = self._se(sp, fits, cw, seed, scales if scaled else None, scale_why)
         if not (se > 0 and math.isfinite(se)):
@@ -351,7 +362,14 @@ class SyntheticDiD:
             return self._jackknife(sp, fits, cw)
         return self._bootstrap(sp, fits, cw, seed)
 
-    def _permutation(self, sp, fits, cw, seed) -> tuple[np.ndarray, np.ndarray]:
+    def _permutation(self, sp, fits, cw, seed, scales=None) -> tuple[np.ndarray, np.ndarray]:
+        """Placebo estimates ``a`` and their slopes ``b`` in the hypothesised effect ``tau0``.
+
+        Under the hypothesis each treated unit's post-periods carry ``tau0`` times its share
+        ``t_i`` of the effect: 1 each (a constant effect), or, with ``scales`` (units of very
+        different size, a multiplicative lift), ``s_i / mean(s_treated)``, which averages to 1
+        over the treated so that ``tau0`` stays their average effect.
+        """
         Y, controls = sp.Y, sp.controls
         N0 = len(controls)
         a_all, b_all = 0.0, 0.0
@@ -363,7 +381,8 @@ class SyntheticDiD:
                 Y[universe], g, draws, estimator=self.estimator, omega=np.r_[fit["omega"], np.zeros(n1)],
                 lam=None, zeta_omega=fit["zeta_omega"], zeta_lambda=fit["zeta_lambda"],
                 min_decrease=max(fit["min_decrease"], 1e-300), max_iter=self.max_iter, return_weights=True)
-            t = np.r_[np.zeros(N0), np.ones(n1)]
+            share = np.ones(n1) if scales is None else scales[rows] / scales[rows].mean()
+            t = np.r_[np.zeros(N0), share]
             b = t[draws].mean(axis=1) - W @ t
             a_all, b_all = a_all + cw[k] * est, b_all + cw[k] * b
         return np.asarray(a_all, dtype=float), np.asarray(b_all, dtype=float)

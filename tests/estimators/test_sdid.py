@@ -297,3 +297,19 @@ def test_one_treated_unit_uses_a_t_interval_on_the_placebo_sd():
     assert res.ci == pytest.approx((res.estimate - q * res.se, res.estimate + q * res.se), rel=1e-9)
     assert res.p_value == pytest.approx(2 * stats.t.sf(abs(res.estimate / res.se), 19), rel=1e-9)
     assert "t CI and p-value with 19 degrees of freedom" in res.inference
+
+
+def test_heterogeneous_unit_sizes_invert_a_proportional_effect():
+    # level-scale geo panel (log-normal sizes): the randomisation interval is every average effect shared
+    # among the treated in proportion to their size; the p-value of no effect does not depend on it
+    from causal_kit.datasets import simulate_geo_panel
+
+    df = simulate_geo_panel(n_geos=30, n_days=100, treated=6, effect=0.05, seed=3)
+    spec = ck.ExperimentSpec(name="g", design="sdid", outcome="kpi", unit="geo", time="date", treatment="treated",
+                             seed=1, options={"n_reps": 99})
+    res = ck.estimate(df, spec)
+    assert "in proportion to their pre-period means" in res.inference
+    flat = ck.estimate(df, spec.update(options={"n_reps": 99, "placebo_scale": "none"}))
+    assert "CI = every constant effect" in flat.inference
+    assert res.p_value == flat.p_value and res.estimate == flat.estimate
+    assert res.ci != flat.ci
