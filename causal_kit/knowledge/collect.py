@@ -27,28 +27,12 @@ def records_from_frame(frame: Any, *, registry_version: int | None = None, link:
     return link_related(out, limit=limit) if link else out
 
 
-#: exports of at least this many runs build their records in parallel processes
-_PARALLEL_ROWS = 20_000
-
-
-def _build_chunk(task: tuple[list[dict[str, Any]], int | None]) -> list[dict[str, Any]]:
-    rows, version = task
-    return [record_dict_from_row(r, registry_version=version) for r in rows]
-
-
 def record_dicts(registry: Registry | str | os.PathLike[str] | None = None, *, limit: int = 10) -> list[dict[str, Any]]:
     """:func:`records` as plain JSON-ready dicts (linked), for bulk exports: no pydantic model per record."""
     reg = registry if isinstance(registry, Registry) else Registry(registry)
     version = reg.schema_version()
-    rows = [r for r in reg.runs().to_dict("records") if (r.get("kind") or "estimate") == "estimate"]
-    if len(rows) >= _PARALLEL_ROWS:  # a large export builds its records on every core, in order
-        from .._parallel import map_tasks
-
-        size = -(-len(rows) // 8)
-        chunks = [(rows[i:i + size], version) for i in range(0, len(rows), size)]
-        out = [d for part in map_tasks(_build_chunk, chunks, n_jobs=-1) for d in part]
-    else:
-        out = _build_chunk((rows, version))
+    rows = reg.runs().to_dict("records")
+    out = [record_dict_from_row(r, registry_version=version) for r in rows if (r.get("kind") or "estimate") == "estimate"]
     keys = [_dict_keys(d) for d in out]
     for d, related in zip(out, _related([(d["id"], d["study"]) for d in out], keys, limit)):
         d["links"]["related"] = [{"id": i, "study": s, "relations": rels} for i, s, rels in related]
