@@ -219,3 +219,22 @@ def test_the_data_period_of_each_run_is_recorded(tmp_path):
     assert hist["data_end"].tolist() == ["1995", "2000"]
     x, title = data_period(hist)
     assert title == "Data through" and [d.year for d in x] == [1995, 2000]
+
+
+def test_run_rows_are_the_runs_frame_as_plain_dicts(tmp_path):
+    import math
+
+    import pandas as pd
+
+    import causal_kit as ck
+    from causal_kit.registry import Registry
+
+    reg = Registry(tmp_path / "r.duckdb")
+    assert reg.run_rows() == []
+    spec = ck.ExperimentSpec(name="ab", design="ab", outcome="y", treatment="treat", pre_covariate="pre")
+    reg.record(ck.estimate(ck.datasets.load("ab_cuped_sim"), spec), spec=spec)
+    (frame_row,), (plain,) = reg.runs().to_dict("records"), reg.run_rows()
+    assert set(plain) == set(frame_row)
+    for key, value in frame_row.items():
+        missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+        assert plain[key] is None if missing else plain[key] == value, key

@@ -31,7 +31,7 @@ def record_dicts(registry: Registry | str | os.PathLike[str] | None = None, *, l
     """:func:`records` as plain JSON-ready dicts (linked), for bulk exports: no pydantic model per record."""
     reg = registry if isinstance(registry, Registry) else Registry(registry)
     version = reg.schema_version()
-    rows = reg.runs().to_dict("records")
+    rows = reg.run_rows()
     out = [record_dict_from_row(r, registry_version=version) for r in rows if (r.get("kind") or "estimate") == "estimate"]
     keys = [_dict_keys(d) for d in out]
     for d, related in zip(out, _related([(d["id"], d["study"]) for d in out], keys, limit)):

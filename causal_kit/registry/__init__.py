@@ -497,6 +497,16 @@ class Registry:
         """Every row of the registry, oldest first."""
         return self._query("SELECT * FROM runs ORDER BY timestamp, run_id, method")
 
+    def run_rows(self) -> list[dict[str, Any]]:
+        """:meth:`runs` as plain dicts (column -> value, ``None`` where missing), without a DataFrame:
+        bulk exports of many runs read them several times faster."""
+        cols = list(COLUMNS)
+        with self.connect(create=False) as con:
+            if con is None:
+                return []
+            rows = con.execute(f"SELECT {', '.join(cols)} FROM runs ORDER BY timestamp, run_id, method").fetchall()
+        return [dict(zip(cols, row)) for row in rows]
+
     def prior_looks(self, name: str, *, method: str | None = None) -> list[dict[str, Any]]:
         """Earlier looks of sequential study ``name``, oldest first, for ``ABTest(prior_looks=...)``.
 
