@@ -46,14 +46,16 @@ def _design():
 def test_postgres_and_duckdb_hold_the_same_rows(fresh_postgres, tmp_path, ab_result) -> None:
     spec, result = ab_result
     dspec, design = _design()
-    frames = {}
+    frames, plain = {}, {}
     for where in (fresh_postgres, tmp_path / "runs.duckdb"):
         reg = Registry(where)
         reg.record([result, result], spec=spec, run_id="r1", source="postgresql://ana:pw123@wh/db | table=orders")
         reg.record(result, spec=spec, run_id="r2")
         reg.record_design(design, spec=dspec, run_id="d1")
         frames[reg.backend] = (reg.history("cuped"), reg.latest(), reg.runs(), reg.history("geo", kind="design"))
+        plain[reg.backend] = [{k: v for k, v in r.items() if k != "timestamp"} for r in reg.run_rows()]
         assert reg.schema_version() == SCHEMA_VERSION
+    assert plain["postgres"] == plain["duckdb"] and len(plain["postgres"]) == 4  # the bulk-export rows
     for pg, duck in zip(frames["postgres"], frames["duckdb"]):
         assert list(pg.columns) == list(COLUMNS)
         pd.testing.assert_frame_equal(pg.drop(columns="timestamp"), duck.drop(columns="timestamp"))
