@@ -38,7 +38,7 @@ def plot(result: EffectEstimate, kind: str) -> go.Figure:
         return effect_figure(result)
     t = result.tables["holdback"]
     level = 100 * (1 - result.alpha)
-    fig = theme.new_figure(f"Holdback test: switch-off as estimated, campaign effect as reported ({level:.0f}% CI)",
+    fig = theme.new_figure(f"Switch-off and campaign effect ({level:.0f}% CI)",
                            f"effect on {result.outcome} per unit-period", "")
     fig.add_scatter(x=t["estimate"], y=t["quantity"], mode="markers", name="estimate",
                     marker=dict(color=theme.COLORS["estimate"], size=11),
